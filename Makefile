@@ -1,0 +1,48 @@
+# The README's two commands, `make demo` and `make check`, and the usual build targets.
+# Meson does the building (into build/); this file only sequences it.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+MESON ?= meson
+
+.PHONY: all deps check check-asan demo bench format format-check clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	@scripts/deps.sh build
+	$(MESON) setup $(BUILD)
+
+deps:
+	@scripts/deps.sh check
+
+# The whole suite; the last line is "N passed, N failed".
+check:
+	@scripts/deps.sh check
+	@[ -f $(BUILD)/build.ninja ] || $(MESON) setup $(BUILD)
+	ninja -C $(BUILD)
+	@tests/run.sh $(BUILD)
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+check-asan:
+	@scripts/deps.sh check
+	@[ -f $(ASAN_BUILD)/build.ninja ] || $(MESON) setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(ASAN_BUILD)
+	@tests/run.sh $(ASAN_BUILD)
+
+demo:
+	@scripts/deps.sh demo
+	@[ -f $(BUILD)/build.ninja ] || $(MESON) setup $(BUILD)
+	ninja -C $(BUILD)
+	@scripts/demo.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^include/')
+
+format-check:
+	@out=$$(clang-format --dry-run $$(git ls-files '*.c' '*.h' | grep -v '^include/') 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out" | head -40; echo "format-check: run 'make format'"; exit 1; fi; \
+	echo "format-check: clean"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

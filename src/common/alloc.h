@@ -1,0 +1,20 @@
+/* All allocation of the core goes through here, so tests can make it fail. */
+#ifndef FM_COMMON_ALLOC_H
+#define FM_COMMON_ALLOC_H
+
+#include <stddef.h>
+
+void *fm_malloc(size_t size);
+void *fm_calloc(size_t n, size_t size);
+void *fm_realloc(void *p, size_t size);
+char *fm_strdup(const char *s);
+char *fm_strndup(const char *s, size_t n);
+void fm_free(void *p);
+
+/*
+ * Fault injection for tests: after `countdown` more successful allocations, the next
+ * allocation fails (returns NULL) and injection switches off.  -1 disables.
+ */
+void fm_alloc_fail_after(long countdown);
+
+#endif

@@ -1,0 +1,232 @@
+/* FUSE transport: speaks the kernel's /dev/fuse protocol; the one place that knows the wire format. */
+#ifndef FM_VOLUME_FUSE_DEV_H
+#define FM_VOLUME_FUSE_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+/*
+ * A session is one mounted FUSE file system served by a pool of worker threads, each reading
+ * requests from its own clone of the /dev/fuse descriptor (FUSE_DEV_IOC_CLONE) into a buffer it
+ * reuses.  Every request is decoded and handed to one callback of struct fm_fuse_ops together
+ * with a struct fm_fuse_req; the callback (or whoever it hands the request to) must answer it
+ * exactly once with one of the fm_fuse_reply_* functions.  A second reply, or a request freed
+ * without one, is a bug: it is asserted in debug builds and logged otherwise.
+ *
+ * All errors inside this layer are 0 / -errno.  Reply functions take positive errno values, as
+ * the kernel protocol does (fm_fuse_reply_err(req, ENOENT)).
+ */
+
+struct fm_fuse_session;
+struct fm_fuse_req;
+
+/* Who sent a request, as the kernel reports it. */
+struct fm_fuse_ctx {
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t pid;
+	uint32_t umask; /* only meaningful for create/mkdir/mknod */
+};
+
+/* What a lookup-like reply tells the kernel about one inode. */
+struct fm_fuse_entry {
+	uint64_t nodeid;
+	uint64_t generation;
+	struct stat attr;
+	double entry_timeout; /* seconds */
+	double attr_timeout;  /* seconds */
+};
+
+/* What an open/create reply tells the kernel about one open handle. */
+struct fm_fuse_open {
+	uint64_t fh;
+	bool direct_io;	 /* FOPEN_DIRECT_IO: every read/write reaches us, no page cache */
+	bool keep_cache; /* FOPEN_KEEP_CACHE */
+	bool nonseekable;
+	bool parallel_direct_writes;
+	int32_t backing_id; /* > 0: FOPEN_PASSTHROUGH to this backing file (see fm_fuse_backing_open) */
+};
+
+/* Bits of fm_fuse_ops.setattr's to_set, one per field the kernel asked to change. */
+enum {
+	FM_SET_MODE = 1 << 0,
+	FM_SET_UID = 1 << 1,
+	FM_SET_GID = 1 << 2,
+	FM_SET_SIZE = 1 << 3,
+	FM_SET_ATIME = 1 << 4,
+	FM_SET_MTIME = 1 << 5,
+	FM_SET_ATIME_NOW = 1 << 6,
+	FM_SET_MTIME_NOW = 1 << 7,
+	FM_SET_CTIME = 1 << 8,
+	FM_SET_KILL_SUIDGID = 1 << 9,
+};
+
+/* What the kernel offered and what was agreed at FUSE_INIT; init() may lower the wants. */
+struct fm_fuse_conn {
+	uint32_t proto_major;
+	uint32_t proto_minor;
+	uint64_t kernel_flags; /* FUSE_* capability bits the kernel offered */
+	uint64_t want_flags;   /* bits we will reply with; init() may clear some */
+	uint32_t max_write;
+	uint32_t max_readahead;
+	uint32_t max_pages;
+	bool passthrough; /* kernel passthrough (protocol 7.40) negotiated */
+	uint32_t max_stack_depth;
+};
+
+/*
+ * The volume's operations.  Any member may be NULL: the transport then answers ENOSYS (or, for
+ * forget, nothing).  `ud` is the userdata given to fm_fuse_mount.  Names are NUL-terminated
+ * bytes exactly as the kernel sent them.  Buffers passed in (names, write data, xattr values)
+ * are valid only until the callback returns; a callback that answers later must copy them.
+ */
+struct fm_fuse_ops {
+	void (*init)(void *ud, struct fm_fuse_conn *conn);
+	void (*destroy)(void *ud);
+	void (*lookup)(struct fm_fuse_req *req, uint64_t parent, const char *name);
+	/* No reply.  BATCH_FORGET calls this once per entry. */
+	void (*forget)(void *ud, uint64_t nodeid, uint64_t nlookup);
+	void (*getattr)(struct fm_fuse_req *req, uint64_t nodeid, const uint64_t *fh);
+	void (*setattr)(struct fm_fuse_req *req, uint64_t nodeid, const struct stat *attr, int to_set,
+			const uint64_t *fh);
+	void (*readlink)(struct fm_fuse_req *req, uint64_t nodeid);
+	void (*mknod)(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode,
+		      dev_t rdev);
+	void (*mkdir)(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode);
+	void (*unlink)(struct fm_fuse_req *req, uint64_t parent, const char *name);
+	void (*rmdir)(struct fm_fuse_req *req, uint64_t parent, const char *name);
+	void (*symlink)(struct fm_fuse_req *req, const char *target, uint64_t parent,
+			const char *name);
+	/* flags: RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT as renameat2(2). */
+	void (*rename)(struct fm_fuse_req *req, uint64_t parent, const char *name,
+		       uint64_t newparent, const char *newname, unsigned int flags);
+	void (*link)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t newparent,
+		     const char *newname);
+	void (*open)(struct fm_fuse_req *req, uint64_t nodeid, int flags);
+	void (*read)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_t size, off_t off,
+		     int flags);
+	void (*write)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, const void *buf,
+		      size_t size, off_t off, int flags);
+	void (*flush)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t lock_owner);
+	void (*release)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, int flags);
+	void (*fsync)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, bool datasync);
+	void (*opendir)(struct fm_fuse_req *req, uint64_t nodeid, int flags);
+	/* Answer with fm_fuse_reply_buf() of entries packed by fm_fuse_add_direntry[_plus](). */
+	void (*readdir)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_t size,
+			off_t off);
+	void (*readdirplus)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_t size,
+			    off_t off);
+	void (*releasedir)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh);
+	void (*fsyncdir)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, bool datasync);
+	void (*statfs)(struct fm_fuse_req *req, uint64_t nodeid);
+	void (*setxattr)(struct fm_fuse_req *req, uint64_t nodeid, const char *name,
+			 const void *value, size_t size, int flags);
+	/* size 0: answer fm_fuse_reply_xattr(size needed); else fm_fuse_reply_buf or ERANGE. */
+	void (*getxattr)(struct fm_fuse_req *req, uint64_t nodeid, const char *name, size_t size);
+	void (*listxattr)(struct fm_fuse_req *req, uint64_t nodeid, size_t size);
+	void (*removexattr)(struct fm_fuse_req *req, uint64_t nodeid, const char *name);
+	void (*access)(struct fm_fuse_req *req, uint64_t nodeid, int mask);
+	void (*create)(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode,
+		       int flags);
+	void (*getlk)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t owner,
+		      const struct flock *lock);
+	/* flock(2) locks arrive here with `is_flock` set (FUSE_LK_FLOCK). */
+	void (*setlk)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t owner,
+		      const struct flock *lock, bool sleep, bool is_flock);
+	void (*fallocate)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, int mode,
+			  off_t offset, off_t length);
+	void (*lseek)(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, off_t off, int whence);
+	void (*copy_file_range)(struct fm_fuse_req *req, uint64_t nodeid_in, uint64_t fh_in,
+				off_t off_in, uint64_t nodeid_out, uint64_t fh_out, off_t off_out,
+				size_t len, int flags);
+};
+
+struct fm_fuse_options {
+	const char *fsname;	  /* shown as the mount's source in /proc/mounts */
+	const char *subtype;	  /* type becomes "fuse.<subtype>" */
+	unsigned int nthreads;	  /* worker threads; 0 = a default */
+	bool allow_other;	  /* other users may use the mount */
+	bool default_permissions; /* the kernel checks mode bits */
+	bool want_passthrough;	  /* negotiate FUSE_PASSTHROUGH if the kernel has it */
+	uint32_t max_write;	  /* 0 = 1 MiB */
+};
+
+/*
+ * Mount a FUSE file system at `mountpoint` (which may be the backing directory itself: the
+ * caller opens what it needs below first) and start serving it.  Returns once the kernel's
+ * FUSE_INIT has been answered, so the mount is usable when this returns.  On success *out owns
+ * the session; release it with fm_fuse_unmount().  Returns 0 or -errno (-ENOENT mount point
+ * missing, -EBUSY already a FUSE mount of ours, -EPERM not root, ...).
+ */
+int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
+		  const struct fm_fuse_ops *ops, void *ud, struct fm_fuse_session **out);
+
+/* Unmount (lazily if busy), stop the workers, call ops->destroy and free the session. */
+void fm_fuse_unmount(struct fm_fuse_session *s);
+
+/* The negotiated connection parameters (valid after fm_fuse_mount returned). */
+const struct fm_fuse_conn *fm_fuse_session_conn(const struct fm_fuse_session *s);
+
+/* Register an open descriptor as a passthrough backing file; returns backing id > 0 or -errno. */
+int fm_fuse_backing_open(struct fm_fuse_session *s, int fd);
+int fm_fuse_backing_close(struct fm_fuse_session *s, int backing_id);
+
+/* Ask the kernel to drop cached entries/attributes/pages.  0 or -errno (-ENOENT is normal). */
+int fm_fuse_notify_inval_entry(struct fm_fuse_session *s, uint64_t parent, const char *name);
+int fm_fuse_notify_inval_inode(struct fm_fuse_session *s, uint64_t nodeid, off_t off,
+			       off_t len);
+
+/* Accessors on a request. */
+const struct fm_fuse_ctx *fm_fuse_req_ctx(const struct fm_fuse_req *req);
+void *fm_fuse_req_userdata(const struct fm_fuse_req *req);
+struct fm_fuse_session *fm_fuse_req_session(const struct fm_fuse_req *req);
+uint64_t fm_fuse_req_unique(const struct fm_fuse_req *req);
+/* True once the kernel sent FUSE_INTERRUPT for this request. */
+bool fm_fuse_req_interrupted(const struct fm_fuse_req *req);
+
+/*
+ * A request handed to a callback lives in its worker thread's storage.  To answer it later
+ * from another thread, take ownership with fm_fuse_req_hold() (returns a heap copy, the
+ * original must then not be used); the reply frees it.  Returns NULL if out of memory (the
+ * request is then still the original's to answer).
+ */
+struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req);
+
+/*
+ * A scratch buffer of at least `size` bytes owned by the worker thread, valid until this
+ * request is answered; reuse it for read data and directory listings to avoid allocating per
+ * request.  Only for requests not held.  NULL if size exceeds the negotiated maximum.
+ */
+void *fm_fuse_req_scratch(struct fm_fuse_req *req, size_t size);
+
+/* Replies: each answers the request and releases it.  Return 0 or -errno from the write. */
+int fm_fuse_reply_err(struct fm_fuse_req *req, int err); /* err: positive errno, or 0 */
+void fm_fuse_reply_none(struct fm_fuse_req *req);	 /* for requests that take no reply */
+int fm_fuse_reply_entry(struct fm_fuse_req *req, const struct fm_fuse_entry *e);
+int fm_fuse_reply_create(struct fm_fuse_req *req, const struct fm_fuse_entry *e,
+			 const struct fm_fuse_open *o);
+int fm_fuse_reply_attr(struct fm_fuse_req *req, const struct stat *attr, double timeout);
+int fm_fuse_reply_readlink(struct fm_fuse_req *req, const char *target);
+int fm_fuse_reply_open(struct fm_fuse_req *req, const struct fm_fuse_open *o);
+int fm_fuse_reply_write(struct fm_fuse_req *req, size_t count);
+int fm_fuse_reply_buf(struct fm_fuse_req *req, const void *buf, size_t size);
+int fm_fuse_reply_statfs(struct fm_fuse_req *req, const struct statvfs *st);
+int fm_fuse_reply_xattr(struct fm_fuse_req *req, size_t size);
+int fm_fuse_reply_lock(struct fm_fuse_req *req, const struct flock *lock);
+int fm_fuse_reply_lseek(struct fm_fuse_req *req, off_t off);
+
+/*
+ * Pack one directory entry into buf (capacity `cap`); returns the bytes it needs.  If that is
+ * more than cap nothing is written and the caller stops.  `off` is the offset of the *next*
+ * entry, as the kernel will hand back in the next readdir.
+ */
+size_t fm_fuse_add_direntry(char *buf, size_t cap, const char *name, uint64_t ino, mode_t mode,
+			    off_t off);
+size_t fm_fuse_add_direntry_plus(char *buf, size_t cap, const char *name,
+				 const struct fm_fuse_entry *e, off_t off);
+
+#endif
