@@ -171,7 +171,12 @@ NTSTATUS fm_filter_load(const char *service, char *msg, size_t msg_cap);
  */
 NTSTATUS fm_filter_unload(const char *service, bool mandatory, char *msg, size_t msg_cap);
 
-/* Unload every filter (mandatory) and destroy every volume's instances: daemon shutdown. */
+/*
+ * Start the core (call once, after fm_reg_init): object lists, work queues.  0 or -errno.
+ * fm_core_shutdown unloads every filter (mandatory unload); volumes are the caller's to
+ * unmount before or after.
+ */
+int fm_core_init(void);
 void fm_core_shutdown(void);
 
 /* ---- Listing, for fltmc ------------------------------------------------------------------ */

@@ -1,0 +1,1 @@
+/* alloc: placeholder until its owner fills it in. */

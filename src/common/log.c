@@ -1,0 +1,1 @@
+/* log: placeholder until its owner fills it in. */

@@ -1,0 +1,1 @@
+/* ntname: placeholder until its owner fills it in. */

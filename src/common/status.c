@@ -1,0 +1,1 @@
+/* status: placeholder until its owner fills it in. */

@@ -1,0 +1,1 @@
+/* registry: placeholder until its owner fills it in. */

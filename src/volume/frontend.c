@@ -1,0 +1,1 @@
+/* frontend: placeholder until its owner fills it in. */

@@ -1,0 +1,1 @@
+/* fuse_dev: placeholder until its owner fills it in. */

@@ -1,0 +1,1 @@
+/* lowerfs: placeholder until its owner fills it in. */

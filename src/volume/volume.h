@@ -1,0 +1,37 @@
+/* A filtered volume: a FUSE mount of a backing directory, wired to the filter manager core. */
+#ifndef FM_VOLUME_VOLUME_H
+#define FM_VOLUME_VOLUME_H
+
+#include <fltKernel.h>
+
+#include <stdbool.h>
+
+struct fm_vol;
+struct fm_volume;
+
+struct fm_vol_options {
+	FLT_FILESYSTEM_TYPE fs_type; /* reported to filters; 0 means FLT_FSTYPE_NTFS */
+	unsigned int nthreads;	     /* FUSE worker threads; 0 = default */
+};
+
+/*
+ * Mount `backing_dir` (must be an existing directory) at `mount_point` (NULL: over the backing
+ * directory itself, which is opened first so the volume still reaches it).  Creates the core
+ * volume (fm_volume_create), so running filters attach before this returns.  Returns 0 or
+ * -errno: -ENOENT / -ENOTDIR bad backing dir or mount point, -EBUSY mount point already
+ * carries a volume of ours (or any FUSE mount), -EPERM not root.  *out owns the volume.
+ */
+int fm_vol_mount(const char *backing_dir, const char *mount_point,
+		 const struct fm_vol_options *opts, struct fm_vol **out);
+
+/*
+ * Tear down instances (dismount), unmount (lazily if processes still use it), stop the FUSE
+ * workers and free everything.
+ */
+void fm_vol_unmount(struct fm_vol *v);
+
+struct fm_volume *fm_vol_core(struct fm_vol *v);
+const char *fm_vol_mount_point(const struct fm_vol *v);
+const char *fm_vol_backing_dir(const struct fm_vol *v);
+
+#endif
