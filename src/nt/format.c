@@ -1,0 +1,1 @@
+/* format: placeholder until its owner fills it in. */

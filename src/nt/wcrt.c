@@ -1,0 +1,1 @@
+/* wcrt: placeholder until its owner fills it in. */
