@@ -1,1 +1,857 @@
-/* status: placeholder until its owner fills it in. */
+/* The one NTSTATUS <-> errno table: every status a filter may return, every errno Linux may give. */
+#include "common/status.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#if __has_include(<ntstatus.h>)
+#include <ntdef.h>
+#include <ntstatus.h>
+#endif
+
+/*
+ * Local values for the statuses this table names that include/ntstatus.h does not define.
+ * Each is the value Microsoft documents; tests/unit/common/test_status.c cross-checks them
+ * against an independent ntstatus.h when one is installed.
+ */
+#ifndef STATUS_SUCCESS
+#define STATUS_SUCCESS ((fm_ntstatus)0x00000000)
+#endif
+#ifndef STATUS_USER_APC
+#define STATUS_USER_APC ((fm_ntstatus)0x000000C0)
+#endif
+#ifndef STATUS_ALERTED
+#define STATUS_ALERTED ((fm_ntstatus)0x00000101)
+#endif
+#ifndef STATUS_TIMEOUT
+#define STATUS_TIMEOUT ((fm_ntstatus)0x00000102)
+#endif
+#ifndef STATUS_PENDING
+#define STATUS_PENDING ((fm_ntstatus)0x00000103)
+#endif
+#ifndef STATUS_REPARSE
+#define STATUS_REPARSE ((fm_ntstatus)0x00000104)
+#endif
+#ifndef STATUS_MORE_ENTRIES
+#define STATUS_MORE_ENTRIES ((fm_ntstatus)0x00000105)
+#endif
+#ifndef STATUS_NOTIFY_CLEANUP
+#define STATUS_NOTIFY_CLEANUP ((fm_ntstatus)0x0000010B)
+#endif
+#ifndef STATUS_NOTIFY_ENUM_DIR
+#define STATUS_NOTIFY_ENUM_DIR ((fm_ntstatus)0x0000010C)
+#endif
+#ifndef STATUS_FLT_IO_COMPLETE
+#define STATUS_FLT_IO_COMPLETE ((fm_ntstatus)0x001C0001)
+#endif
+#ifndef STATUS_OBJECT_NAME_EXISTS
+#define STATUS_OBJECT_NAME_EXISTS ((fm_ntstatus)0x40000000)
+#endif
+#ifndef STATUS_DATATYPE_MISALIGNMENT
+#define STATUS_DATATYPE_MISALIGNMENT ((fm_ntstatus)0x80000002)
+#endif
+#ifndef STATUS_BUFFER_OVERFLOW
+#define STATUS_BUFFER_OVERFLOW ((fm_ntstatus)0x80000005)
+#endif
+#ifndef STATUS_NO_MORE_FILES
+#define STATUS_NO_MORE_FILES ((fm_ntstatus)0x80000006)
+#endif
+#ifndef STATUS_DEVICE_BUSY
+#define STATUS_DEVICE_BUSY ((fm_ntstatus)0x80000011)
+#endif
+#ifndef STATUS_NO_MORE_EAS
+#define STATUS_NO_MORE_EAS ((fm_ntstatus)0x80000012)
+#endif
+#ifndef STATUS_EA_LIST_INCONSISTENT
+#define STATUS_EA_LIST_INCONSISTENT ((fm_ntstatus)0x80000014)
+#endif
+#ifndef STATUS_NO_MORE_ENTRIES
+#define STATUS_NO_MORE_ENTRIES ((fm_ntstatus)0x8000001A)
+#endif
+#ifndef STATUS_STOPPED_ON_SYMLINK
+#define STATUS_STOPPED_ON_SYMLINK ((fm_ntstatus)0x8000002D)
+#endif
+#ifndef STATUS_FLT_BUFFER_TOO_SMALL
+#define STATUS_FLT_BUFFER_TOO_SMALL ((fm_ntstatus)0x801C0001)
+#endif
+#ifndef STATUS_UNSUCCESSFUL
+#define STATUS_UNSUCCESSFUL ((fm_ntstatus)0xC0000001)
+#endif
+#ifndef STATUS_NOT_IMPLEMENTED
+#define STATUS_NOT_IMPLEMENTED ((fm_ntstatus)0xC0000002)
+#endif
+#ifndef STATUS_INVALID_INFO_CLASS
+#define STATUS_INVALID_INFO_CLASS ((fm_ntstatus)0xC0000003)
+#endif
+#ifndef STATUS_INFO_LENGTH_MISMATCH
+#define STATUS_INFO_LENGTH_MISMATCH ((fm_ntstatus)0xC0000004)
+#endif
+#ifndef STATUS_ACCESS_VIOLATION
+#define STATUS_ACCESS_VIOLATION ((fm_ntstatus)0xC0000005)
+#endif
+#ifndef STATUS_INVALID_HANDLE
+#define STATUS_INVALID_HANDLE ((fm_ntstatus)0xC0000008)
+#endif
+#ifndef STATUS_INVALID_CID
+#define STATUS_INVALID_CID ((fm_ntstatus)0xC000000B)
+#endif
+#ifndef STATUS_INVALID_PARAMETER
+#define STATUS_INVALID_PARAMETER ((fm_ntstatus)0xC000000D)
+#endif
+#ifndef STATUS_NO_SUCH_DEVICE
+#define STATUS_NO_SUCH_DEVICE ((fm_ntstatus)0xC000000E)
+#endif
+#ifndef STATUS_NO_SUCH_FILE
+#define STATUS_NO_SUCH_FILE ((fm_ntstatus)0xC000000F)
+#endif
+#ifndef STATUS_INVALID_DEVICE_REQUEST
+#define STATUS_INVALID_DEVICE_REQUEST ((fm_ntstatus)0xC0000010)
+#endif
+#ifndef STATUS_END_OF_FILE
+#define STATUS_END_OF_FILE ((fm_ntstatus)0xC0000011)
+#endif
+#ifndef STATUS_NO_MEDIA_IN_DEVICE
+#define STATUS_NO_MEDIA_IN_DEVICE ((fm_ntstatus)0xC0000013)
+#endif
+#ifndef STATUS_UNRECOGNIZED_MEDIA
+#define STATUS_UNRECOGNIZED_MEDIA ((fm_ntstatus)0xC0000014)
+#endif
+#ifndef STATUS_MORE_PROCESSING_REQUIRED
+#define STATUS_MORE_PROCESSING_REQUIRED ((fm_ntstatus)0xC0000016)
+#endif
+#ifndef STATUS_NO_MEMORY
+#define STATUS_NO_MEMORY ((fm_ntstatus)0xC0000017)
+#endif
+#ifndef STATUS_INVALID_LOCK_SEQUENCE
+#define STATUS_INVALID_LOCK_SEQUENCE ((fm_ntstatus)0xC000001E)
+#endif
+#ifndef STATUS_ACCESS_DENIED
+#define STATUS_ACCESS_DENIED ((fm_ntstatus)0xC0000022)
+#endif
+#ifndef STATUS_BUFFER_TOO_SMALL
+#define STATUS_BUFFER_TOO_SMALL ((fm_ntstatus)0xC0000023)
+#endif
+#ifndef STATUS_OBJECT_TYPE_MISMATCH
+#define STATUS_OBJECT_TYPE_MISMATCH ((fm_ntstatus)0xC0000024)
+#endif
+#ifndef STATUS_DISK_CORRUPT_ERROR
+#define STATUS_DISK_CORRUPT_ERROR ((fm_ntstatus)0xC0000032)
+#endif
+#ifndef STATUS_OBJECT_NAME_INVALID
+#define STATUS_OBJECT_NAME_INVALID ((fm_ntstatus)0xC0000033)
+#endif
+#ifndef STATUS_OBJECT_NAME_NOT_FOUND
+#define STATUS_OBJECT_NAME_NOT_FOUND ((fm_ntstatus)0xC0000034)
+#endif
+#ifndef STATUS_OBJECT_NAME_COLLISION
+#define STATUS_OBJECT_NAME_COLLISION ((fm_ntstatus)0xC0000035)
+#endif
+#ifndef STATUS_PORT_DISCONNECTED
+#define STATUS_PORT_DISCONNECTED ((fm_ntstatus)0xC0000037)
+#endif
+#ifndef STATUS_DEVICE_ALREADY_ATTACHED
+#define STATUS_DEVICE_ALREADY_ATTACHED ((fm_ntstatus)0xC0000038)
+#endif
+#ifndef STATUS_OBJECT_PATH_INVALID
+#define STATUS_OBJECT_PATH_INVALID ((fm_ntstatus)0xC0000039)
+#endif
+#ifndef STATUS_OBJECT_PATH_NOT_FOUND
+#define STATUS_OBJECT_PATH_NOT_FOUND ((fm_ntstatus)0xC000003A)
+#endif
+#ifndef STATUS_OBJECT_PATH_SYNTAX_BAD
+#define STATUS_OBJECT_PATH_SYNTAX_BAD ((fm_ntstatus)0xC000003B)
+#endif
+#ifndef STATUS_DATA_ERROR
+#define STATUS_DATA_ERROR ((fm_ntstatus)0xC000003E)
+#endif
+#ifndef STATUS_CRC_ERROR
+#define STATUS_CRC_ERROR ((fm_ntstatus)0xC000003F)
+#endif
+#ifndef STATUS_SHARING_VIOLATION
+#define STATUS_SHARING_VIOLATION ((fm_ntstatus)0xC0000043)
+#endif
+#ifndef STATUS_QUOTA_EXCEEDED
+#define STATUS_QUOTA_EXCEEDED ((fm_ntstatus)0xC0000044)
+#endif
+#ifndef STATUS_THREAD_IS_TERMINATING
+#define STATUS_THREAD_IS_TERMINATING ((fm_ntstatus)0xC000004B)
+#endif
+#ifndef STATUS_EAS_NOT_SUPPORTED
+#define STATUS_EAS_NOT_SUPPORTED ((fm_ntstatus)0xC000004F)
+#endif
+#ifndef STATUS_EA_TOO_LARGE
+#define STATUS_EA_TOO_LARGE ((fm_ntstatus)0xC0000050)
+#endif
+#ifndef STATUS_NONEXISTENT_EA_ENTRY
+#define STATUS_NONEXISTENT_EA_ENTRY ((fm_ntstatus)0xC0000051)
+#endif
+#ifndef STATUS_NO_EAS_ON_FILE
+#define STATUS_NO_EAS_ON_FILE ((fm_ntstatus)0xC0000052)
+#endif
+#ifndef STATUS_EA_CORRUPT_ERROR
+#define STATUS_EA_CORRUPT_ERROR ((fm_ntstatus)0xC0000053)
+#endif
+#ifndef STATUS_FILE_LOCK_CONFLICT
+#define STATUS_FILE_LOCK_CONFLICT ((fm_ntstatus)0xC0000054)
+#endif
+#ifndef STATUS_LOCK_NOT_GRANTED
+#define STATUS_LOCK_NOT_GRANTED ((fm_ntstatus)0xC0000055)
+#endif
+#ifndef STATUS_DELETE_PENDING
+#define STATUS_DELETE_PENDING ((fm_ntstatus)0xC0000056)
+#endif
+#ifndef STATUS_PRIVILEGE_NOT_HELD
+#define STATUS_PRIVILEGE_NOT_HELD ((fm_ntstatus)0xC0000061)
+#endif
+#ifndef STATUS_INVALID_IMAGE_FORMAT
+#define STATUS_INVALID_IMAGE_FORMAT ((fm_ntstatus)0xC000007B)
+#endif
+#ifndef STATUS_RANGE_NOT_LOCKED
+#define STATUS_RANGE_NOT_LOCKED ((fm_ntstatus)0xC000007E)
+#endif
+#ifndef STATUS_DISK_FULL
+#define STATUS_DISK_FULL ((fm_ntstatus)0xC000007F)
+#endif
+#ifndef STATUS_INTEGER_OVERFLOW
+#define STATUS_INTEGER_OVERFLOW ((fm_ntstatus)0xC0000095)
+#endif
+#ifndef STATUS_FILE_INVALID
+#define STATUS_FILE_INVALID ((fm_ntstatus)0xC0000098)
+#endif
+#ifndef STATUS_INSUFFICIENT_RESOURCES
+#define STATUS_INSUFFICIENT_RESOURCES ((fm_ntstatus)0xC000009A)
+#endif
+#ifndef STATUS_DEVICE_DATA_ERROR
+#define STATUS_DEVICE_DATA_ERROR ((fm_ntstatus)0xC000009C)
+#endif
+#ifndef STATUS_MEDIA_WRITE_PROTECTED
+#define STATUS_MEDIA_WRITE_PROTECTED ((fm_ntstatus)0xC00000A2)
+#endif
+#ifndef STATUS_DEVICE_NOT_READY
+#define STATUS_DEVICE_NOT_READY ((fm_ntstatus)0xC00000A3)
+#endif
+#ifndef STATUS_ILLEGAL_FUNCTION
+#define STATUS_ILLEGAL_FUNCTION ((fm_ntstatus)0xC00000AF)
+#endif
+#ifndef STATUS_PIPE_DISCONNECTED
+#define STATUS_PIPE_DISCONNECTED ((fm_ntstatus)0xC00000B0)
+#endif
+#ifndef STATUS_PIPE_CLOSING
+#define STATUS_PIPE_CLOSING ((fm_ntstatus)0xC00000B1)
+#endif
+#ifndef STATUS_IO_TIMEOUT
+#define STATUS_IO_TIMEOUT ((fm_ntstatus)0xC00000B5)
+#endif
+#ifndef STATUS_FILE_IS_A_DIRECTORY
+#define STATUS_FILE_IS_A_DIRECTORY ((fm_ntstatus)0xC00000BA)
+#endif
+#ifndef STATUS_NOT_SUPPORTED
+#define STATUS_NOT_SUPPORTED ((fm_ntstatus)0xC00000BB)
+#endif
+#ifndef STATUS_DUPLICATE_NAME
+#define STATUS_DUPLICATE_NAME ((fm_ntstatus)0xC00000BD)
+#endif
+#ifndef STATUS_DEVICE_DOES_NOT_EXIST
+#define STATUS_DEVICE_DOES_NOT_EXIST ((fm_ntstatus)0xC00000C0)
+#endif
+#ifndef STATUS_NOT_SAME_DEVICE
+#define STATUS_NOT_SAME_DEVICE ((fm_ntstatus)0xC00000D4)
+#endif
+#ifndef STATUS_CANT_WAIT
+#define STATUS_CANT_WAIT ((fm_ntstatus)0xC00000D8)
+#endif
+#ifndef STATUS_INTERNAL_ERROR
+#define STATUS_INTERNAL_ERROR ((fm_ntstatus)0xC00000E5)
+#endif
+#ifndef STATUS_INVALID_USER_BUFFER
+#define STATUS_INVALID_USER_BUFFER ((fm_ntstatus)0xC00000E8)
+#endif
+#ifndef STATUS_UNEXPECTED_IO_ERROR
+#define STATUS_UNEXPECTED_IO_ERROR ((fm_ntstatus)0xC00000E9)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_1
+#define STATUS_INVALID_PARAMETER_1 ((fm_ntstatus)0xC00000EF)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_2
+#define STATUS_INVALID_PARAMETER_2 ((fm_ntstatus)0xC00000F0)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_3
+#define STATUS_INVALID_PARAMETER_3 ((fm_ntstatus)0xC00000F1)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_4
+#define STATUS_INVALID_PARAMETER_4 ((fm_ntstatus)0xC00000F2)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_5
+#define STATUS_INVALID_PARAMETER_5 ((fm_ntstatus)0xC00000F3)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_6
+#define STATUS_INVALID_PARAMETER_6 ((fm_ntstatus)0xC00000F4)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_7
+#define STATUS_INVALID_PARAMETER_7 ((fm_ntstatus)0xC00000F5)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_8
+#define STATUS_INVALID_PARAMETER_8 ((fm_ntstatus)0xC00000F6)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_9
+#define STATUS_INVALID_PARAMETER_9 ((fm_ntstatus)0xC00000F7)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_10
+#define STATUS_INVALID_PARAMETER_10 ((fm_ntstatus)0xC00000F8)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_11
+#define STATUS_INVALID_PARAMETER_11 ((fm_ntstatus)0xC00000F9)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_12
+#define STATUS_INVALID_PARAMETER_12 ((fm_ntstatus)0xC00000FA)
+#endif
+#ifndef STATUS_DIRECTORY_NOT_EMPTY
+#define STATUS_DIRECTORY_NOT_EMPTY ((fm_ntstatus)0xC0000101)
+#endif
+#ifndef STATUS_FILE_CORRUPT_ERROR
+#define STATUS_FILE_CORRUPT_ERROR ((fm_ntstatus)0xC0000102)
+#endif
+#ifndef STATUS_NOT_A_DIRECTORY
+#define STATUS_NOT_A_DIRECTORY ((fm_ntstatus)0xC0000103)
+#endif
+#ifndef STATUS_NAME_TOO_LONG
+#define STATUS_NAME_TOO_LONG ((fm_ntstatus)0xC0000106)
+#endif
+#ifndef STATUS_TOO_MANY_OPENED_FILES
+#define STATUS_TOO_MANY_OPENED_FILES ((fm_ntstatus)0xC000011F)
+#endif
+#ifndef STATUS_CANCELLED
+#define STATUS_CANCELLED ((fm_ntstatus)0xC0000120)
+#endif
+#ifndef STATUS_CANNOT_DELETE
+#define STATUS_CANNOT_DELETE ((fm_ntstatus)0xC0000121)
+#endif
+#ifndef STATUS_FILE_DELETED
+#define STATUS_FILE_DELETED ((fm_ntstatus)0xC0000123)
+#endif
+#ifndef STATUS_FILE_CLOSED
+#define STATUS_FILE_CLOSED ((fm_ntstatus)0xC0000128)
+#endif
+#ifndef STATUS_COMMITMENT_LIMIT
+#define STATUS_COMMITMENT_LIMIT ((fm_ntstatus)0xC000012D)
+#endif
+#ifndef STATUS_PIPE_BROKEN
+#define STATUS_PIPE_BROKEN ((fm_ntstatus)0xC000014B)
+#endif
+#ifndef STATUS_ILLEGAL_CHARACTER
+#define STATUS_ILLEGAL_CHARACTER ((fm_ntstatus)0xC0000161)
+#endif
+#ifndef STATUS_INVALID_DEVICE_STATE
+#define STATUS_INVALID_DEVICE_STATE ((fm_ntstatus)0xC0000184)
+#endif
+#ifndef STATUS_IO_DEVICE_ERROR
+#define STATUS_IO_DEVICE_ERROR ((fm_ntstatus)0xC0000185)
+#endif
+#ifndef STATUS_POSSIBLE_DEADLOCK
+#define STATUS_POSSIBLE_DEADLOCK ((fm_ntstatus)0xC0000194)
+#endif
+#ifndef STATUS_INVALID_BUFFER_SIZE
+#define STATUS_INVALID_BUFFER_SIZE ((fm_ntstatus)0xC0000206)
+#endif
+#ifndef STATUS_ADDRESS_ALREADY_EXISTS
+#define STATUS_ADDRESS_ALREADY_EXISTS ((fm_ntstatus)0xC000020A)
+#endif
+#ifndef STATUS_CONNECTION_DISCONNECTED
+#define STATUS_CONNECTION_DISCONNECTED ((fm_ntstatus)0xC000020C)
+#endif
+#ifndef STATUS_CONNECTION_RESET
+#define STATUS_CONNECTION_RESET ((fm_ntstatus)0xC000020D)
+#endif
+#ifndef STATUS_NOT_FOUND
+#define STATUS_NOT_FOUND ((fm_ntstatus)0xC0000225)
+#endif
+#ifndef STATUS_CONNECTION_REFUSED
+#define STATUS_CONNECTION_REFUSED ((fm_ntstatus)0xC0000236)
+#endif
+#ifndef STATUS_CONNECTION_ACTIVE
+#define STATUS_CONNECTION_ACTIVE ((fm_ntstatus)0xC000023B)
+#endif
+#ifndef STATUS_NETWORK_UNREACHABLE
+#define STATUS_NETWORK_UNREACHABLE ((fm_ntstatus)0xC000023C)
+#endif
+#ifndef STATUS_HOST_UNREACHABLE
+#define STATUS_HOST_UNREACHABLE ((fm_ntstatus)0xC000023D)
+#endif
+#ifndef STATUS_CONNECTION_ABORTED
+#define STATUS_CONNECTION_ABORTED ((fm_ntstatus)0xC0000241)
+#endif
+#ifndef STATUS_TOO_MANY_LINKS
+#define STATUS_TOO_MANY_LINKS ((fm_ntstatus)0xC0000265)
+#endif
+#ifndef STATUS_NOT_A_REPARSE_POINT
+#define STATUS_NOT_A_REPARSE_POINT ((fm_ntstatus)0xC0000275)
+#endif
+#ifndef STATUS_IO_REPARSE_TAG_NOT_HANDLED
+#define STATUS_IO_REPARSE_TAG_NOT_HANDLED ((fm_ntstatus)0xC0000279)
+#endif
+#ifndef STATUS_REPARSE_POINT_NOT_RESOLVED
+#define STATUS_REPARSE_POINT_NOT_RESOLVED ((fm_ntstatus)0xC0000280)
+#endif
+#ifndef STATUS_OBJECTID_NOT_FOUND
+#define STATUS_OBJECTID_NOT_FOUND ((fm_ntstatus)0xC00002F0)
+#endif
+#ifndef STATUS_FILE_NOT_AVAILABLE
+#define STATUS_FILE_NOT_AVAILABLE ((fm_ntstatus)0xC0000467)
+#endif
+#ifndef STATUS_RESOURCE_IN_USE
+#define STATUS_RESOURCE_IN_USE ((fm_ntstatus)0xC0000708)
+#endif
+#ifndef STATUS_NO_UNICODE_TRANSLATION
+#define STATUS_NO_UNICODE_TRANSLATION ((fm_ntstatus)0xC0000717)
+#endif
+#ifndef STATUS_DISK_QUOTA_EXCEEDED
+#define STATUS_DISK_QUOTA_EXCEEDED ((fm_ntstatus)0xC0000802)
+#endif
+#ifndef STATUS_FILE_TOO_LARGE
+#define STATUS_FILE_TOO_LARGE ((fm_ntstatus)0xC0000904)
+#endif
+#ifndef STATUS_VIRUS_INFECTED
+#define STATUS_VIRUS_INFECTED ((fm_ntstatus)0xC0000906)
+#endif
+#ifndef STATUS_VIRUS_DELETED
+#define STATUS_VIRUS_DELETED ((fm_ntstatus)0xC0000907)
+#endif
+#ifndef STATUS_FLT_NO_HANDLER_DEFINED
+#define STATUS_FLT_NO_HANDLER_DEFINED ((fm_ntstatus)0xC01C0001)
+#endif
+#ifndef STATUS_FLT_CONTEXT_ALREADY_DEFINED
+#define STATUS_FLT_CONTEXT_ALREADY_DEFINED ((fm_ntstatus)0xC01C0002)
+#endif
+#ifndef STATUS_FLT_INVALID_ASYNCHRONOUS_REQUEST
+#define STATUS_FLT_INVALID_ASYNCHRONOUS_REQUEST ((fm_ntstatus)0xC01C0003)
+#endif
+#ifndef STATUS_FLT_DISALLOW_FAST_IO
+#define STATUS_FLT_DISALLOW_FAST_IO ((fm_ntstatus)0xC01C0004)
+#endif
+#ifndef STATUS_FLT_INVALID_NAME_REQUEST
+#define STATUS_FLT_INVALID_NAME_REQUEST ((fm_ntstatus)0xC01C0005)
+#endif
+#ifndef STATUS_FLT_NOT_SAFE_TO_POST_OPERATION
+#define STATUS_FLT_NOT_SAFE_TO_POST_OPERATION ((fm_ntstatus)0xC01C0006)
+#endif
+#ifndef STATUS_FLT_NOT_INITIALIZED
+#define STATUS_FLT_NOT_INITIALIZED ((fm_ntstatus)0xC01C0007)
+#endif
+#ifndef STATUS_FLT_FILTER_NOT_READY
+#define STATUS_FLT_FILTER_NOT_READY ((fm_ntstatus)0xC01C0008)
+#endif
+#ifndef STATUS_FLT_POST_OPERATION_CLEANUP
+#define STATUS_FLT_POST_OPERATION_CLEANUP ((fm_ntstatus)0xC01C0009)
+#endif
+#ifndef STATUS_FLT_INTERNAL_ERROR
+#define STATUS_FLT_INTERNAL_ERROR ((fm_ntstatus)0xC01C000A)
+#endif
+#ifndef STATUS_FLT_DELETING_OBJECT
+#define STATUS_FLT_DELETING_OBJECT ((fm_ntstatus)0xC01C000B)
+#endif
+#ifndef STATUS_FLT_MUST_BE_NONPAGED_POOL
+#define STATUS_FLT_MUST_BE_NONPAGED_POOL ((fm_ntstatus)0xC01C000C)
+#endif
+#ifndef STATUS_FLT_DUPLICATE_ENTRY
+#define STATUS_FLT_DUPLICATE_ENTRY ((fm_ntstatus)0xC01C000D)
+#endif
+#ifndef STATUS_FLT_CBDQ_DISABLED
+#define STATUS_FLT_CBDQ_DISABLED ((fm_ntstatus)0xC01C000E)
+#endif
+#ifndef STATUS_FLT_DO_NOT_ATTACH
+#define STATUS_FLT_DO_NOT_ATTACH ((fm_ntstatus)0xC01C000F)
+#endif
+#ifndef STATUS_FLT_DO_NOT_DETACH
+#define STATUS_FLT_DO_NOT_DETACH ((fm_ntstatus)0xC01C0010)
+#endif
+#ifndef STATUS_FLT_INSTANCE_ALTITUDE_COLLISION
+#define STATUS_FLT_INSTANCE_ALTITUDE_COLLISION ((fm_ntstatus)0xC01C0011)
+#endif
+#ifndef STATUS_FLT_INSTANCE_NAME_COLLISION
+#define STATUS_FLT_INSTANCE_NAME_COLLISION ((fm_ntstatus)0xC01C0012)
+#endif
+#ifndef STATUS_FLT_FILTER_NOT_FOUND
+#define STATUS_FLT_FILTER_NOT_FOUND ((fm_ntstatus)0xC01C0013)
+#endif
+#ifndef STATUS_FLT_VOLUME_NOT_FOUND
+#define STATUS_FLT_VOLUME_NOT_FOUND ((fm_ntstatus)0xC01C0014)
+#endif
+#ifndef STATUS_FLT_INSTANCE_NOT_FOUND
+#define STATUS_FLT_INSTANCE_NOT_FOUND ((fm_ntstatus)0xC01C0015)
+#endif
+#ifndef STATUS_FLT_CONTEXT_ALLOCATION_NOT_FOUND
+#define STATUS_FLT_CONTEXT_ALLOCATION_NOT_FOUND ((fm_ntstatus)0xC01C0016)
+#endif
+#ifndef STATUS_FLT_INVALID_CONTEXT_REGISTRATION
+#define STATUS_FLT_INVALID_CONTEXT_REGISTRATION ((fm_ntstatus)0xC01C0017)
+#endif
+#ifndef STATUS_FLT_NAME_CACHE_MISS
+#define STATUS_FLT_NAME_CACHE_MISS ((fm_ntstatus)0xC01C0018)
+#endif
+#ifndef STATUS_FLT_NO_DEVICE_OBJECT
+#define STATUS_FLT_NO_DEVICE_OBJECT ((fm_ntstatus)0xC01C0019)
+#endif
+#ifndef STATUS_FLT_VOLUME_ALREADY_MOUNTED
+#define STATUS_FLT_VOLUME_ALREADY_MOUNTED ((fm_ntstatus)0xC01C001A)
+#endif
+#ifndef STATUS_FLT_ALREADY_ENLISTED
+#define STATUS_FLT_ALREADY_ENLISTED ((fm_ntstatus)0xC01C001B)
+#endif
+#ifndef STATUS_FLT_CONTEXT_ALREADY_LINKED
+#define STATUS_FLT_CONTEXT_ALREADY_LINKED ((fm_ntstatus)0xC01C001C)
+#endif
+#ifndef STATUS_FLT_NO_WAITER_FOR_REPLY
+#define STATUS_FLT_NO_WAITER_FOR_REPLY ((fm_ntstatus)0xC01C0020)
+#endif
+
+/*
+ * Statuses private to fltmgr for errnos that have no NT counterpart, so that every errno
+ * survives errno -> NTSTATUS -> errno unchanged (a filter that passes an error through must
+ * not change what the process sees).  Severity error, customer bit set, facility 0x0FE,
+ * code = the errno.
+ */
+#define FM_STATUS_LINUX_BASE ((uint32_t)0xE0FE0000u)
+#define FM_STATUS_LINUX_MAX 4095
+
+enum row_kind {
+	ONE_WAY = 0, /* status -> errno only */
+	PRIMARY = 1, /* also the status this errno gives */
+};
+
+struct status_row {
+	uint32_t status; /* unsigned, so the table sorts by the value as printed */
+	const char *name;
+	int err;
+	enum row_kind kind;
+};
+
+#define ROW(n, e, k)                                                                               \
+	{                                                                                          \
+		(uint32_t) STATUS_##n, "STATUS_" #n, e, k                                          \
+	}
+#define LX(e)                                                                                      \
+	{                                                                                          \
+		FM_STATUS_LINUX_BASE | (uint32_t)(e), "FM_STATUS_LINUX_" #e, e, PRIMARY            \
+	}
+
+/*
+ * The table, sorted by status value (unsigned).  docs/status-errno.md lists the same rows;
+ * tests/unit/common/test_status.c fails when the two differ or the order breaks.
+ */
+static const struct status_row table[] = {
+    ROW(SUCCESS, 0, ONE_WAY),
+    ROW(USER_APC, EINTR, ONE_WAY),
+    ROW(ALERTED, EINTR, ONE_WAY),
+    ROW(TIMEOUT, 0, ONE_WAY),
+    ROW(PENDING, EIO, ONE_WAY),
+    ROW(REPARSE, EIO, ONE_WAY),
+    ROW(MORE_ENTRIES, 0, ONE_WAY),
+    ROW(NOTIFY_CLEANUP, 0, ONE_WAY),
+    ROW(NOTIFY_ENUM_DIR, 0, ONE_WAY),
+    ROW(FLT_IO_COMPLETE, 0, ONE_WAY),
+    ROW(OBJECT_NAME_EXISTS, 0, ONE_WAY),
+    ROW(DATATYPE_MISALIGNMENT, EINVAL, ONE_WAY),
+    ROW(BUFFER_OVERFLOW, EOVERFLOW, ONE_WAY),
+    ROW(NO_MORE_FILES, ENOENT, ONE_WAY),
+    ROW(DEVICE_BUSY, EBUSY, ONE_WAY),
+    ROW(NO_MORE_EAS, ENODATA, ONE_WAY),
+    ROW(EA_LIST_INCONSISTENT, EINVAL, ONE_WAY),
+    ROW(NO_MORE_ENTRIES, ENOENT, ONE_WAY),
+    ROW(STOPPED_ON_SYMLINK, ELOOP, ONE_WAY),
+    ROW(FLT_BUFFER_TOO_SMALL, ERANGE, ONE_WAY),
+    ROW(UNSUCCESSFUL, EIO, ONE_WAY),
+    ROW(NOT_IMPLEMENTED, ENOSYS, PRIMARY),
+    ROW(INVALID_INFO_CLASS, EINVAL, ONE_WAY),
+    ROW(INFO_LENGTH_MISMATCH, EINVAL, ONE_WAY),
+    ROW(ACCESS_VIOLATION, EFAULT, ONE_WAY),
+    ROW(INVALID_HANDLE, EBADF, PRIMARY),
+    ROW(INVALID_CID, ESRCH, PRIMARY),
+    ROW(INVALID_PARAMETER, EINVAL, PRIMARY),
+    ROW(NO_SUCH_DEVICE, ENODEV, PRIMARY),
+    ROW(NO_SUCH_FILE, ENOENT, ONE_WAY),
+    ROW(INVALID_DEVICE_REQUEST, ENOTTY, PRIMARY),
+    ROW(END_OF_FILE, ENODATA, ONE_WAY),
+    ROW(NO_MEDIA_IN_DEVICE, ENOMEDIUM, PRIMARY),
+    ROW(UNRECOGNIZED_MEDIA, EMEDIUMTYPE, PRIMARY),
+    ROW(MORE_PROCESSING_REQUIRED, EIO, ONE_WAY),
+    ROW(NO_MEMORY, ENOMEM, PRIMARY),
+    ROW(INVALID_LOCK_SEQUENCE, EINVAL, ONE_WAY),
+    ROW(ACCESS_DENIED, EACCES, PRIMARY),
+    ROW(BUFFER_TOO_SMALL, ERANGE, PRIMARY),
+    ROW(OBJECT_TYPE_MISMATCH, EBADF, ONE_WAY),
+    ROW(DISK_CORRUPT_ERROR, EUCLEAN, ONE_WAY),
+    ROW(OBJECT_NAME_INVALID, EINVAL, ONE_WAY),
+    ROW(OBJECT_NAME_NOT_FOUND, ENOENT, PRIMARY),
+    ROW(OBJECT_NAME_COLLISION, EEXIST, PRIMARY),
+    ROW(PORT_DISCONNECTED, ENOTCONN, PRIMARY),
+    ROW(DEVICE_ALREADY_ATTACHED, EBUSY, ONE_WAY),
+    ROW(OBJECT_PATH_INVALID, ENOTDIR, ONE_WAY),
+    ROW(OBJECT_PATH_NOT_FOUND, ENOENT, ONE_WAY),
+    ROW(OBJECT_PATH_SYNTAX_BAD, EINVAL, ONE_WAY),
+    ROW(DATA_ERROR, EIO, ONE_WAY),
+    ROW(CRC_ERROR, EIO, ONE_WAY),
+    ROW(SHARING_VIOLATION, EBUSY, PRIMARY),
+    ROW(QUOTA_EXCEEDED, EDQUOT, PRIMARY),
+    ROW(THREAD_IS_TERMINATING, EINTR, ONE_WAY),
+    ROW(EAS_NOT_SUPPORTED, EOPNOTSUPP, ONE_WAY),
+    ROW(EA_TOO_LARGE, E2BIG, PRIMARY),
+    ROW(NONEXISTENT_EA_ENTRY, ENODATA, PRIMARY),
+    ROW(NO_EAS_ON_FILE, ENODATA, ONE_WAY),
+    ROW(EA_CORRUPT_ERROR, EUCLEAN, ONE_WAY),
+    ROW(FILE_LOCK_CONFLICT, EAGAIN, ONE_WAY),
+    ROW(LOCK_NOT_GRANTED, EAGAIN, PRIMARY),
+    ROW(DELETE_PENDING, ENOENT, ONE_WAY),
+    ROW(PRIVILEGE_NOT_HELD, EPERM, PRIMARY),
+    ROW(INVALID_IMAGE_FORMAT, ENOEXEC, PRIMARY),
+    ROW(RANGE_NOT_LOCKED, ENOLCK, ONE_WAY),
+    ROW(DISK_FULL, ENOSPC, PRIMARY),
+    ROW(INTEGER_OVERFLOW, EOVERFLOW, PRIMARY),
+    ROW(FILE_INVALID, ESTALE, PRIMARY),
+    ROW(INSUFFICIENT_RESOURCES, ENOMEM, ONE_WAY),
+    ROW(DEVICE_DATA_ERROR, EIO, ONE_WAY),
+    ROW(MEDIA_WRITE_PROTECTED, EROFS, PRIMARY),
+    ROW(DEVICE_NOT_READY, EIO, ONE_WAY),
+    ROW(ILLEGAL_FUNCTION, ENOTTY, ONE_WAY),
+    ROW(PIPE_DISCONNECTED, EPIPE, ONE_WAY),
+    ROW(PIPE_CLOSING, EPIPE, ONE_WAY),
+    ROW(IO_TIMEOUT, ETIMEDOUT, PRIMARY),
+    ROW(FILE_IS_A_DIRECTORY, EISDIR, PRIMARY),
+    ROW(NOT_SUPPORTED, EOPNOTSUPP, PRIMARY),
+    ROW(DUPLICATE_NAME, EEXIST, ONE_WAY),
+    ROW(DEVICE_DOES_NOT_EXIST, ENXIO, PRIMARY),
+    ROW(NOT_SAME_DEVICE, EXDEV, PRIMARY),
+    ROW(CANT_WAIT, EAGAIN, ONE_WAY),
+    ROW(INTERNAL_ERROR, EIO, ONE_WAY),
+    ROW(INVALID_USER_BUFFER, EFAULT, PRIMARY),
+    ROW(UNEXPECTED_IO_ERROR, EIO, ONE_WAY),
+    ROW(INVALID_PARAMETER_1, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_2, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_3, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_4, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_5, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_6, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_7, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_8, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_9, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_10, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_11, EINVAL, ONE_WAY),
+    ROW(INVALID_PARAMETER_12, EINVAL, ONE_WAY),
+    ROW(DIRECTORY_NOT_EMPTY, ENOTEMPTY, PRIMARY),
+    ROW(FILE_CORRUPT_ERROR, EUCLEAN, PRIMARY),
+    ROW(NOT_A_DIRECTORY, ENOTDIR, PRIMARY),
+    ROW(NAME_TOO_LONG, ENAMETOOLONG, PRIMARY),
+    ROW(TOO_MANY_OPENED_FILES, EMFILE, PRIMARY),
+    ROW(CANCELLED, EINTR, PRIMARY),
+    ROW(CANNOT_DELETE, EACCES, ONE_WAY),
+    ROW(FILE_DELETED, ENOENT, ONE_WAY),
+    ROW(FILE_CLOSED, EBADF, ONE_WAY),
+    ROW(COMMITMENT_LIMIT, ENOMEM, ONE_WAY),
+    ROW(PIPE_BROKEN, EPIPE, PRIMARY),
+    ROW(ILLEGAL_CHARACTER, EILSEQ, ONE_WAY),
+    ROW(INVALID_DEVICE_STATE, EIO, ONE_WAY),
+    ROW(IO_DEVICE_ERROR, EIO, PRIMARY),
+    ROW(POSSIBLE_DEADLOCK, EDEADLK, PRIMARY),
+    ROW(INVALID_BUFFER_SIZE, EINVAL, ONE_WAY),
+    ROW(ADDRESS_ALREADY_EXISTS, EADDRINUSE, PRIMARY),
+    ROW(CONNECTION_DISCONNECTED, ENOTCONN, ONE_WAY),
+    ROW(CONNECTION_RESET, ECONNRESET, PRIMARY),
+    ROW(NOT_FOUND, ENOENT, ONE_WAY),
+    ROW(CONNECTION_REFUSED, ECONNREFUSED, PRIMARY),
+    ROW(CONNECTION_ACTIVE, EISCONN, PRIMARY),
+    ROW(NETWORK_UNREACHABLE, ENETUNREACH, PRIMARY),
+    ROW(HOST_UNREACHABLE, EHOSTUNREACH, PRIMARY),
+    ROW(CONNECTION_ABORTED, ECONNABORTED, PRIMARY),
+    ROW(TOO_MANY_LINKS, EMLINK, PRIMARY),
+    ROW(NOT_A_REPARSE_POINT, EINVAL, ONE_WAY),
+    ROW(IO_REPARSE_TAG_NOT_HANDLED, EIO, ONE_WAY),
+    ROW(REPARSE_POINT_NOT_RESOLVED, ELOOP, PRIMARY),
+    ROW(OBJECTID_NOT_FOUND, ENOENT, ONE_WAY),
+    ROW(FILE_NOT_AVAILABLE, EAGAIN, ONE_WAY),
+    ROW(RESOURCE_IN_USE, EBUSY, ONE_WAY),
+    ROW(NO_UNICODE_TRANSLATION, EILSEQ, PRIMARY),
+    ROW(DISK_QUOTA_EXCEEDED, EDQUOT, ONE_WAY),
+    ROW(FILE_TOO_LARGE, EFBIG, PRIMARY),
+    ROW(VIRUS_INFECTED, EACCES, ONE_WAY),
+    ROW(VIRUS_DELETED, EACCES, ONE_WAY),
+    ROW(FLT_NO_HANDLER_DEFINED, EIO, ONE_WAY),
+    ROW(FLT_CONTEXT_ALREADY_DEFINED, EEXIST, ONE_WAY),
+    ROW(FLT_INVALID_ASYNCHRONOUS_REQUEST, EINVAL, ONE_WAY),
+    ROW(FLT_DISALLOW_FAST_IO, EIO, ONE_WAY),
+    ROW(FLT_INVALID_NAME_REQUEST, EINVAL, ONE_WAY),
+    ROW(FLT_NOT_SAFE_TO_POST_OPERATION, EIO, ONE_WAY),
+    ROW(FLT_NOT_INITIALIZED, EIO, ONE_WAY),
+    ROW(FLT_FILTER_NOT_READY, EIO, ONE_WAY),
+    ROW(FLT_POST_OPERATION_CLEANUP, EIO, ONE_WAY),
+    ROW(FLT_INTERNAL_ERROR, EIO, ONE_WAY),
+    ROW(FLT_DELETING_OBJECT, EIO, ONE_WAY),
+    ROW(FLT_MUST_BE_NONPAGED_POOL, EINVAL, ONE_WAY),
+    ROW(FLT_DUPLICATE_ENTRY, EEXIST, ONE_WAY),
+    ROW(FLT_CBDQ_DISABLED, EIO, ONE_WAY),
+    ROW(FLT_DO_NOT_ATTACH, EIO, ONE_WAY),
+    ROW(FLT_DO_NOT_DETACH, EBUSY, ONE_WAY),
+    ROW(FLT_INSTANCE_ALTITUDE_COLLISION, EEXIST, ONE_WAY),
+    ROW(FLT_INSTANCE_NAME_COLLISION, EEXIST, ONE_WAY),
+    ROW(FLT_FILTER_NOT_FOUND, ENOENT, ONE_WAY),
+    ROW(FLT_VOLUME_NOT_FOUND, ENOENT, ONE_WAY),
+    ROW(FLT_INSTANCE_NOT_FOUND, ENOENT, ONE_WAY),
+    ROW(FLT_CONTEXT_ALLOCATION_NOT_FOUND, EINVAL, ONE_WAY),
+    ROW(FLT_INVALID_CONTEXT_REGISTRATION, EINVAL, ONE_WAY),
+    ROW(FLT_NAME_CACHE_MISS, EIO, ONE_WAY),
+    ROW(FLT_NO_DEVICE_OBJECT, ENODEV, ONE_WAY),
+    ROW(FLT_VOLUME_ALREADY_MOUNTED, EEXIST, ONE_WAY),
+    ROW(FLT_ALREADY_ENLISTED, EEXIST, ONE_WAY),
+    ROW(FLT_CONTEXT_ALREADY_LINKED, EEXIST, ONE_WAY),
+    ROW(FLT_NO_WAITER_FOR_REPLY, EIO, ONE_WAY),
+    LX(ECHILD),
+    LX(ENOTBLK),
+    LX(ENFILE),
+    LX(ETXTBSY),
+    LX(ESPIPE),
+    LX(EDOM),
+    LX(ENOLCK),
+    LX(ENOMSG),
+    LX(EIDRM),
+    LX(ECHRNG),
+    LX(EL2NSYNC),
+    LX(EL3HLT),
+    LX(EL3RST),
+    LX(ELNRNG),
+    LX(EUNATCH),
+    LX(ENOCSI),
+    LX(EL2HLT),
+    LX(EBADE),
+    LX(EBADR),
+    LX(EXFULL),
+    LX(ENOANO),
+    LX(EBADRQC),
+    LX(EBADSLT),
+    LX(EBFONT),
+    LX(ENOSTR),
+    LX(ETIME),
+    LX(ENOSR),
+    LX(ENONET),
+    LX(ENOPKG),
+    LX(EREMOTE),
+    LX(ENOLINK),
+    LX(EADV),
+    LX(ESRMNT),
+    LX(ECOMM),
+    LX(EPROTO),
+    LX(EMULTIHOP),
+    LX(EDOTDOT),
+    LX(EBADMSG),
+    LX(ENOTUNIQ),
+    LX(EBADFD),
+    LX(EREMCHG),
+    LX(ELIBACC),
+    LX(ELIBBAD),
+    LX(ELIBSCN),
+    LX(ELIBMAX),
+    LX(ELIBEXEC),
+    LX(ERESTART),
+    LX(ESTRPIPE),
+    LX(EUSERS),
+    LX(ENOTSOCK),
+    LX(EDESTADDRREQ),
+    LX(EMSGSIZE),
+    LX(EPROTOTYPE),
+    LX(ENOPROTOOPT),
+    LX(EPROTONOSUPPORT),
+    LX(ESOCKTNOSUPPORT),
+    LX(EPFNOSUPPORT),
+    LX(EAFNOSUPPORT),
+    LX(EADDRNOTAVAIL),
+    LX(ENETDOWN),
+    LX(ENETRESET),
+    LX(ENOBUFS),
+    LX(ESHUTDOWN),
+    LX(ETOOMANYREFS),
+    LX(EHOSTDOWN),
+    LX(EALREADY),
+    LX(EINPROGRESS),
+    LX(ENOTNAM),
+    LX(ENAVAIL),
+    LX(EISNAM),
+    LX(EREMOTEIO),
+    LX(ECANCELED),
+    LX(ENOKEY),
+    LX(EKEYEXPIRED),
+    LX(EKEYREVOKED),
+    LX(EKEYREJECTED),
+    LX(EOWNERDEAD),
+    LX(ENOTRECOVERABLE),
+    LX(ERFKILL),
+    LX(EHWPOISON),
+};
+
+#define TABLE_LEN (sizeof(table) / sizeof(table[0]))
+
+/* Index of the PRIMARY row of each small errno, +1 (0 = none); built once. */
+#define BY_ERRNO_LEN 256
+static unsigned short by_errno[BY_ERRNO_LEN];
+static pthread_once_t by_errno_once = PTHREAD_ONCE_INIT;
+
+static void build_by_errno(void)
+{
+	for (size_t i = 0; i < TABLE_LEN; i++) {
+		if (table[i].kind == PRIMARY && table[i].err > 0 && table[i].err < BY_ERRNO_LEN)
+			by_errno[table[i].err] = (unsigned short)(i + 1);
+	}
+}
+
+static const struct status_row *find_status(uint32_t s)
+{
+	size_t lo = 0, hi = TABLE_LEN;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (table[mid].status == s)
+			return &table[mid];
+		if (table[mid].status < s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+fm_ntstatus fm_status_from_errno(int err)
+{
+	/* Callers inside the library carry -errno; accept either sign. */
+	if (err < 0 && err != INT32_MIN)
+		err = -err;
+	if (err == 0)
+		return 0;
+	pthread_once(&by_errno_once, build_by_errno);
+	if (err > 0 && err < BY_ERRNO_LEN && by_errno[err])
+		return (fm_ntstatus)table[by_errno[err] - 1].status;
+	/* An errno newer than this table still round-trips through the private range. */
+	if (err > 0 && err <= FM_STATUS_LINUX_MAX)
+		return (fm_ntstatus)(FM_STATUS_LINUX_BASE | (uint32_t)err);
+	return STATUS_UNSUCCESSFUL;
+}
+
+int fm_errno_from_status(fm_ntstatus status)
+{
+	uint32_t s = (uint32_t)status;
+	const struct status_row *row = find_status(s);
+
+	if (row)
+		return row->err;
+	if ((s & 0xFFFF0000u) == FM_STATUS_LINUX_BASE && (s & 0xFFFF) != 0 &&
+	    (s & 0xFFFF) <= FM_STATUS_LINUX_MAX)
+		return (int)(s & 0xFFFF);
+	/* Severity (top two bits): 0 success, 1 informational, 2 warning, 3 error. */
+	if ((s >> 30) < 2)
+		return 0;
+	return EIO;
+}
+
+const char *fm_status_name(fm_ntstatus status)
+{
+	const struct status_row *row = find_status((uint32_t)status);
+
+	return row ? row->name : NULL;
+}
