@@ -125,7 +125,7 @@ struct fm_irp {
 	void *done_arg;
 	/* Private to the core from here on. */
 	struct fm_irp_private *priv;
-	unsigned char inline_priv[512] __attribute__((aligned(16)));
+	unsigned char inline_priv[1024] __attribute__((aligned(16)));
 };
 
 /*
@@ -164,6 +164,11 @@ const struct fm_requestor *fm_irp_requestor(PFLT_CALLBACK_DATA data);
  * `msg` (may be NULL) receives a one-line human explanation.
  */
 NTSTATUS fm_filter_load(const char *service, char *msg, size_t msg_cap);
+
+/* As fm_filter_load, with a DriverEntry linked into the process instead of an image: for
+ * unit tests and embedders.  The service key must exist as for a normal load. */
+NTSTATUS fm_filter_load_builtin(const char *service, PDRIVER_INITIALIZE entry, char *msg,
+				size_t msg_cap);
 
 /*
  * Unload (FltUnloadFilter when !mandatory; service stop when mandatory).  Fails with

@@ -1,0 +1,224 @@
+/* Private object model of the filter manager core: filters, volumes, instances, stacks. */
+#ifndef FM_CORE_CORE_I_H
+#define FM_CORE_CORE_I_H
+
+#include "core/core.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Locking: fm__model_lock (recursive) guards every list below and every state change of
+ * filters, volumes and instances.  The dispatch hot path never takes it: it reads the volume's
+ * current stack under vol->stack_lock (a reader lock held only to take a reference). */
+extern pthread_mutex_t fm__model_lock;
+void fm__model_enter(void);
+void fm__model_leave(void);
+
+/* ---- Altitudes: decimal strings compared exactly ---- */
+
+#define FM_ALTITUDE_MAX 64
+/* Normalize "0370020.50" -> "370020.5"; -EINVAL if not a non-negative decimal number. */
+int fm__altitude_normalize(const char *in, char *out, size_t cap);
+/* <0, 0, >0 as a < b, a == b, a > b; both normalized. */
+int fm__altitude_cmp(const char *a, const char *b);
+
+/* ---- Filters ---- */
+
+enum fm_filter_state {
+	FM_FILTER_LOADING,     /* DriverEntry running, not registered */
+	FM_FILTER_REGISTERED,  /* FltRegisterFilter succeeded */
+	FM_FILTER_FILTERING,   /* FltStartFiltering succeeded */
+	FM_FILTER_UNREGISTERED /* FltUnregisterFilter done; image may still be mapped */
+};
+
+/* One instance definition from the service key (Instances\<name>). */
+struct fm_instance_def {
+	char name[128];
+	char altitude[FM_ALTITUDE_MAX];
+	uint32_t flags; /* 0x1: no automatic attachment, 0x2: no manual attachment */
+};
+
+/* First member of every object a PFLT_* handle points to, so FltObjectReference can tell. */
+enum { FM_MAGIC_FILTER = 0x544c4946, FM_MAGIC_VOLUME = 0x4c4f5646, FM_MAGIC_INSTANCE = 0x54534e46 };
+
+struct fm_filter {
+	uint32_t magic;
+	char service[128];
+	char altitude[FM_ALTITUDE_MAX]; /* of the default instance, for `fltmc filters` */
+	void *image;			/* dlopen handle */
+	DRIVER_OBJECT driver;
+	DRIVER_EXTENSION driver_ext;
+	WCHAR driver_name_buf[160];
+	WCHAR service_key_buf[64];
+	UNICODE_STRING registry_path;
+	WCHAR registry_path_buf[256];
+	enum fm_filter_state state;	 /* model lock */
+	bool registered;		 /* FltRegisterFilter succeeded and not undone */
+	FLT_REGISTRATION reg;		 /* the filter's registration, copied */
+	FLT_OPERATION_REGISTRATION *ops; /* copied array, ends with IRP_MJ_OPERATION_END */
+	size_t nops;
+	struct fm_instance_def *defs; /* from the registry at registration */
+	size_t ndefs;
+	size_t default_def; /* index into defs of DefaultInstance */
+	atomic_long refs;   /* rundown: FltObjectReference, in-flight callbacks */
+	bool unloading;
+	struct fm_filter *next; /* fm__filters list, model lock */
+};
+
+extern struct fm_filter *fm__filters;
+
+/* Thread-local: the filter whose code is running (DbgPrint tags, verifier). */
+extern __thread struct fm_filter *fm__tls_filter;
+
+static inline struct fm_filter *fm__enter_filter(struct fm_filter *f)
+{
+	struct fm_filter *prev = fm__tls_filter;
+	fm__tls_filter = f;
+	return prev;
+}
+
+static inline void fm__leave_filter(struct fm_filter *prev)
+{
+	fm__tls_filter = prev;
+}
+
+/* Pre/post callbacks of filter f for major function code `major` (UCHAR, incl. pseudo codes). */
+const FLT_OPERATION_REGISTRATION *fm__filter_op(const struct fm_filter *f, UCHAR major);
+
+/* ---- Instances ---- */
+
+struct fm_instance {
+	uint32_t magic;
+	struct fm_filter *filter;
+	struct fm_volume *volume;
+	char name[128];
+	char altitude[FM_ALTITUDE_MAX];
+	uint32_t setup_flags;
+	atomic_long refs;	/* stacks holding it, FltObjectReference, creation ref */
+	atomic_long active;	/* operations between its pre and post (or in a callback) */
+	atomic_bool tearing_down;
+	bool attached;		/* on vol->instances, model lock */
+	struct fm_instance *next_on_volume; /* model lock */
+};
+
+/* Attach f to vol by its definition `def` at an altitude (NULL: the definition's). */
+NTSTATUS fm__instance_attach(struct fm_filter *f, struct fm_volume *vol,
+			     const struct fm_instance_def *def, const char *altitude,
+			     const char *name, ULONG setup_flags, struct fm_instance **out);
+/* Tear an attached instance down with `reason` (FLTFL_INSTANCE_TEARDOWN_*). Model lock held. */
+void fm__instance_teardown(struct fm_instance *inst, ULONG reason);
+void fm__instance_get(struct fm_instance *inst);
+void fm__instance_put(struct fm_instance *inst);
+
+/* ---- Volumes and their stacks ---- */
+
+/* One major function's callback list: instances top (highest altitude) first. */
+struct fm_cb_entry {
+	struct fm_instance *inst;
+	PFLT_PRE_OPERATION_CALLBACK pre;
+	PFLT_POST_OPERATION_CALLBACK post;
+	ULONG flags;
+};
+
+struct fm_cb_list {
+	unsigned int n;
+	struct fm_cb_entry e[];
+};
+
+#define FM_NMAJOR 256 /* indexed by the UCHAR major code, pseudo codes included */
+
+/* An immutable snapshot of a volume's instances, rebuilt on attach/detach. */
+struct fm_stack {
+	atomic_long refs;
+	unsigned int ninst;
+	struct fm_instance **inst; /* highest altitude first */
+	struct fm_cb_list *lists[FM_NMAJOR]; /* NULL when nobody registered */
+};
+
+struct fm_volume {
+	uint32_t magic;
+	unsigned int number; /* HarddiskVolume<number> */
+	char device[64];
+	WCHAR device_w_buf[64];
+	UNICODE_STRING device_w;
+	char mount_point[4096];
+	char backing_dir[4096];
+	char backing_fs[32];
+	FLT_FILESYSTEM_TYPE fs_type;
+	ULONG sector_size;
+	const struct fm_lower_ops *lower;
+	void *lower_ctx;
+	atomic_long refs;
+	bool dismounting;		/* model lock */
+	struct fm_instance *instances;	/* attached, model lock, highest altitude first */
+	pthread_rwlock_t stack_lock;	/* guards `stack` pointer swaps */
+	struct fm_stack *stack;
+	struct fm_volume *next;		/* fm__volumes list, model lock */
+};
+
+extern struct fm_volume *fm__volumes;
+
+/* Rebuild vol->stack from vol->instances (model lock held). */
+int fm__volume_rebuild_stack(struct fm_volume *vol);
+struct fm_stack *fm__stack_get(struct fm_volume *vol);
+void fm__stack_put(struct fm_stack *st);
+void fm__volume_get(struct fm_volume *vol);
+void fm__volume_put(struct fm_volume *vol);
+
+/* Attach every filtering filter's automatic instances to vol (model lock held). */
+void fm__volume_auto_attach(struct fm_volume *vol, struct fm_filter *only, ULONG extra_flags);
+
+/* ---- File objects ---- */
+
+struct fm_file {
+	FILE_OBJECT fo;
+	struct fm_volume *vol;
+	WCHAR *name_buf; /* FileName storage we own (filters may replace FileName.Buffer) */
+};
+
+static inline struct fm_file *fm__file(PFILE_OBJECT fo)
+{
+	return (struct fm_file *)fo;
+}
+
+/* ---- Dispatch ---- */
+
+/* One instance on an operation's way down that asked for its post-operation. */
+struct fm_post_node {
+	struct fm_instance *inst;
+	PFLT_POST_OPERATION_CALLBACK post;
+	PVOID ctx;
+	FLT_IO_PARAMETER_BLOCK snap; /* the parameters its pre-operation saw */
+};
+
+enum fm_irp_state {
+	FM_IRP_IDLE,
+	FM_IRP_RUNNING,
+	FM_IRP_PENDED_PRE,
+	FM_IRP_PENDED_POST,
+	FM_IRP_DONE,
+};
+
+struct fm_irp_private {
+	struct fm_stack *stack;
+	const struct fm_cb_list *list;
+	unsigned int pos;   /* next list entry whose pre-op runs */
+	unsigned int npost; /* nodes pushed */
+	unsigned int post_pos; /* while walking up: nodes still to run */
+	atomic_int state;
+	/* Pended pre-op resumption: set by FltCompletePendedPreOperation. */
+	FLT_PREOP_CALLBACK_STATUS pend_status;
+	PVOID pend_ctx;
+	ULONG pend_dirty; /* the dirty flag as it was before the pended pre-op */
+	bool heap;	  /* this block was allocated, not inline in the irp */
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond;
+	bool waiter;
+	struct fm_post_node *nodes;
+	struct fm_post_node inline_nodes[];
+};
+
+/* Names: "\Device\HarddiskVolumeN" + volume-relative path of a file object. */
+NTSTATUS fm__file_nt_name(PFILE_OBJECT fo, bool normalized, WCHAR **out, USHORT *out_len);
+
+#endif

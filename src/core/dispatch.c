@@ -1,0 +1,452 @@
+/* I/O dispatch: one operation through the volume's instances and the lower file system. */
+#include "core/core_i.h"
+#include "common/alloc.h"
+#include "common/log.h"
+
+#include <stddef.h>
+#include <string.h>
+
+/*
+ * Dispatch is a resumable state machine, not a recursion: every step reads and advances
+ * irp->priv, so an operation pended by a filter (pre or post) resumes in whichever thread
+ * completes it, exactly where it stopped.  States, guarded by atomic compare-and-swap:
+ *   RUNNING -> PENDED_PRE / PENDED_POST when a callback pends and returns,
+ *   RUNNING -> EARLY when the completion arrives before the pending callback has returned
+ *              (the thread that called the callback then continues itself),
+ *   PENDED_* -> RUNNING when the completion arrives later (the completing thread continues).
+ */
+enum { ST_RUNNING = 1, ST_PENDED_PRE, ST_PENDED_POST, ST_EARLY, ST_DONE };
+
+struct fm_irp *fm_irp_from_data(PFLT_CALLBACK_DATA data)
+{
+	return (struct fm_irp *)((char *)data - offsetof(struct fm_irp, data));
+}
+
+const struct fm_requestor *fm_irp_requestor(PFLT_CALLBACK_DATA data)
+{
+	return &fm_irp_from_data(data)->who;
+}
+
+void fm_irp_init(struct fm_irp *irp, struct fm_volume *vol, UCHAR major, UCHAR minor,
+		 PFILE_OBJECT fo, const struct fm_requestor *who)
+{
+	memset(&irp->data, 0, sizeof(irp->data));
+	memset(&irp->iopb, 0, sizeof(irp->iopb));
+	irp->data.Flags = FLTFL_CALLBACK_DATA_IRP_OPERATION;
+	irp->data.Iopb = &irp->iopb;
+	irp->data.RequestorMode = who ? UserMode : KernelMode;
+	irp->iopb.MajorFunction = major;
+	irp->iopb.MinorFunction = minor;
+	irp->iopb.TargetFileObject = fo;
+	if (who)
+		irp->who = *who;
+	else
+		memset(&irp->who, 0, sizeof(irp->who));
+	irp->vol = vol;
+	irp->done = NULL;
+	irp->done_arg = NULL;
+	irp->priv = NULL;
+}
+
+static void related(FLT_RELATED_OBJECTS *o, struct fm_instance *inst, PFILE_OBJECT fo)
+{
+	o->Size = sizeof(*o);
+	o->TransactionContext = 0;
+	o->Filter = inst->filter;
+	o->Volume = inst->volume;
+	o->Instance = inst;
+	o->FileObject = fo;
+	o->Transaction = NULL;
+}
+
+/* Skip flags of an operation registration (R10) apply to reads and writes only. */
+static bool skip_for_flags(const struct fm_cb_entry *e, const FLT_IO_PARAMETER_BLOCK *iopb)
+{
+	ULONG irpf = iopb->IrpFlags;
+
+	if (iopb->MajorFunction != IRP_MJ_READ && iopb->MajorFunction != IRP_MJ_WRITE)
+		return false;
+	if ((e->flags & FLTFL_OPERATION_REGISTRATION_SKIP_PAGING_IO) && (irpf & IRP_PAGING_IO))
+		return true;
+	if ((e->flags & FLTFL_OPERATION_REGISTRATION_SKIP_CACHED_IO) && !(irpf & IRP_NOCACHE))
+		return true;
+	if ((e->flags & FLTFL_OPERATION_REGISTRATION_SKIP_NON_CACHED_NON_PAGING_IO) &&
+	    (irpf & IRP_NOCACHE) && !(irpf & IRP_PAGING_IO))
+		return true;
+	return false;
+}
+
+static void finish(struct fm_irp *irp)
+{
+	struct fm_irp_private *p = irp->priv;
+	fm_irp_done_cb done = irp->done;
+	void *arg = irp->done_arg;
+	bool waiter;
+
+	fm__stack_put(p->stack);
+	p->stack = NULL;
+	pthread_mutex_lock(&p->wait_lock);
+	atomic_store(&p->state, ST_DONE);
+	waiter = p->waiter;
+	if (waiter)
+		pthread_cond_broadcast(&p->wait_cond);
+	pthread_mutex_unlock(&p->wait_lock);
+	/* After `done` or the waiter wakes, the irp may be freed: touch nothing below. */
+	if (!waiter && done)
+		done(irp, arg);
+}
+
+static void call_lower(struct fm_irp *irp)
+{
+	struct fm_volume *vol = irp->vol;
+	PFILE_OBJECT fo = irp->iopb.TargetFileObject;
+
+	vol->lower->dispatch(vol, &irp->data);
+	if (irp->iopb.MajorFunction == IRP_MJ_CLEANUP && fo && NT_SUCCESS(irp->data.IoStatus.Status))
+		fo->Flags |= FO_CLEANUP_COMPLETE;
+}
+
+/* Walk post-operations upward from node `from` (exclusive upper bound). Returns false if a
+ * post-operation pended the operation. */
+static bool run_post(struct fm_irp *irp, unsigned int from)
+{
+	struct fm_irp_private *p = irp->priv;
+	FLT_RELATED_OBJECTS objs;
+
+	irp->data.Flags |= FLTFL_CALLBACK_DATA_POST_OPERATION;
+	for (unsigned int i = from; i-- > 0;) {
+		struct fm_post_node *n = &p->nodes[i];
+		struct fm_filter *prev;
+		FLT_POSTOP_CALLBACK_STATUS r;
+		FLT_POST_OPERATION_FLAGS flags = 0;
+
+		/* Each instance's post sees the parameters its pre saw (R49). */
+		*irp->data.Iopb = n->snap;
+		irp->iopb.TargetInstance = n->inst;
+		related(&objs, n->inst, irp->iopb.TargetFileObject);
+		if (atomic_load(&n->inst->tearing_down))
+			flags |= FLTFL_POST_OPERATION_DRAINING;
+		p->post_pos = i;
+		atomic_fetch_add(&n->inst->filter->refs, 1);
+		prev = fm__enter_filter(n->inst->filter);
+		r = n->post(&irp->data, &objs, n->ctx, flags);
+		fm__leave_filter(prev);
+		atomic_fetch_sub(&n->inst->filter->refs, 1);
+		if (r == FLT_POSTOP_MORE_PROCESSING_REQUIRED && !(flags & FLTFL_POST_OPERATION_DRAINING)) {
+			int expect = ST_RUNNING;
+			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_POST))
+				return false;
+			/* Completed before we got here: go on in this thread. */
+			atomic_store(&p->state, ST_RUNNING);
+		} else if (r != FLT_POSTOP_FINISHED_PROCESSING &&
+			   r != FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
+			fm_log(FM_LOG_ERROR, n->inst->filter->service,
+			       "post-operation returned undefined status %d; treated as finished",
+			       (int)r);
+		}
+		atomic_fetch_sub(&n->inst->active, 1);
+	}
+	return true;
+}
+
+/*
+ * Apply what entry `pos`'s pre-operation decided.  Returns 1 to go on down, 0 when the
+ * operation completed there (post-ops of the nodes above still run).
+ */
+static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
+		     ULONG prev_dirty)
+{
+	struct fm_irp_private *p = irp->priv;
+	const struct fm_cb_entry *e = &p->list->e[p->pos];
+	struct fm_post_node *n = &p->nodes[p->npost];
+	const char *who = e->inst->filter->service;
+
+	/* Changes to the parameters count only when the filter said so (R48). */
+	if (!(irp->data.Flags & FLTFL_CALLBACK_DATA_DIRTY))
+		*irp->data.Iopb = n->snap;
+	irp->data.Flags |= prev_dirty;
+
+	switch (r) {
+	case FLT_PREOP_SUCCESS_WITH_CALLBACK:
+	case FLT_PREOP_SYNCHRONIZE:
+		if (e->post) {
+			n->post = e->post;
+			n->ctx = ctx;
+			p->npost++;
+			p->pos++;
+			return 1;
+		}
+		fm_log(FM_LOG_ERROR, who, "pre-operation asked for a post-operation it has not registered");
+		break;
+	case FLT_PREOP_SUCCESS_NO_CALLBACK:
+		break;
+	case FLT_PREOP_COMPLETE:
+		if (irp->data.IoStatus.Status == STATUS_PENDING) {
+			fm_log(FM_LOG_ERROR, who, "completed an operation with STATUS_PENDING");
+			irp->data.IoStatus.Status = STATUS_INTERNAL_ERROR;
+		}
+		if ((irp->iopb.MajorFunction == IRP_MJ_CLEANUP ||
+		     irp->iopb.MajorFunction == IRP_MJ_CLOSE) &&
+		    !NT_SUCCESS(irp->data.IoStatus.Status)) {
+			/* R36: cleanup and close never fail. */
+			fm_log(FM_LOG_ERROR, who, "failed IRP_MJ_CLEANUP/CLOSE; forced to success");
+			irp->data.IoStatus.Status = STATUS_SUCCESS;
+		}
+		atomic_fetch_sub(&e->inst->active, 1);
+		return 0;
+	case FLT_PREOP_DISALLOW_FASTIO:
+		fm_log(FM_LOG_ERROR, who,
+		       "returned FLT_PREOP_DISALLOW_FASTIO for an IRP operation; treated as "
+		       "FLT_PREOP_SUCCESS_NO_CALLBACK");
+		break;
+	default:
+		fm_log(FM_LOG_ERROR, who,
+		       "pre-operation returned undefined status %d; treated as "
+		       "FLT_PREOP_SUCCESS_NO_CALLBACK",
+		       (int)r);
+		break;
+	}
+	atomic_fetch_sub(&e->inst->active, 1);
+	p->pos++;
+	return 1;
+}
+
+/* Run pre-operations from p->pos down, then the lower, then posts.  Returns false if pended. */
+static bool run(struct fm_irp *irp)
+{
+	struct fm_irp_private *p = irp->priv;
+
+	while (p->pos < p->list->n) {
+		const struct fm_cb_entry *e = &p->list->e[p->pos];
+		struct fm_instance *inst = e->inst;
+		struct fm_post_node *n = &p->nodes[p->npost];
+		FLT_RELATED_OBJECTS objs;
+		FLT_PREOP_CALLBACK_STATUS r;
+		struct fm_filter *prev;
+		ULONG prev_dirty;
+		PVOID ctx = NULL;
+		int expect;
+
+		/* Count ourselves in before looking at the teardown flag, so teardown either sees
+		 * us or we see it. */
+		atomic_fetch_add(&inst->active, 1);
+		if (atomic_load(&inst->tearing_down) || skip_for_flags(e, &irp->iopb)) {
+			atomic_fetch_sub(&inst->active, 1);
+			p->pos++;
+			continue;
+		}
+		n->inst = inst;
+		n->post = NULL;
+		n->ctx = NULL;
+		n->snap = irp->iopb;
+		if (!e->pre) {
+			/* Post only: as if the pre-op returned SUCCESS_WITH_CALLBACK. */
+			apply_pre(irp, FLT_PREOP_SUCCESS_WITH_CALLBACK, NULL, 0);
+			continue;
+		}
+		prev_dirty = irp->data.Flags & FLTFL_CALLBACK_DATA_DIRTY;
+		irp->data.Flags &= ~FLTFL_CALLBACK_DATA_DIRTY;
+		irp->iopb.TargetInstance = inst;
+		related(&objs, inst, irp->iopb.TargetFileObject);
+		p->pend_dirty = prev_dirty;
+		atomic_fetch_add(&inst->filter->refs, 1);
+		prev = fm__enter_filter(inst->filter);
+		r = e->pre(&irp->data, &objs, &ctx);
+		fm__leave_filter(prev);
+		atomic_fetch_sub(&inst->filter->refs, 1);
+		if (r == FLT_PREOP_PENDING) {
+			if (ctx)
+				fm_log(FM_LOG_ERROR, inst->filter->service,
+				       "pended with a non-NULL completion context");
+			expect = ST_RUNNING;
+			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_PRE))
+				return false;
+			/* FltCompletePendedPreOperation already ran: continue here. */
+			atomic_store(&p->state, ST_RUNNING);
+			r = p->pend_status;
+			ctx = p->pend_ctx;
+		}
+		if (!apply_pre(irp, r, ctx, prev_dirty))
+			return run_post(irp, p->npost);
+	}
+	call_lower(irp);
+	return run_post(irp, p->npost);
+}
+
+NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
+{
+	struct fm_volume *vol = irp->vol;
+	struct fm_stack *st = fm__stack_get(vol);
+	const struct fm_cb_list *list = st ? st->lists[irp->iopb.MajorFunction] : NULL;
+	struct fm_irp_private *p;
+	size_t need;
+
+	if (!list) {
+		/* Fast path: nobody is interested, no callback data bookkeeping at all. */
+		fm__stack_put(st);
+		call_lower(irp);
+		return irp->data.IoStatus.Status;
+	}
+	need = sizeof(*p) + list->n * sizeof(struct fm_post_node);
+	if (need <= sizeof(irp->inline_priv)) {
+		p = (struct fm_irp_private *)irp->inline_priv;
+		memset(p, 0, sizeof(*p));
+	} else {
+		p = fm_calloc(1, need);
+		if (!p) {
+			fm__stack_put(st);
+			irp->data.IoStatus.Status = STATUS_INSUFFICIENT_RESOURCES;
+			irp->data.IoStatus.Information = 0;
+			return STATUS_INSUFFICIENT_RESOURCES;
+		}
+		p->heap = true;
+	}
+	p->stack = st;
+	p->list = list;
+	p->nodes = p->inline_nodes;
+	pthread_mutex_init(&p->wait_lock, NULL);
+	pthread_cond_init(&p->wait_cond, NULL);
+	atomic_store(&p->state, ST_RUNNING);
+	irp->priv = p;
+
+	if (run(irp)) {
+		NTSTATUS s = irp->data.IoStatus.Status;
+		fm__stack_put(p->stack);
+		p->stack = NULL;
+		atomic_store(&p->state, ST_DONE);
+		return s;
+	}
+	if (irp->done)
+		return STATUS_PENDING;
+	/* No completion callback: the caller wants the outcome, so wait for it here. */
+	pthread_mutex_lock(&p->wait_lock);
+	p->waiter = true;
+	while (atomic_load(&p->state) != ST_DONE)
+		pthread_cond_wait(&p->wait_cond, &p->wait_lock);
+	pthread_mutex_unlock(&p->wait_lock);
+	return irp->data.IoStatus.Status;
+}
+
+void fm_irp_cleanup(struct fm_irp *irp)
+{
+	struct fm_irp_private *p = irp->priv;
+
+	if (!p)
+		return;
+	pthread_mutex_destroy(&p->wait_lock);
+	pthread_cond_destroy(&p->wait_cond);
+	if (p->heap)
+		fm_free(p);
+	irp->priv = NULL;
+}
+
+VOID FLTAPI FltCompletePendedPreOperation(PFLT_CALLBACK_DATA Data,
+					  FLT_PREOP_CALLBACK_STATUS CallbackStatus, PVOID Context)
+{
+	struct fm_irp *irp;
+	struct fm_irp_private *p;
+	int expect;
+
+	if (!Data)
+		return;
+	irp = fm_irp_from_data(Data);
+	p = irp->priv;
+	if (!p) {
+		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
+		       "FltCompletePendedPreOperation on an operation that was not pended");
+		return;
+	}
+	if (CallbackStatus != FLT_PREOP_SUCCESS_WITH_CALLBACK &&
+	    CallbackStatus != FLT_PREOP_SUCCESS_NO_CALLBACK && CallbackStatus != FLT_PREOP_COMPLETE) {
+		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
+		       "FltCompletePendedPreOperation with invalid status %d; treated as "
+		       "FLT_PREOP_SUCCESS_NO_CALLBACK",
+		       (int)CallbackStatus);
+		CallbackStatus = FLT_PREOP_SUCCESS_NO_CALLBACK;
+	}
+	p->pend_status = CallbackStatus;
+	p->pend_ctx = Context;
+	expect = ST_PENDED_PRE;
+	if (!atomic_compare_exchange_strong(&p->state, &expect, ST_RUNNING)) {
+		expect = ST_RUNNING;
+		if (atomic_compare_exchange_strong(&p->state, &expect, ST_EARLY))
+			return; /* the pre-operation has not returned yet; its thread goes on */
+		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
+		       "FltCompletePendedPreOperation on an operation that is not pended (completed "
+		       "twice?)");
+		return;
+	}
+	if (!apply_pre(irp, CallbackStatus, Context, p->pend_dirty)) {
+		if (run_post(irp, p->npost))
+			finish(irp);
+		return;
+	}
+	if (run(irp))
+		finish(irp);
+}
+
+VOID FLTAPI FltCompletePendedPostOperation(PFLT_CALLBACK_DATA Data)
+{
+	struct fm_irp *irp;
+	struct fm_irp_private *p;
+	int expect;
+
+	if (!Data)
+		return;
+	irp = fm_irp_from_data(Data);
+	p = irp->priv;
+	if (!p)
+		return;
+	expect = ST_PENDED_POST;
+	if (!atomic_compare_exchange_strong(&p->state, &expect, ST_RUNNING)) {
+		expect = ST_RUNNING;
+		if (atomic_compare_exchange_strong(&p->state, &expect, ST_EARLY))
+			return;
+		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
+		       "FltCompletePendedPostOperation on an operation that is not pended");
+		return;
+	}
+	atomic_fetch_sub(&p->nodes[p->post_pos].inst->active, 1);
+	if (run_post(irp, p->post_pos))
+		finish(irp);
+}
+
+/* ---- Callback data queries ---- */
+
+VOID FLTAPI FltSetCallbackDataDirty(PFLT_CALLBACK_DATA Data)
+{
+	Data->Flags |= FLTFL_CALLBACK_DATA_DIRTY;
+}
+
+VOID FLTAPI FltClearCallbackDataDirty(PFLT_CALLBACK_DATA Data)
+{
+	Data->Flags &= ~FLTFL_CALLBACK_DATA_DIRTY;
+}
+
+BOOLEAN FLTAPI FltIsCallbackDataDirty(PFLT_CALLBACK_DATA Data)
+{
+	return (Data->Flags & FLTFL_CALLBACK_DATA_DIRTY) ? TRUE : FALSE;
+}
+
+ULONG FLTAPI FltGetRequestorProcessId(PFLT_CALLBACK_DATA CallbackData)
+{
+	return CallbackData ? fm_irp_requestor(CallbackData)->pid : 0;
+}
+
+HANDLE FLTAPI FltGetRequestorProcessIdEx(PFLT_CALLBACK_DATA CallbackData)
+{
+	return (HANDLE)(uintptr_t)FltGetRequestorProcessId(CallbackData);
+}
+
+PEPROCESS FLTAPI FltGetRequestorProcess(PFLT_CALLBACK_DATA CallbackData)
+{
+	/* Processes are identified by PID: a PEPROCESS here is the PID as a pointer value. */
+	return (PEPROCESS)(uintptr_t)FltGetRequestorProcessId(CallbackData);
+}
+
+BOOLEAN FLTAPI FltIsOperationSynchronous(PFLT_CALLBACK_DATA CallbackData)
+{
+	(void)CallbackData;
+	/* Every request a process makes through FUSE waits for its answer. */
+	return TRUE;
+}
