@@ -1201,7 +1201,9 @@ static void put_key(FILE *f, const struct fm_regkey *k, char *path, size_t plen)
 	memcpy(path + plen + 1, k->name, n);
 	plen += 1 + n;
 	path[plen] = '\0';
-	fprintf(f, "\n[%s]\n", path);
+	/* A key with subkeys but no values is implied by its subkeys' sections. */
+	if (k->nvals || !k->nkids)
+		fprintf(f, "\n[%s]\n", path);
 	for (size_t i = 0; i < k->nvals; i++)
 		put_value_line(f, &k->vals[i]);
 	for (size_t i = 0; i < k->nkids; i++)
