@@ -1,1 +1,1460 @@
-/* frontend: placeholder until its owner fills it in. */
+/* The FUSE front-end: each kernel request becomes the IRP sequence a Windows file system would see. */
+#include "volume/frontend.h"
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/ntname.h"
+#include "common/status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ENTRY_TIMEOUT 1.0
+#define ATTR_TIMEOUT 1.0
+#define QUERY_BUF (64 * 1024)
+
+struct fe_dirent {
+	char *name;
+	uint64_t ino;
+	mode_t mode;
+};
+
+/* One FUSE file handle (fh): the FILE_OBJECT of the open plus the readdir cursor. */
+struct fe_handle {
+	struct fe_handle *prev, *next; /* fm_fe.lock */
+	PFILE_OBJECT fo;
+	bool dead;	      /* closed by a forced dismount; fm_fe.lock */
+	pthread_mutex_t lock; /* the cursor below */
+	bool started, eof;
+	off_t next_off; /* offset the kernel gives back to continue where we stopped */
+	struct fe_dirent *pend;
+	size_t npend, ipend;
+};
+
+struct fm_fe {
+	struct fm_volume *vol;
+	struct fm_lower *lw;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned long inflight;	  /* lock */
+	bool closing;		  /* lock */
+	struct fe_handle handles; /* list head, lock */
+};
+
+/* ---- bookkeeping ---------------------------------------------------------------------------- */
+
+int fm_fe_create(struct fm_lower *lw, struct fm_fe **out)
+{
+	struct fm_fe *fe = fm_calloc(1, sizeof(*fe));
+
+	if (!fe)
+		return -ENOMEM;
+	fe->lw = lw;
+	pthread_mutex_init(&fe->lock, NULL);
+	pthread_cond_init(&fe->idle, NULL);
+	fe->handles.next = fe->handles.prev = &fe->handles;
+	*out = fe;
+	return 0;
+}
+
+void fm_fe_set_volume(struct fm_fe *fe, struct fm_volume *vol)
+{
+	fe->vol = vol;
+}
+
+static bool fe_enter(struct fm_fe *fe)
+{
+	bool ok;
+
+	pthread_mutex_lock(&fe->lock);
+	ok = !fe->closing && fe->vol;
+	if (ok)
+		fe->inflight++;
+	pthread_mutex_unlock(&fe->lock);
+	return ok;
+}
+
+static void fe_leave(struct fm_fe *fe)
+{
+	pthread_mutex_lock(&fe->lock);
+	if (--fe->inflight == 0)
+		pthread_cond_broadcast(&fe->idle);
+	pthread_mutex_unlock(&fe->lock);
+}
+
+static struct fe_handle *fh_new(struct fm_fe *fe, PFILE_OBJECT fo)
+{
+	struct fe_handle *h = fm_calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->fo = fo;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_lock(&fe->lock);
+	h->next = &fe->handles;
+	h->prev = fe->handles.prev;
+	h->prev->next = h;
+	fe->handles.prev = h;
+	pthread_mutex_unlock(&fe->lock);
+	return h;
+}
+
+static void pend_clear(struct fe_handle *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->npend; i++)
+		fm_free(h->pend[i].name);
+	fm_free(h->pend);
+	h->pend = NULL;
+	h->npend = h->ipend = 0;
+}
+
+static void fh_free_locked(struct fe_handle *h)
+{
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	pend_clear(h);
+	pthread_mutex_destroy(&h->lock);
+	fm_free(h);
+}
+
+static struct fe_handle *fh_of(uint64_t fh)
+{
+	return (struct fe_handle *)(uintptr_t)fh;
+}
+
+static struct fm_fe *fe_of(struct fm_fuse_req *req)
+{
+	return fm_fuse_req_userdata(req);
+}
+
+static struct fm_stream *node_stream(struct fm_fe *fe, uint64_t nodeid)
+{
+	return nodeid == 1 ? fm_lower_root(fe->lw) : (struct fm_stream *)(uintptr_t)nodeid;
+}
+
+static uint64_t node_id(struct fm_fe *fe, struct fm_stream *s)
+{
+	return s == fm_lower_root(fe->lw) ? 1 : (uint64_t)(uintptr_t)s;
+}
+
+static struct fm_requestor who_of(struct fm_fuse_req *req)
+{
+	const struct fm_fuse_ctx *c = fm_fuse_req_ctx(req);
+	struct fm_requestor w = {c->pid, c->uid, c->gid, c->umask};
+
+	return w;
+}
+
+/* errno for a final status: the lower's exact errno when the status is still its own. */
+static int status_errno(struct fm_irp *irp, NTSTATUS st)
+{
+	int e;
+
+	if (NT_SUCCESS(st))
+		return 0;
+	e = fm_lower_last_errno(&irp->data, st);
+	if (!e)
+		e = fm_errno_from_status(st);
+	return e ? e : EIO;
+}
+
+/* "\dir\name" for a name in a directory stream (name NULL: the stream itself). */
+static int nt_path(struct fm_fe *fe, struct fm_stream *dir, const char *name, WCHAR *out,
+		   size_t cap, size_t *len)
+{
+	char path[PATH_MAX];
+	int n = fm_lower_stream_path(fe->lw, dir, path, sizeof(path));
+	long w;
+
+	if (n < 0)
+		return n;
+	if (name) {
+		size_t nl = strlen(name);
+
+		if ((size_t)n + nl + 2 > sizeof(path))
+			return -ENAMETOOLONG;
+		if (n)
+			path[n++] = '/';
+		memcpy(path + n, name, nl + 1);
+		n += (int)nl;
+	}
+	out[0] = L'\\';
+	if (n == 0) {
+		*len = 1;
+		return 0;
+	}
+	w = fm_name_to_nt(path, (size_t)n, (uint16_t *)out + 1, cap - 1, 1);
+	if (w < 0)
+		return (int)w;
+	*len = (size_t)w + 1;
+	return 0;
+}
+
+static void stat_from_lx(const FILE_STAT_LX_INFORMATION *b, struct stat *st)
+{
+	LONGLONG t[3] = {b->LastAccessTime.QuadPart, b->LastWriteTime.QuadPart,
+			 b->ChangeTime.QuadPart};
+	struct timespec *ts[3] = {&st->st_atim, &st->st_mtim, &st->st_ctim};
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = (ino_t)b->FileId.QuadPart;
+	st->st_mode = b->LxMode;
+	st->st_nlink = b->NumberOfLinks;
+	st->st_uid = b->LxUid;
+	st->st_gid = b->LxGid;
+	st->st_rdev = makedev(b->LxDeviceIdMajor, b->LxDeviceIdMinor);
+	st->st_size = b->EndOfFile.QuadPart;
+	st->st_blocks = b->AllocationSize.QuadPart / 512;
+	st->st_blksize = 4096;
+	for (i = 0; i < 3; i++) {
+		LONGLONG rel = t[i] - 11644473600LL * 10000000LL;
+		LONGLONG sec = rel / 10000000LL, rem = rel % 10000000LL;
+
+		if (rem < 0) {
+			rem += 10000000LL;
+			sec--;
+		}
+		ts[i]->tv_sec = (time_t)sec;
+		ts[i]->tv_nsec = (long)(rem * 100);
+	}
+}
+
+/* ---- IRP sequences ----------------------------------------------------------------------------- */
+
+/*
+ * IRP_MJ_CREATE of `nt` (volume-relative NT path).  On success *out is the open FILE_OBJECT
+ * (release with close_fo); returns 0 or a positive errno.  lxmode < 0: no $LXMOD EA.
+ */
+static int do_create(struct fm_fe *fe, const struct fm_requestor *who, const WCHAR *nt,
+		     size_t ntlen, ULONG disp, ULONG copt, ACCESS_MASK access, long lxmode,
+		     PFILE_OBJECT *out, ULONG_PTR *info)
+{
+	union {
+		FILE_FULL_EA_INFORMATION ea;
+		char raw[64];
+	} eab;
+	IO_SECURITY_CONTEXT sc;
+	struct fm_irp irp;
+	PFILE_OBJECT fo;
+	NTSTATUS st;
+	int err;
+
+	fo = fm_file_object_alloc(fe->vol, nt, ntlen);
+	if (!fo)
+		return ENOMEM;
+	memset(&sc, 0, sizeof(sc));
+	sc.DesiredAccess = access;
+	fm_irp_init(&irp, fe->vol, IRP_MJ_CREATE, 0, fo, who);
+	irp.data.Iopb->Parameters.Create.SecurityContext = &sc;
+	irp.data.Iopb->Parameters.Create.Options = (disp << 24) | (copt & 0xffffff);
+	irp.data.Iopb->Parameters.Create.ShareAccess =
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+	if (lxmode >= 0) {
+		ULONG m = (ULONG)lxmode;
+		size_t off = offsetof(FILE_FULL_EA_INFORMATION, EaName);
+
+		memset(&eab, 0, sizeof(eab));
+		eab.ea.EaNameLength = 6;
+		eab.ea.EaValueLength = sizeof(ULONG);
+		memcpy(eab.raw + off, "$LXMOD", 7);
+		memcpy(eab.raw + off + 7, &m, sizeof(m));
+		irp.data.Iopb->Parameters.Create.EaBuffer = &eab;
+		irp.data.Iopb->Parameters.Create.EaLength = (ULONG)(off + 7 + sizeof(m));
+	}
+	st = fm_irp_dispatch(&irp);
+	err = status_errno(&irp, st);
+	if (info)
+		*info = irp.data.IoStatus.Information;
+	fm_irp_cleanup(&irp);
+	if (!err && !fo->FsContext2) {
+		/* A filter completed the create without the file system: nothing to serve. */
+		fm_warn("frontend: a filter completed IRP_MJ_CREATE without opening; EIO");
+		err = EIO;
+	}
+	if (err) {
+		fm_file_object_free(fo);
+		return err;
+	}
+	*out = fo;
+	return 0;
+}
+
+static int create_at(struct fm_fe *fe, const struct fm_requestor *who, struct fm_stream *dir,
+		     const char *name, ULONG disp, ULONG copt, ACCESS_MASK access, long lxmode,
+		     PFILE_OBJECT *out, ULONG_PTR *info)
+{
+	WCHAR nt[PATH_MAX + 2];
+	size_t len;
+	int r = nt_path(fe, dir, name, nt, PATH_MAX + 2, &len);
+
+	if (r < 0)
+		return -r;
+	return do_create(fe, who, nt, len, disp, copt, access, lxmode, out, info);
+}
+
+/* A one-IRP operation on an open file object; returns 0 or errno. */
+static int simple_irp(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo,
+		      UCHAR major, UCHAR minor)
+{
+	struct fm_irp irp;
+	NTSTATUS st;
+	int err;
+
+	fm_irp_init(&irp, fe->vol, major, minor, fo, who);
+	st = fm_irp_dispatch(&irp);
+	err = status_errno(&irp, st);
+	fm_irp_cleanup(&irp);
+	return err;
+}
+
+/* IRP_MJ_CLEANUP then IRP_MJ_CLOSE, then the FILE_OBJECT is freed. */
+static void close_fo(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo)
+{
+	simple_irp(fe, who, fo, IRP_MJ_CLEANUP, 0);
+	simple_irp(fe, who, fo, IRP_MJ_CLOSE, 0);
+	if (fo->FsContext2) {
+		/* A filter failed the close before the file system saw it: close below it. */
+		struct fm_irp irp;
+
+		fm_irp_init(&irp, fe->vol, IRP_MJ_CLOSE, 0, fo, NULL);
+		fm_lowerfs_ops.dispatch(fe->vol, &irp.data);
+	}
+	fm_file_object_free(fo);
+}
+
+static int set_info(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo,
+		    FILE_INFORMATION_CLASS cls, void *buf, ULONG len, bool replace)
+{
+	struct fm_irp irp;
+	NTSTATUS st;
+	int err;
+
+	fm_irp_init(&irp, fe->vol, IRP_MJ_SET_INFORMATION, 0, fo, who);
+	irp.data.Iopb->Parameters.SetFileInformation.Length = len;
+	irp.data.Iopb->Parameters.SetFileInformation.FileInformationClass = cls;
+	irp.data.Iopb->Parameters.SetFileInformation.InfoBuffer = buf;
+	irp.data.Iopb->Parameters.SetFileInformation.ReplaceIfExists = replace;
+	st = fm_irp_dispatch(&irp);
+	err = status_errno(&irp, st);
+	fm_irp_cleanup(&irp);
+	return err;
+}
+
+static int query_lx(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo,
+		    struct stat *st)
+{
+	FILE_STAT_LX_INFORMATION b;
+	struct fm_irp irp;
+	NTSTATUS s;
+	int err;
+
+	memset(&b, 0, sizeof(b));
+	fm_irp_init(&irp, fe->vol, IRP_MJ_QUERY_INFORMATION, 0, fo, who);
+	irp.data.Iopb->Parameters.QueryFileInformation.Length = sizeof(b);
+	irp.data.Iopb->Parameters.QueryFileInformation.FileInformationClass = FileStatLxInformation;
+	irp.data.Iopb->Parameters.QueryFileInformation.InfoBuffer = &b;
+	s = fm_irp_dispatch(&irp);
+	err = status_errno(&irp, s);
+	fm_irp_cleanup(&irp);
+	if (!err)
+		stat_from_lx(&b, st);
+	return err;
+}
+
+/* Reply an entry for an open file object's stream, taking a lookup count for the kernel. */
+static void reply_entry_fo(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJECT fo,
+			   const struct fm_fuse_open *open)
+{
+	struct fm_stream *s = fm_lower_handle_stream(fo);
+	struct fm_fuse_entry e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	r = fm_lower_handle_stat(fo, &e.attr);
+	if (r < 0 || !s) {
+		fm_fuse_reply_err(req, r < 0 ? -r : EIO);
+		return;
+	}
+	fm_lower_remember(fe->lw, s);
+	e.nodeid = node_id(fe, s);
+	e.entry_timeout = ENTRY_TIMEOUT;
+	e.attr_timeout = ATTR_TIMEOUT;
+	r = open ? fm_fuse_reply_create(req, &e, open) : fm_fuse_reply_entry(req, &e);
+	if (r < 0)
+		fm_lower_forget(fe->lw, s, 1);
+}
+
+/* ---- operations ------------------------------------------------------------------------------ */
+
+static void op_lookup(struct fm_fuse_req *req, uint64_t parent, const char *name)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_fuse_entry e;
+	struct fm_stream *s;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	r = fm_lower_lookup(fe->lw, node_stream(fe, parent), name, &s, &e.attr);
+	if (r < 0) {
+		fm_fuse_reply_err(req, -r);
+	} else {
+		e.nodeid = node_id(fe, s);
+		e.entry_timeout = ENTRY_TIMEOUT;
+		e.attr_timeout = ATTR_TIMEOUT;
+		if (fm_fuse_reply_entry(req, &e) < 0)
+			fm_lower_forget(fe->lw, s, 1);
+	}
+	fe_leave(fe);
+}
+
+static void op_forget(void *ud, uint64_t nodeid, uint64_t nlookup)
+{
+	struct fm_fe *fe = ud;
+
+	if (nodeid != 1)
+		fm_lower_forget(fe->lw, node_stream(fe, nodeid), nlookup);
+}
+
+static void op_getattr(struct fm_fuse_req *req, uint64_t nodeid, const uint64_t *fh)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct stat st;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (fh && fh_of(*fh)) {
+		r = query_lx(fe, &who, fh_of(*fh)->fo, &st);
+	} else {
+		r = -fm_lower_getattr(fe->lw, node_stream(fe, nodeid), &st);
+	}
+	if (r)
+		fm_fuse_reply_err(req, r);
+	else
+		fm_fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+	fe_leave(fe);
+}
+
+static void now_or(const struct timespec *given, bool now, LARGE_INTEGER *out)
+{
+	struct timespec ts;
+
+	if (now)
+		clock_gettime(CLOCK_REALTIME, &ts);
+	else
+		ts = *given;
+	out->QuadPart = ((LONGLONG)ts.tv_sec + 11644473600LL) * 10000000LL + ts.tv_nsec / 100;
+}
+
+static void op_setattr(struct fm_fuse_req *req, uint64_t nodeid, const struct stat *attr,
+		       int to_set, const uint64_t *fh)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fm_stream *s = node_stream(fe, nodeid);
+	PFILE_OBJECT fo = fh && fh_of(*fh) ? fh_of(*fh)->fo : NULL, tmp = NULL;
+	struct stat st;
+	int r = 0;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (to_set & FM_SET_MODE)
+		r = -fm_lower_chmod(fe->lw, s, attr->st_mode);
+	if (!r && (to_set & (FM_SET_UID | FM_SET_GID)))
+		r = -fm_lower_chown(fe->lw, s, (to_set & FM_SET_UID) ? attr->st_uid : (uid_t)-1,
+				    (to_set & FM_SET_GID) ? attr->st_gid : (gid_t)-1);
+	if (!r && (to_set & FM_SET_SIZE)) {
+		FILE_END_OF_FILE_INFORMATION eof;
+		PFILE_OBJECT f = fo;
+
+		if (!f)
+			r = create_at(fe, &who, s, NULL, FILE_OPEN, FILE_NON_DIRECTORY_FILE,
+				      FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE, -1,
+				      &tmp, NULL);
+		if (!r) {
+			eof.EndOfFile.QuadPart = attr->st_size;
+			r = set_info(fe, &who, f ? f : tmp, FileEndOfFileInformation, &eof,
+				     sizeof(eof), false);
+		}
+	}
+	if (!r && (to_set & (FM_SET_ATIME | FM_SET_MTIME | FM_SET_ATIME_NOW | FM_SET_MTIME_NOW))) {
+		FILE_BASIC_INFORMATION b;
+
+		memset(&b, 0, sizeof(b));
+		if (to_set & (FM_SET_ATIME | FM_SET_ATIME_NOW))
+			now_or(&attr->st_atim, to_set & FM_SET_ATIME_NOW, &b.LastAccessTime);
+		if (to_set & (FM_SET_MTIME | FM_SET_MTIME_NOW))
+			now_or(&attr->st_mtim, to_set & FM_SET_MTIME_NOW, &b.LastWriteTime);
+		if (!fo && !tmp)
+			r = create_at(fe, &who, s, NULL, FILE_OPEN, FILE_OPEN_REPARSE_POINT,
+				      FILE_WRITE_ATTRIBUTES | SYNCHRONIZE, -1, &tmp, NULL);
+		if (!r)
+			r = set_info(fe, &who, fo ? fo : tmp, FileBasicInformation, &b, sizeof(b),
+				     false);
+	}
+	if (tmp)
+		close_fo(fe, &who, tmp);
+	if (!r)
+		r = fo ? -fm_lower_handle_stat(fo, &st) : -fm_lower_getattr(fe->lw, s, &st);
+	if (r)
+		fm_fuse_reply_err(req, r);
+	else
+		fm_fuse_reply_attr(req, &st, ATTR_TIMEOUT);
+	fe_leave(fe);
+}
+
+static void op_readlink(struct fm_fuse_req *req, uint64_t nodeid)
+{
+	struct fm_fe *fe = fe_of(req);
+	char buf[PATH_MAX + 1];
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = fm_lower_readlink(fe->lw, node_stream(fe, nodeid), buf, sizeof(buf));
+	if (r < 0)
+		fm_fuse_reply_err(req, -r);
+	else
+		fm_fuse_reply_readlink(req, buf);
+	fe_leave(fe);
+}
+
+static void reply_new_entry(struct fm_fe *fe, struct fm_fuse_req *req, int r, struct fm_stream *s,
+			    const struct stat *st)
+{
+	struct fm_fuse_entry e;
+
+	if (r < 0) {
+		fm_fuse_reply_err(req, -r);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.nodeid = node_id(fe, s);
+	e.attr = *st;
+	e.entry_timeout = ENTRY_TIMEOUT;
+	e.attr_timeout = ATTR_TIMEOUT;
+	if (fm_fuse_reply_entry(req, &e) < 0)
+		fm_lower_forget(fe->lw, s, 1);
+}
+
+static void op_mknod(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fm_stream *s = NULL;
+	struct stat st;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = fm_lower_mknod(fe->lw, &who, node_stream(fe, parent), name,
+			   (mode & S_IFMT) | (mode & 07777 & ~who.umask), rdev, &s, &st);
+	reply_new_entry(fe, req, r, s, &st);
+	fe_leave(fe);
+}
+
+static void op_symlink(struct fm_fuse_req *req, const char *target, uint64_t parent,
+		       const char *name)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fm_stream *s = NULL;
+	struct stat st;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = fm_lower_symlink(fe->lw, &who, node_stream(fe, parent), name, target, &s, &st);
+	reply_new_entry(fe, req, r, s, &st);
+	fe_leave(fe);
+}
+
+static void op_mkdir(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = create_at(fe, &who, node_stream(fe, parent), name, FILE_CREATE, FILE_DIRECTORY_FILE,
+		      FILE_READ_ATTRIBUTES | SYNCHRONIZE, (long)(mode & 07777 & ~who.umask), &fo,
+		      NULL);
+	if (r) {
+		fm_fuse_reply_err(req, r);
+	} else {
+		reply_entry_fo(fe, req, fo, NULL);
+		close_fo(fe, &who, fo);
+	}
+	fe_leave(fe);
+}
+
+/* unlink / rmdir: open for DELETE, POSIX delete disposition, cleanup, close. */
+static void remove_entry(struct fm_fuse_req *req, uint64_t parent, const char *name, bool dir)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	FILE_DISPOSITION_INFORMATION_EX d;
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = create_at(fe, &who, node_stream(fe, parent), name, FILE_OPEN,
+		      FILE_OPEN_REPARSE_POINT |
+			  (dir ? FILE_DIRECTORY_FILE : FILE_NON_DIRECTORY_FILE),
+		      DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE, -1, &fo, NULL);
+	if (!r) {
+		d.Flags = FILE_DISPOSITION_DELETE | FILE_DISPOSITION_POSIX_SEMANTICS |
+			  FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE;
+		r = set_info(fe, &who, fo, FileDispositionInformationEx, &d, sizeof(d), false);
+		close_fo(fe, &who, fo);
+	}
+	fm_fuse_reply_err(req, r);
+	fe_leave(fe);
+}
+
+static void op_unlink(struct fm_fuse_req *req, uint64_t parent, const char *name)
+{
+	remove_entry(req, parent, name, false);
+}
+
+static void op_rmdir(struct fm_fuse_req *req, uint64_t parent, const char *name)
+{
+	remove_entry(req, parent, name, true);
+}
+
+/* FILE_RENAME_INFORMATION / FILE_LINK_INFORMATION (same layout) naming `nt`; heap, fm_free. */
+static FILE_RENAME_INFORMATION *rename_info(ULONG flags, const WCHAR *nt, size_t len, ULONG *size)
+{
+	size_t fixed = offsetof(FILE_RENAME_INFORMATION, FileName);
+	FILE_RENAME_INFORMATION *ri = fm_calloc(1, fixed + (len + 1) * sizeof(WCHAR));
+
+	if (!ri)
+		return NULL;
+	ri->Flags = flags;
+	ri->RootDirectory = NULL;
+	ri->FileNameLength = (ULONG)(len * sizeof(WCHAR));
+	memcpy(ri->FileName, nt, len * sizeof(WCHAR));
+	*size = (ULONG)(fixed + len * sizeof(WCHAR));
+	return ri;
+}
+
+static void op_rename(struct fm_fuse_req *req, uint64_t parent, const char *name,
+		      uint64_t newparent, const char *newname, unsigned int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	FILE_RENAME_INFORMATION *ri = NULL;
+	WCHAR target[PATH_MAX + 2];
+	size_t tlen;
+	ULONG size, rflags;
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (flags & ~(unsigned int)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		r = EINVAL;
+		goto out;
+	}
+	if (flags & RENAME_EXCHANGE) {
+		/* NT has no exchange; done below the filters, see docs/volume.md. */
+		r = -fm_lower_rename_direct(fe->lw, node_stream(fe, parent), name,
+					    node_stream(fe, newparent), newname, flags);
+		goto out;
+	}
+	r = -nt_path(fe, node_stream(fe, newparent), newname, target, PATH_MAX + 2, &tlen);
+	if (r)
+		goto out;
+	rflags = FILE_RENAME_POSIX_SEMANTICS |
+		 ((flags & RENAME_NOREPLACE) ? 0 : FILE_RENAME_REPLACE_IF_EXISTS);
+	ri = rename_info(rflags, target, tlen, &size);
+	if (!ri) {
+		r = ENOMEM;
+		goto out;
+	}
+	r = create_at(fe, &who, node_stream(fe, parent), name, FILE_OPEN, FILE_OPEN_REPARSE_POINT,
+		      DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE, -1, &fo, NULL);
+	if (!r) {
+		r = set_info(fe, &who, fo, FileRenameInformationEx, ri, size,
+			     !(flags & RENAME_NOREPLACE));
+		close_fo(fe, &who, fo);
+	}
+out:
+	fm_free(ri);
+	fm_fuse_reply_err(req, r);
+	fe_leave(fe);
+}
+
+static void op_link(struct fm_fuse_req *req, uint64_t nodeid, uint64_t newparent,
+		    const char *newname)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	FILE_RENAME_INFORMATION *ri = NULL;
+	WCHAR target[PATH_MAX + 2];
+	size_t tlen;
+	ULONG size;
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = -nt_path(fe, node_stream(fe, newparent), newname, target, PATH_MAX + 2, &tlen);
+	if (!r) {
+		ri = rename_info(FILE_LINK_POSIX_SEMANTICS, target, tlen, &size);
+		if (!ri)
+			r = ENOMEM;
+	}
+	if (!r)
+		r = create_at(fe, &who, node_stream(fe, nodeid), NULL, FILE_OPEN,
+			      FILE_OPEN_REPARSE_POINT, FILE_READ_ATTRIBUTES | SYNCHRONIZE, -1, &fo,
+			      NULL);
+	if (!r) {
+		r = set_info(fe, &who, fo, FileLinkInformationEx, ri, size, false);
+		if (!r)
+			reply_entry_fo(fe, req, fo, NULL);
+		close_fo(fe, &who, fo);
+	}
+	if (r)
+		fm_fuse_reply_err(req, r);
+	fm_free(ri);
+	fe_leave(fe);
+}
+
+static ACCESS_MASK access_of(int flags)
+{
+	ACCESS_MASK a = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
+	ACCESS_MASK w = (flags & O_APPEND) ? FILE_APPEND_DATA : FILE_WRITE_DATA;
+
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		return a | w | FILE_WRITE_ATTRIBUTES;
+	case O_RDWR:
+		return a | FILE_READ_DATA | w | FILE_WRITE_ATTRIBUTES;
+	default:
+		return a | FILE_READ_DATA;
+	}
+}
+
+static void reply_opened(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJECT fo, bool dir,
+			 bool create, const struct fm_requestor *who)
+{
+	struct fm_fuse_open o;
+	struct fe_handle *h = fh_new(fe, fo);
+
+	if (!h) {
+		close_fo(fe, who, fo);
+		fm_fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.fh = (uint64_t)(uintptr_t)h;
+	o.direct_io = !dir;
+	if (create)
+		reply_entry_fo(fe, req, fo, &o);
+	else
+		fm_fuse_reply_open(req, &o);
+}
+
+static void op_open(struct fm_fuse_req *req, uint64_t nodeid, int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = create_at(fe, &who, node_stream(fe, nodeid), NULL,
+		      (flags & O_TRUNC) ? FILE_OVERWRITE : FILE_OPEN, FILE_NON_DIRECTORY_FILE,
+		      access_of(flags), -1, &fo, NULL);
+	if (r)
+		fm_fuse_reply_err(req, r);
+	else
+		reply_opened(fe, req, fo, false, false, &who);
+	fe_leave(fe);
+}
+
+static void op_create(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode,
+		      int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	ULONG disp = (flags & O_EXCL)	 ? FILE_CREATE
+		     : (flags & O_TRUNC) ? FILE_OVERWRITE_IF
+					 : FILE_OPEN_IF;
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = create_at(fe, &who, node_stream(fe, parent), name, disp, FILE_NON_DIRECTORY_FILE,
+		      access_of(flags), (long)(mode & 07777 & ~who.umask), &fo, NULL);
+	if (r)
+		fm_fuse_reply_err(req, r);
+	else
+		reply_opened(fe, req, fo, false, true, &who);
+	fe_leave(fe);
+}
+
+static void op_opendir(struct fm_fuse_req *req, uint64_t nodeid, int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	PFILE_OBJECT fo;
+	int r;
+
+	(void)flags;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = create_at(fe, &who, node_stream(fe, nodeid), NULL, FILE_OPEN, FILE_DIRECTORY_FILE,
+		      FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES | SYNCHRONIZE, -1, &fo, NULL);
+	if (r)
+		fm_fuse_reply_err(req, r);
+	else
+		reply_opened(fe, req, fo, true, false, &who);
+	fe_leave(fe);
+}
+
+static void op_read(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_t size, off_t off,
+		    int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fe_handle *h = fh_of(fh);
+	void *buf, *heap = NULL;
+	struct fm_irp irp;
+	NTSTATUS st;
+	int err;
+
+	(void)nodeid;
+	(void)flags;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	buf = fm_fuse_req_scratch(req, size);
+	if (!buf)
+		buf = heap = fm_malloc(size ? size : 1);
+	if (!buf) {
+		fm_fuse_reply_err(req, ENOMEM);
+		goto out;
+	}
+	fm_irp_init(&irp, fe->vol, IRP_MJ_READ, 0, h->fo, &who);
+	irp.data.Iopb->IrpFlags = IRP_READ_OPERATION | IRP_NOCACHE;
+	irp.data.Iopb->Parameters.Read.Length = (ULONG)size;
+	irp.data.Iopb->Parameters.Read.ByteOffset.QuadPart = off;
+	irp.data.Iopb->Parameters.Read.ReadBuffer = buf;
+	st = fm_irp_dispatch(&irp);
+	err = status_errno(&irp, st);
+	if (st == STATUS_END_OF_FILE)
+		fm_fuse_reply_buf(req, buf, 0);
+	else if (err)
+		fm_fuse_reply_err(req, err);
+	else
+		fm_fuse_reply_buf(
+		    req, buf,
+		    irp.data.IoStatus.Information > size ? size : irp.data.IoStatus.Information);
+	fm_irp_cleanup(&irp);
+out:
+	fm_free(heap);
+	fe_leave(fe);
+}
+
+static void op_write(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, const void *buf,
+		     size_t size, off_t off, int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fe_handle *h = fh_of(fh);
+	struct fm_irp irp;
+	NTSTATUS st;
+	int err;
+
+	(void)nodeid;
+	(void)flags;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	fm_irp_init(&irp, fe->vol, IRP_MJ_WRITE, 0, h->fo, &who);
+	irp.data.Iopb->IrpFlags = IRP_WRITE_OPERATION | IRP_NOCACHE;
+	irp.data.Iopb->Parameters.Write.Length = (ULONG)size;
+	irp.data.Iopb->Parameters.Write.ByteOffset.QuadPart = off;
+	irp.data.Iopb->Parameters.Write.WriteBuffer = (PVOID)buf;
+	st = fm_irp_dispatch(&irp);
+	err = status_errno(&irp, st);
+	if (err)
+		fm_fuse_reply_err(req, err);
+	else
+		fm_fuse_reply_write(req, irp.data.IoStatus.Information > size
+					     ? size
+					     : irp.data.IoStatus.Information);
+	fm_irp_cleanup(&irp);
+	fe_leave(fe);
+}
+
+static void op_flush(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t lock_owner)
+{
+	(void)nodeid;
+	(void)fh;
+	(void)lock_owner;
+	fm_fuse_reply_err(req, 0);
+}
+
+static void release_handle(struct fm_fuse_req *req, uint64_t fh)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fe_handle *h = fh_of(fh);
+
+	if (!fe_enter(fe)) {
+		/* Dismounting: the forced close owns live handles; dead ones are freed here. */
+		pthread_mutex_lock(&fe->lock);
+		if (h->dead)
+			fh_free_locked(h);
+		pthread_mutex_unlock(&fe->lock);
+		fm_fuse_reply_err(req, 0);
+		return;
+	}
+	close_fo(fe, &who, h->fo);
+	pthread_mutex_lock(&fe->lock);
+	fh_free_locked(h);
+	pthread_mutex_unlock(&fe->lock);
+	fm_fuse_reply_err(req, 0);
+	fe_leave(fe);
+}
+
+static void op_release(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, int flags)
+{
+	(void)nodeid;
+	(void)flags;
+	release_handle(req, fh);
+}
+
+static void op_releasedir(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh)
+{
+	(void)nodeid;
+	release_handle(req, fh);
+}
+
+static void op_fsync(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, bool datasync)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+
+	(void)nodeid;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	fm_fuse_reply_err(req, simple_irp(fe, &who, fh_of(fh)->fo, IRP_MJ_FLUSH_BUFFERS,
+					  datasync ? IRP_MN_FLUSH_DATA_ONLY : 0));
+	fe_leave(fe);
+}
+
+static mode_t mode_of_entry(ULONG attrs, ULONG tag)
+{
+	if (attrs & FILE_ATTRIBUTE_DIRECTORY)
+		return S_IFDIR;
+	if (attrs & FILE_ATTRIBUTE_REPARSE_POINT) {
+		switch (tag) {
+		case IO_REPARSE_TAG_LX_SYMLINK:
+			return S_IFLNK;
+		case IO_REPARSE_TAG_LX_FIFO:
+			return S_IFIFO;
+		case IO_REPARSE_TAG_LX_CHR:
+			return S_IFCHR;
+		case IO_REPARSE_TAG_LX_BLK:
+			return S_IFBLK;
+		case IO_REPARSE_TAG_AF_UNIX:
+			return S_IFSOCK;
+		default:
+			break;
+		}
+	}
+	return S_IFREG;
+}
+
+/* Convert a FileIdExtdDirectoryInformation buffer into the handle's pending entries. */
+static int parse_entries(struct fe_handle *h, const char *buf, size_t len)
+{
+	size_t fixed = offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName), off = 0, cap = 0;
+	char name[NAME_MAX * 3 + 1];
+
+	pend_clear(h);
+	while (off + fixed <= len) {
+		FILE_ID_EXTD_DIR_INFORMATION e;
+		long n;
+
+		memcpy(&e, buf + off, fixed);
+		if (e.FileNameLength <= len - off - fixed) {
+			n = fm_name_from_nt((const uint16_t *)(buf + off + fixed),
+					    e.FileNameLength / sizeof(WCHAR), name, sizeof(name),
+					    0);
+			if (n > 0) {
+				uint64_t ino;
+
+				if (h->npend == cap) {
+					size_t nc = cap ? cap * 2 : 32;
+					struct fe_dirent *p = fm_realloc(h->pend, nc * sizeof(*p));
+
+					if (!p)
+						return -ENOMEM;
+					h->pend = p;
+					cap = nc;
+				}
+				name[n] = '\0';
+				memcpy(&ino, &e.FileId, sizeof(ino));
+				h->pend[h->npend].name = fm_strdup(name);
+				if (!h->pend[h->npend].name)
+					return -ENOMEM;
+				h->pend[h->npend].ino = ino;
+				h->pend[h->npend].mode =
+				    mode_of_entry(e.FileAttributes, e.ReparsePointTag);
+				h->npend++;
+			} else {
+				fm_debug("frontend: readdir entry with an invalid name skipped");
+			}
+		}
+		if (!e.NextEntryOffset)
+			break;
+		off += e.NextEntryOffset;
+	}
+	return 0;
+}
+
+static void op_readdir(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_t size,
+		       off_t off)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fe_handle *h = fh_of(fh);
+	char *out, *qbuf = NULL, *heap = NULL;
+	size_t used = 0;
+	off_t skip = 0;
+	bool restart = false;
+	int err = 0;
+
+	(void)nodeid;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	out = fm_fuse_req_scratch(req, size);
+	if (!out)
+		out = heap = fm_malloc(size ? size : 1);
+	qbuf = fm_malloc(QUERY_BUF);
+	if (!out || !qbuf) {
+		fm_fuse_reply_err(req, ENOMEM);
+		goto done;
+	}
+	pthread_mutex_lock(&h->lock);
+	if (off != h->next_off || !h->started) {
+		/* An offset we did not hand out last: rescan from the start and skip. */
+		restart = h->started;
+		pend_clear(h);
+		h->eof = false;
+		h->next_off = 0;
+		skip = off;
+	}
+	for (;;) {
+		if (h->ipend < h->npend) {
+			struct fe_dirent *d = &h->pend[h->ipend];
+			size_t n;
+
+			if (skip > 0) {
+				skip--;
+				h->ipend++;
+				h->next_off++;
+				continue;
+			}
+			n = fm_fuse_add_direntry(out + used, size - used, d->name, d->ino, d->mode,
+						 h->next_off + 1);
+			if (n > size - used)
+				break;
+			used += n;
+			h->ipend++;
+			h->next_off++;
+			continue;
+		}
+		if (h->eof)
+			break;
+		{
+			struct fm_irp irp;
+			NTSTATUS st;
+
+			fm_irp_init(&irp, fe->vol, IRP_MJ_DIRECTORY_CONTROL, IRP_MN_QUERY_DIRECTORY,
+				    h->fo, &who);
+			irp.data.Iopb->OperationFlags = restart ? SL_RESTART_SCAN : 0;
+			irp.data.Iopb->Parameters.DirectoryControl.QueryDirectory.Length =
+			    QUERY_BUF;
+			irp.data.Iopb->Parameters.DirectoryControl.QueryDirectory
+			    .FileInformationClass = FileIdExtdDirectoryInformation;
+			irp.data.Iopb->Parameters.DirectoryControl.QueryDirectory.DirectoryBuffer =
+			    qbuf;
+			st = fm_irp_dispatch(&irp);
+			restart = false;
+			h->started = true;
+			if (st == STATUS_NO_MORE_FILES || st == STATUS_NO_SUCH_FILE) {
+				h->eof = true;
+			} else if (!NT_SUCCESS(st)) {
+				err = status_errno(&irp, st);
+			} else {
+				size_t got = irp.data.IoStatus.Information;
+
+				err = -parse_entries(h, qbuf, got > QUERY_BUF ? QUERY_BUF : got);
+				if (!err && h->npend == 0 && got == 0)
+					h->eof = true;
+			}
+			fm_irp_cleanup(&irp);
+			if (err)
+				break;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (err && used == 0)
+		fm_fuse_reply_err(req, err);
+	else
+		fm_fuse_reply_buf(req, out, used);
+done:
+	fm_free(qbuf);
+	fm_free(heap);
+	fe_leave(fe);
+}
+
+static void op_fsyncdir(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, bool datasync)
+{
+	op_fsync(req, nodeid, fh, datasync);
+}
+
+static void op_statfs(struct fm_fuse_req *req, uint64_t nodeid)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	FILE_FS_FULL_SIZE_INFORMATION fs;
+	struct statvfs sv;
+	PFILE_OBJECT fo;
+	int r;
+
+	(void)nodeid;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = -fm_lower_statfs(fe->lw, &sv);
+	if (!r)
+		r = create_at(fe, &who, fm_lower_root(fe->lw), NULL, FILE_OPEN, FILE_DIRECTORY_FILE,
+			      FILE_READ_ATTRIBUTES | SYNCHRONIZE, -1, &fo, NULL);
+	if (!r) {
+		struct fm_irp irp;
+		NTSTATUS st;
+
+		memset(&fs, 0, sizeof(fs));
+		fm_irp_init(&irp, fe->vol, IRP_MJ_QUERY_VOLUME_INFORMATION, 0, fo, &who);
+		irp.data.Iopb->Parameters.QueryVolumeInformation.Length = sizeof(fs);
+		irp.data.Iopb->Parameters.QueryVolumeInformation.FsInformationClass =
+		    FileFsFullSizeInformation;
+		irp.data.Iopb->Parameters.QueryVolumeInformation.VolumeBuffer = &fs;
+		st = fm_irp_dispatch(&irp);
+		r = status_errno(&irp, st);
+		fm_irp_cleanup(&irp);
+		close_fo(fe, &who, fo);
+		if (!r) {
+			unsigned long unit =
+			    (unsigned long)fs.SectorsPerAllocationUnit * fs.BytesPerSector;
+
+			if (unit) {
+				sv.f_frsize = unit;
+				sv.f_blocks = (fsblkcnt_t)fs.TotalAllocationUnits.QuadPart;
+				sv.f_bavail =
+				    (fsblkcnt_t)fs.CallerAvailableAllocationUnits.QuadPart;
+				sv.f_bfree = (fsblkcnt_t)fs.ActualAvailableAllocationUnits.QuadPart;
+			}
+		}
+	}
+	if (r)
+		fm_fuse_reply_err(req, r);
+	else
+		fm_fuse_reply_statfs(req, &sv);
+	fe_leave(fe);
+}
+
+static void op_setxattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name,
+			const void *value, size_t size, int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	fm_fuse_reply_err(
+	    req, -fm_lower_setxattr(fe->lw, node_stream(fe, nodeid), name, value, size, flags));
+	fe_leave(fe);
+}
+
+static void op_getxattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name, size_t size)
+{
+	struct fm_fe *fe = fe_of(req);
+	void *buf = NULL;
+	long r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (size) {
+		buf = fm_malloc(size);
+		if (!buf) {
+			fm_fuse_reply_err(req, ENOMEM);
+			goto out;
+		}
+	}
+	r = fm_lower_getxattr(fe->lw, node_stream(fe, nodeid), name, buf, size);
+	if (r < 0)
+		fm_fuse_reply_err(req, (int)-r);
+	else if (!size)
+		fm_fuse_reply_xattr(req, (size_t)r);
+	else
+		fm_fuse_reply_buf(req, buf, (size_t)r);
+out:
+	fm_free(buf);
+	fe_leave(fe);
+}
+
+static void op_listxattr(struct fm_fuse_req *req, uint64_t nodeid, size_t size)
+{
+	struct fm_fe *fe = fe_of(req);
+	char *buf = NULL;
+	long r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (size) {
+		buf = fm_malloc(size);
+		if (!buf) {
+			fm_fuse_reply_err(req, ENOMEM);
+			goto out;
+		}
+	}
+	r = fm_lower_listxattr(fe->lw, node_stream(fe, nodeid), buf, size);
+	if (r < 0)
+		fm_fuse_reply_err(req, (int)-r);
+	else if (!size)
+		fm_fuse_reply_xattr(req, (size_t)r);
+	else
+		fm_fuse_reply_buf(req, buf, (size_t)r);
+out:
+	fm_free(buf);
+	fe_leave(fe);
+}
+
+static void op_removexattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name)
+{
+	struct fm_fe *fe = fe_of(req);
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	fm_fuse_reply_err(req, -fm_lower_removexattr(fe->lw, node_stream(fe, nodeid), name));
+	fe_leave(fe);
+}
+
+static void op_fallocate(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, int mode,
+			 off_t offset, off_t length)
+{
+	struct fm_fe *fe = fe_of(req);
+	int fd;
+
+	(void)nodeid;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	fd = fm_lower_handle_fd(fh_of(fh)->fo);
+	if (fd < 0)
+		fm_fuse_reply_err(req, -fd);
+	else
+		fm_fuse_reply_err(req, fallocate(fd, mode, offset, length) < 0 ? errno : 0);
+	fe_leave(fe);
+}
+
+static void op_lseek(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, off_t off, int whence)
+{
+	struct fm_fe *fe = fe_of(req);
+	off_t r;
+	int fd;
+
+	(void)nodeid;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	fd = fm_lower_handle_fd(fh_of(fh)->fo);
+	if (fd < 0) {
+		fm_fuse_reply_err(req, -fd);
+	} else {
+		r = lseek(fd, off, whence);
+		if (r < 0)
+			fm_fuse_reply_err(req, errno);
+		else
+			fm_fuse_reply_lseek(req, r);
+	}
+	fe_leave(fe);
+}
+
+static void op_copy_file_range(struct fm_fuse_req *req, uint64_t nodeid_in, uint64_t fh_in,
+			       off_t off_in, uint64_t nodeid_out, uint64_t fh_out, off_t off_out,
+			       size_t len, int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+	int in, out;
+	ssize_t n;
+
+	(void)nodeid_in;
+	(void)nodeid_out;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	in = fm_lower_handle_fd(fh_of(fh_in)->fo);
+	out = fm_lower_handle_fd(fh_of(fh_out)->fo);
+	if (in < 0 || out < 0) {
+		fm_fuse_reply_err(req, EBADF);
+	} else {
+		n = copy_file_range(in, &off_in, out, &off_out, len, (unsigned int)flags);
+		if (n < 0)
+			fm_fuse_reply_err(req, errno);
+		else
+			fm_fuse_reply_write(req, (size_t)n);
+	}
+	fe_leave(fe);
+}
+
+const struct fm_fuse_ops fm_frontend_ops = {
+    .lookup = op_lookup,
+    .forget = op_forget,
+    .getattr = op_getattr,
+    .setattr = op_setattr,
+    .readlink = op_readlink,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .open = op_open,
+    .read = op_read,
+    .write = op_write,
+    .flush = op_flush,
+    .release = op_release,
+    .fsync = op_fsync,
+    .opendir = op_opendir,
+    .readdir = op_readdir,
+    .releasedir = op_releasedir,
+    .fsyncdir = op_fsyncdir,
+    .statfs = op_statfs,
+    .setxattr = op_setxattr,
+    .getxattr = op_getxattr,
+    .listxattr = op_listxattr,
+    .removexattr = op_removexattr,
+    .create = op_create,
+    .fallocate = op_fallocate,
+    .lseek = op_lseek,
+    .copy_file_range = op_copy_file_range,
+};
+
+/* ---- shutdown ------------------------------------------------------------------------------- */
+
+void fm_fe_shutdown(struct fm_fe *fe)
+{
+	struct timespec until;
+
+	pthread_mutex_lock(&fe->lock);
+	fe->closing = true;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	while (fe->inflight) {
+		if (pthread_cond_timedwait(&fe->idle, &fe->lock, &until) == ETIMEDOUT) {
+			fm_warn("frontend: %lu request(s) still running at dismount", fe->inflight);
+			break;
+		}
+	}
+	for (;;) {
+		struct fe_handle *h;
+
+		for (h = fe->handles.next; h != &fe->handles && h->dead; h = h->next)
+			;
+		if (h == &fe->handles || !fe->vol)
+			break;
+		pthread_mutex_unlock(&fe->lock);
+		close_fo(fe, NULL, h->fo);
+		pthread_mutex_lock(&fe->lock);
+		h->fo = NULL;
+		h->dead = true;
+	}
+	pthread_mutex_unlock(&fe->lock);
+}
+
+void fm_fe_destroy(struct fm_fe *fe)
+{
+	if (!fe)
+		return;
+	pthread_mutex_lock(&fe->lock);
+	while (fe->handles.next != &fe->handles)
+		fh_free_locked(fe->handles.next);
+	pthread_mutex_unlock(&fe->lock);
+	pthread_cond_destroy(&fe->idle);
+	pthread_mutex_destroy(&fe->lock);
+	fm_free(fe);
+}

@@ -1,1 +1,2527 @@
-/* lowerfs: placeholder until its owner fills it in. */
+/* The lower file system: executes IRPs on the backing directory, reached only beneath its root descriptor. */
+#include "volume/lowerfs.h"
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/ntname.h"
+#include "common/status.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HASH_BUCKETS 4096
+#define MAX_GROUPS 256
+
+/*
+ * One backing inode.  Every field but dev/ino/type is guarded by fm_lower.lock.  References:
+ * one while nlookup > 0, one per open handle (FsContext), one per child stream (its parent
+ * pointer), one per handle whose opened link lies in this directory; the root holds one
+ * forever.
+ */
+struct fm_stream {
+	struct fm_stream *hnext;
+	dev_t dev;
+	ino_t ino;
+	mode_t type;
+	unsigned long refs;
+	uint64_t nlookup;
+	struct fm_stream *parent;
+	char *name;
+	bool deleted; /* its remembered name is gone (unlinked or renamed over) */
+	unsigned int nhandles;
+	bool delete_pending;
+};
+
+struct fm_lower {
+	int root_fd;
+	pthread_mutex_t lock; /* the stream table and every stream's mutable fields */
+	struct fm_stream *buckets[HASH_BUCKETS];
+	struct fm_stream root;
+	char fs_name[32];
+	int ngroups; /* the daemon's own supplementary groups, restored after impersonation */
+	gid_t groups[MAX_GROUPS];
+};
+
+struct dir_ent {
+	char *name;
+	uint64_t ino;
+};
+
+/* FsContext2: one open handle. */
+struct fm_handle {
+	struct fm_lower *lw;
+	int fd;
+	int oflags;
+	bool can_read, can_write, can_delete;
+	bool delete_on_close;
+	bool cleaned;
+	/* The link the handle was opened by: parent directory stream (referenced) and name. */
+	struct fm_stream *link_parent;
+	char *link_name;
+	/* Directory enumeration, guarded by dir_lock. */
+	pthread_mutex_t dir_lock;
+	bool scanned;
+	struct dir_ent *ents;
+	size_t nents, pos;
+	WCHAR *pattern;
+	size_t pattern_len;
+	bool returned_any;
+};
+
+/* Which status the lower last set from an errno on this thread (see fm_lower_last_errno). */
+static __thread struct {
+	PFLT_CALLBACK_DATA data;
+	NTSTATUS status;
+	int err;
+} last_err;
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static NTSTATUS complete(PFLT_CALLBACK_DATA data, NTSTATUS st, ULONG_PTR info)
+{
+	data->IoStatus.Status = st;
+	data->IoStatus.Information = info;
+	return st;
+}
+
+static NTSTATUS fail_errno(PFLT_CALLBACK_DATA data, int err)
+{
+	NTSTATUS st;
+
+	if (err < 0)
+		err = -err;
+	st = (NTSTATUS)fm_status_from_errno(err);
+	last_err.data = data;
+	last_err.status = st;
+	last_err.err = err;
+	return complete(data, st, 0);
+}
+
+int fm_lower_last_errno(PFLT_CALLBACK_DATA data, NTSTATUS status)
+{
+	if (last_err.data == data && last_err.status == status)
+		return last_err.err;
+	return 0;
+}
+
+static int open_at_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how;
+	int tries, fd = -1;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	/* openat2 answers EAGAIN when a concurrent rename raced the resolution: retry. */
+	for (tries = 0; tries < 8; tries++) {
+		fd = (int)syscall(SYS_openat2, dirfd, *path ? path : ".", &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_beneath(struct fm_lower *lw, const char *path, int flags, mode_t mode)
+{
+	return open_at_beneath(lw->root_fd, path, flags, mode);
+}
+
+/*
+ * Split "a/b/c" into the parent "a/b" (written to pbuf) and the final name (returned, points
+ * into path).  The root has no parent: NULL.
+ */
+static const char *split_path(const char *path, char *pbuf, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!*path)
+		return NULL;
+	if (!slash) {
+		pbuf[0] = '\0';
+		return path;
+	}
+	n = (size_t)(slash - path);
+	if (n >= cap)
+		return NULL;
+	memcpy(pbuf, path, n);
+	pbuf[n] = '\0';
+	return slash + 1;
+}
+
+static int open_dir_path(struct fm_lower *lw, const char *path)
+{
+	return open_beneath(lw, path, O_PATH | O_DIRECTORY, 0);
+}
+
+static void timespec_to_nt(const struct timespec *ts, LARGE_INTEGER *out)
+{
+	out->QuadPart = ((LONGLONG)ts->tv_sec + 11644473600LL) * 10000000LL + ts->tv_nsec / 100;
+}
+
+static void nt_to_timespec(LONGLONG t, struct timespec *ts)
+{
+	LONGLONG rel = t - 11644473600LL * 10000000LL;
+	LONGLONG sec = rel / 10000000LL, rem = rel % 10000000LL;
+
+	if (rem < 0) {
+		rem += 10000000LL;
+		sec--;
+	}
+	ts->tv_sec = (time_t)sec;
+	ts->tv_nsec = (long)(rem * 100);
+}
+
+/* ---- impersonation ------------------------------------------------------------------------- */
+
+static int read_groups(uint32_t pid, gid_t *groups, int cap)
+{
+	char path[64], buf[8192], *p, *end;
+	ssize_t n;
+	int fd, count = 0;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strstr(buf, "\nGroups:");
+	if (!p)
+		return 0;
+	p += 8;
+	while (count < cap) {
+		unsigned long g;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p < '0' || *p > '9')
+			break;
+		g = strtoul(p, &end, 10);
+		if (end == p)
+			break;
+		groups[count++] = (gid_t)g;
+		p = end;
+	}
+	return count;
+}
+
+/*
+ * Give this thread a private umask of 0 once (unshare(CLONE_FS) is per thread), so the mode
+ * computed by the front-end (already masked with the caller's umask) is the mode created.
+ */
+static void thread_umask_zero(void)
+{
+	static __thread bool done;
+
+	if (done)
+		return;
+	done = true;
+	if (unshare(CLONE_FS) == 0)
+		umask(0);
+	else
+		fm_warn("lowerfs: unshare(CLONE_FS) failed: %s; daemon umask applies",
+			strerror(errno));
+}
+
+struct creds {
+	bool switched;
+};
+
+/* Act as the requestor for what follows on this thread (fsuid/fsgid/groups are per thread). */
+static void creds_enter(struct fm_lower *lw, const struct fm_requestor *who, struct creds *c)
+{
+	gid_t groups[MAX_GROUPS];
+	int n;
+
+	(void)lw;
+	c->switched = false;
+	thread_umask_zero();
+	if (!who || (who->uid == 0 && who->gid == 0))
+		return;
+	n = who->pid ? read_groups(who->pid, groups, MAX_GROUPS) : 0;
+	if (n < 0)
+		n = 0;
+	/* glibc's setgroups() changes every thread: use the raw per-thread system call. */
+	syscall(SYS_setgroups, (size_t)n, groups);
+	setfsgid(who->gid);
+	setfsuid(who->uid);
+	c->switched = true;
+}
+
+static void creds_leave(struct fm_lower *lw, struct creds *c)
+{
+	if (!c->switched)
+		return;
+	setfsuid(0);
+	setfsgid(0);
+	syscall(SYS_setgroups, (size_t)lw->ngroups, lw->groups);
+	c->switched = false;
+}
+
+/* ---- stream table -------------------------------------------------------------------------- */
+
+static size_t hash_of(dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ULL ^ (uint64_t)dev;
+
+	return (size_t)(h >> 20) % HASH_BUCKETS;
+}
+
+static struct fm_stream *find_locked(struct fm_lower *lw, dev_t dev, ino_t ino)
+{
+	struct fm_stream *s;
+
+	if (lw->root.dev == dev && lw->root.ino == ino)
+		return &lw->root;
+	for (s = lw->buckets[hash_of(dev, ino)]; s; s = s->hnext)
+		if (s->dev == dev && s->ino == ino)
+			return s;
+	return NULL;
+}
+
+static void put_locked(struct fm_lower *lw, struct fm_stream *s)
+{
+	while (s && --s->refs == 0) {
+		struct fm_stream **pp = &lw->buckets[hash_of(s->dev, s->ino)];
+		struct fm_stream *parent = s->parent;
+
+		if (s == &lw->root)
+			return;
+		while (*pp && *pp != s)
+			pp = &(*pp)->hnext;
+		if (*pp)
+			*pp = s->hnext;
+		fm_free(s->name);
+		fm_free(s);
+		s = parent;
+	}
+}
+
+void fm_stream_get(struct fm_lower *lw, struct fm_stream *s)
+{
+	pthread_mutex_lock(&lw->lock);
+	s->refs++;
+	pthread_mutex_unlock(&lw->lock);
+}
+
+void fm_stream_put(struct fm_lower *lw, struct fm_stream *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&lw->lock);
+	put_locked(lw, s);
+	pthread_mutex_unlock(&lw->lock);
+}
+
+/* Give stream s the name (parent, name); takes no new reference on s. Under lock. */
+static int rename_locked(struct fm_lower *lw, struct fm_stream *s, struct fm_stream *parent,
+			 const char *name)
+{
+	char *copy;
+	struct fm_stream *old;
+
+	if (s == &lw->root)
+		return 0;
+	copy = fm_strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	parent->refs++;
+	old = s->parent;
+	fm_free(s->name);
+	s->name = copy;
+	s->parent = parent;
+	s->deleted = false;
+	put_locked(lw, old);
+	return 0;
+}
+
+/* A new stream with one reference (the caller's), named (parent, name); parent gets a ref. */
+static struct fm_stream *insert_locked(struct fm_lower *lw, const struct stat *st,
+				       struct fm_stream *parent, const char *name)
+{
+	struct fm_stream *s = fm_calloc(1, sizeof(*s));
+	size_t h;
+
+	if (!s)
+		return NULL;
+	s->name = fm_strdup(name);
+	if (!s->name) {
+		fm_free(s);
+		return NULL;
+	}
+	s->dev = st->st_dev;
+	s->ino = st->st_ino;
+	s->type = st->st_mode & S_IFMT;
+	s->refs = 1;
+	s->parent = parent;
+	parent->refs++;
+	h = hash_of(s->dev, s->ino);
+	s->hnext = lw->buckets[h];
+	lw->buckets[h] = s;
+	return s;
+}
+
+static int stream_path_locked(struct fm_lower *lw, struct fm_stream *s, char *buf, size_t cap)
+{
+	struct fm_stream *p;
+	size_t len = 0, pos;
+
+	for (p = s; p != &lw->root; p = p->parent) {
+		if (!p || p->deleted || !p->name)
+			return -ENOENT;
+		len += strlen(p->name) + (p->parent != &lw->root ? 1 : 0);
+		if (len > PATH_MAX * 4)
+			return -ELOOP;
+	}
+	if (len + 1 > cap)
+		return -ENAMETOOLONG;
+	pos = len;
+	buf[pos] = '\0';
+	for (p = s; p != &lw->root; p = p->parent) {
+		size_t n = strlen(p->name);
+
+		pos -= n;
+		memcpy(buf + pos, p->name, n);
+		if (p->parent != &lw->root)
+			buf[--pos] = '/';
+	}
+	return (int)len;
+}
+
+int fm_lower_stream_path(struct fm_lower *lw, struct fm_stream *s, char *buf, size_t cap)
+{
+	int r;
+
+	pthread_mutex_lock(&lw->lock);
+	r = stream_path_locked(lw, s, buf, cap);
+	pthread_mutex_unlock(&lw->lock);
+	return r;
+}
+
+/*
+ * The stream of the file at `path` whose stat is *st, with a new reference.  Streams missing
+ * from the table are created along with their missing ancestors (depth bounded by the path).
+ */
+static int stream_for_path(struct fm_lower *lw, const char *path, const struct stat *st,
+			   struct fm_stream **out)
+{
+	char ppath[PATH_MAX];
+	const char *name;
+	struct fm_stream *s, *parent = NULL;
+	struct stat pst;
+	int fd, r;
+
+	pthread_mutex_lock(&lw->lock);
+	s = find_locked(lw, st->st_dev, st->st_ino);
+	if (s && (!s->deleted || s == &lw->root || !*path)) {
+		s->refs++;
+		pthread_mutex_unlock(&lw->lock);
+		*out = s;
+		return 0;
+	}
+	pthread_mutex_unlock(&lw->lock);
+	if (!*path) {
+		/* Something else than the root lives at the root path: only if remounted. */
+		return -ESTALE;
+	}
+	name = split_path(path, ppath, sizeof(ppath));
+	if (!name)
+		return -ENAMETOOLONG;
+	fd = open_dir_path(lw, ppath);
+	if (fd < 0)
+		return fd;
+	r = fstat(fd, &pst) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	r = stream_for_path(lw, ppath, &pst, &parent);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&lw->lock);
+	s = find_locked(lw, st->st_dev, st->st_ino);
+	if (s) {
+		s->refs++;
+		if (s->deleted)
+			r = rename_locked(lw, s, parent, name);
+	} else {
+		s = insert_locked(lw, st, parent, name);
+		if (!s)
+			r = -ENOMEM;
+	}
+	put_locked(lw, parent);
+	pthread_mutex_unlock(&lw->lock);
+	if (r < 0 && s)
+		fm_stream_put(lw, s);
+	else
+		*out = s;
+	return r < 0 ? r : 0;
+}
+
+/* ---- lower life cycle ------------------------------------------------------------------- */
+
+int fm_lower_create(int root_fd, struct fm_lower **out)
+{
+	struct fm_lower *lw;
+	struct stat st;
+
+	if (fstat(root_fd, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	lw = fm_calloc(1, sizeof(*lw));
+	if (!lw)
+		return -ENOMEM;
+	lw->root_fd = root_fd;
+	pthread_mutex_init(&lw->lock, NULL);
+	lw->root.dev = st.st_dev;
+	lw->root.ino = st.st_ino;
+	lw->root.type = S_IFDIR;
+	lw->root.refs = 1;
+	snprintf(lw->fs_name, sizeof(lw->fs_name), "NTFS");
+	lw->ngroups = getgroups(MAX_GROUPS, lw->groups);
+	if (lw->ngroups < 0)
+		lw->ngroups = 0;
+	*out = lw;
+	return 0;
+}
+
+void fm_lower_destroy(struct fm_lower *lw)
+{
+	size_t i;
+
+	if (!lw)
+		return;
+	for (i = 0; i < HASH_BUCKETS; i++) {
+		struct fm_stream *s = lw->buckets[i];
+
+		while (s) {
+			struct fm_stream *next = s->hnext;
+
+			fm_free(s->name);
+			fm_free(s);
+			s = next;
+		}
+	}
+	close(lw->root_fd);
+	pthread_mutex_destroy(&lw->lock);
+	fm_free(lw);
+}
+
+int fm_lower_set_fs_name(struct fm_lower *lw, const char *name)
+{
+	if (strlen(name) >= sizeof(lw->fs_name))
+		return -ENAMETOOLONG;
+	snprintf(lw->fs_name, sizeof(lw->fs_name), "%s", name);
+	return 0;
+}
+
+struct fm_stream *fm_lower_root(struct fm_lower *lw)
+{
+	return &lw->root;
+}
+
+uint64_t fm_stream_ino(const struct fm_stream *s)
+{
+	return (uint64_t)s->ino;
+}
+
+/* ---- FUSE-facing stream API ----------------------------------------------------------------- */
+
+/* Open the directory of stream `dir` (O_PATH).  Returns fd or -errno. */
+static int open_stream_dir(struct fm_lower *lw, struct fm_stream *dir)
+{
+	char path[PATH_MAX];
+	int r = fm_lower_stream_path(lw, dir, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	return open_dir_path(lw, path);
+}
+
+static int check_name(const char *name)
+{
+	if (!*name || strchr(name, '/'))
+		return -EINVAL;
+	if (strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+/* Find or create the stream for (parent, name) with stat *st; +1 lookup.  Under lock. */
+static int remember_locked(struct fm_lower *lw, struct fm_stream *parent, const char *name,
+			   const struct stat *st, struct fm_stream **out)
+{
+	struct fm_stream *s = find_locked(lw, st->st_dev, st->st_ino);
+	int r = 0;
+
+	if (s) {
+		if (s->deleted)
+			r = rename_locked(lw, s, parent, name);
+		if (r < 0)
+			return r;
+		if (s->nlookup++ == 0)
+			s->refs++;
+	} else {
+		s = insert_locked(lw, st, parent, name);
+		if (!s)
+			return -ENOMEM;
+		s->nlookup = 1;
+	}
+	*out = s;
+	return 0;
+}
+
+int fm_lower_lookup(struct fm_lower *lw, struct fm_stream *parent, const char *name,
+		    struct fm_stream **out, struct stat *st)
+{
+	int fd, r;
+
+	r = check_name(name);
+	if (r < 0)
+		return r == -EINVAL ? -ENOENT : r;
+	fd = open_stream_dir(lw, parent);
+	if (fd < 0)
+		return fd;
+	r = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&lw->lock);
+	r = remember_locked(lw, parent, name, st, out);
+	pthread_mutex_unlock(&lw->lock);
+	return r;
+}
+
+void fm_lower_forget(struct fm_lower *lw, struct fm_stream *s, uint64_t n)
+{
+	pthread_mutex_lock(&lw->lock);
+	if (s->nlookup > 0) {
+		s->nlookup = n >= s->nlookup ? 0 : s->nlookup - n;
+		if (s->nlookup == 0)
+			put_locked(lw, s);
+	}
+	pthread_mutex_unlock(&lw->lock);
+}
+
+void fm_lower_remember(struct fm_lower *lw, struct fm_stream *s)
+{
+	pthread_mutex_lock(&lw->lock);
+	if (s->nlookup++ == 0)
+		s->refs++;
+	pthread_mutex_unlock(&lw->lock);
+}
+
+/* Open a stream itself (O_PATH, no symlink following).  fd or -errno. */
+static int open_stream(struct fm_lower *lw, struct fm_stream *s)
+{
+	char path[PATH_MAX];
+	int r = fm_lower_stream_path(lw, s, path, sizeof(path));
+
+	if (r < 0)
+		return r;
+	return open_beneath(lw, path, O_PATH | O_NOFOLLOW, 0);
+}
+
+int fm_lower_getattr(struct fm_lower *lw, struct fm_stream *s, struct stat *st)
+{
+	int fd = open_stream(lw, s), r;
+
+	if (fd < 0)
+		return fd;
+	r = fstat(fd, st) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static void proc_fd_path(int fd, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "/proc/self/fd/%d", fd);
+}
+
+int fm_lower_chmod(struct fm_lower *lw, struct fm_stream *s, mode_t mode)
+{
+	char p[64];
+	int fd = open_stream(lw, s), r;
+
+	if (fd < 0)
+		return fd;
+	proc_fd_path(fd, p, sizeof(p));
+	r = fchmodat(AT_FDCWD, p, mode & 07777, 0) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+int fm_lower_chown(struct fm_lower *lw, struct fm_stream *s, uid_t uid, gid_t gid)
+{
+	int fd = open_stream(lw, s), r;
+
+	if (fd < 0)
+		return fd;
+	r = fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+int fm_lower_readlink(struct fm_lower *lw, struct fm_stream *s, char *buf, size_t cap)
+{
+	int fd = open_stream(lw, s);
+	ssize_t n;
+
+	if (fd < 0)
+		return fd;
+	n = readlinkat(fd, "", buf, cap - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* Finish a creation by name: stat the new entry and remember it (+1 ref, +1 lookup). */
+static int created_entry(struct fm_lower *lw, int pfd, struct fm_stream *parent, const char *name,
+			 struct fm_stream **out, struct stat *st)
+{
+	int r = fstatat(pfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&lw->lock);
+	r = remember_locked(lw, parent, name, st, out);
+	pthread_mutex_unlock(&lw->lock);
+	return r;
+}
+
+int fm_lower_symlink(struct fm_lower *lw, const struct fm_requestor *who, struct fm_stream *parent,
+		     const char *name, const char *target, struct fm_stream **out, struct stat *st)
+{
+	struct creds c;
+	int pfd, r = check_name(name);
+
+	if (r < 0)
+		return r;
+	pfd = open_stream_dir(lw, parent);
+	if (pfd < 0)
+		return pfd;
+	creds_enter(lw, who, &c);
+	r = symlinkat(target, pfd, name) < 0 ? -errno : 0;
+	creds_leave(lw, &c);
+	if (r == 0)
+		r = created_entry(lw, pfd, parent, name, out, st);
+	close(pfd);
+	return r;
+}
+
+int fm_lower_mknod(struct fm_lower *lw, const struct fm_requestor *who, struct fm_stream *parent,
+		   const char *name, mode_t mode, dev_t rdev, struct fm_stream **out,
+		   struct stat *st)
+{
+	struct creds c;
+	int pfd, r = check_name(name);
+
+	if (r < 0)
+		return r;
+	pfd = open_stream_dir(lw, parent);
+	if (pfd < 0)
+		return pfd;
+	creds_enter(lw, who, &c);
+	r = mknodat(pfd, name, mode, rdev) < 0 ? -errno : 0;
+	creds_leave(lw, &c);
+	if (r == 0)
+		r = created_entry(lw, pfd, parent, name, out, st);
+	close(pfd);
+	return r;
+}
+
+int fm_lower_link(struct fm_lower *lw, const struct fm_requestor *who, struct fm_stream *s,
+		  struct fm_stream *parent, const char *name, struct fm_stream **out,
+		  struct stat *st)
+{
+	struct creds c;
+	int sfd, pfd, r = check_name(name);
+
+	if (r < 0)
+		return r;
+	sfd = open_stream(lw, s);
+	if (sfd < 0)
+		return sfd;
+	pfd = open_stream_dir(lw, parent);
+	if (pfd < 0) {
+		close(sfd);
+		return pfd;
+	}
+	creds_enter(lw, who, &c);
+	r = linkat(sfd, "", pfd, name, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	creds_leave(lw, &c);
+	if (r == 0)
+		r = created_entry(lw, pfd, parent, name, out, st);
+	close(pfd);
+	close(sfd);
+	return r;
+}
+
+/* After a rename of (sp, sname) to (tp, tname): fix the names the table remembers. */
+static void renamed(struct fm_lower *lw, struct fm_stream *sp, const char *sname,
+		    struct fm_stream *tp, const char *tname, const struct stat *moved,
+		    const struct stat *replaced, bool exchanged)
+{
+	struct fm_stream *s, *t = NULL;
+
+	pthread_mutex_lock(&lw->lock);
+	if (replaced)
+		t = find_locked(lw, replaced->st_dev, replaced->st_ino);
+	s = find_locked(lw, moved->st_dev, moved->st_ino);
+	if (t && t != s && t->parent == tp && t->name && !strcmp(t->name, tname)) {
+		if (exchanged)
+			rename_locked(lw, t, sp, sname);
+		else
+			t->deleted = true;
+	}
+	if (s && (s->deleted || (s->parent == sp && s->name && !strcmp(s->name, sname))))
+		rename_locked(lw, s, tp, tname);
+	pthread_mutex_unlock(&lw->lock);
+}
+
+int fm_lower_rename_direct(struct fm_lower *lw, struct fm_stream *parent, const char *name,
+			   struct fm_stream *newparent, const char *newname, unsigned int flags)
+{
+	struct stat sst, tst;
+	bool have_t;
+	int spfd, tpfd, r;
+
+	if (check_name(name) < 0 || check_name(newname) < 0)
+		return -EINVAL;
+	spfd = open_stream_dir(lw, parent);
+	if (spfd < 0)
+		return spfd;
+	tpfd = open_stream_dir(lw, newparent);
+	if (tpfd < 0) {
+		close(spfd);
+		return tpfd;
+	}
+	r = fstatat(spfd, name, &sst, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	have_t = fstatat(tpfd, newname, &tst, AT_SYMLINK_NOFOLLOW) == 0;
+	if (r == 0)
+		r = renameat2(spfd, name, tpfd, newname, flags) < 0 ? -errno : 0;
+	if (r == 0)
+		renamed(lw, parent, name, newparent, newname, &sst, have_t ? &tst : NULL,
+			(flags & RENAME_EXCHANGE) != 0);
+	close(spfd);
+	close(tpfd);
+	return r;
+}
+
+int fm_lower_setxattr(struct fm_lower *lw, struct fm_stream *s, const char *name, const void *value,
+		      size_t size, int flags)
+{
+	char p[64];
+	int fd = open_stream(lw, s), r;
+
+	if (fd < 0)
+		return fd;
+	proc_fd_path(fd, p, sizeof(p));
+	r = (S_ISLNK(s->type) ? lsetxattr(p, name, value, size, flags)
+			      : setxattr(p, name, value, size, flags)) < 0
+		? -errno
+		: 0;
+	close(fd);
+	return r;
+}
+
+long fm_lower_getxattr(struct fm_lower *lw, struct fm_stream *s, const char *name, void *value,
+		       size_t size)
+{
+	char p[64];
+	int fd = open_stream(lw, s);
+	ssize_t r;
+
+	if (fd < 0)
+		return fd;
+	proc_fd_path(fd, p, sizeof(p));
+	r = S_ISLNK(s->type) ? lgetxattr(p, name, value, size) : getxattr(p, name, value, size);
+	if (r < 0)
+		r = -errno;
+	close(fd);
+	return (long)r;
+}
+
+long fm_lower_listxattr(struct fm_lower *lw, struct fm_stream *s, char *list, size_t size)
+{
+	char p[64];
+	int fd = open_stream(lw, s);
+	ssize_t r;
+
+	if (fd < 0)
+		return fd;
+	proc_fd_path(fd, p, sizeof(p));
+	r = S_ISLNK(s->type) ? llistxattr(p, list, size) : listxattr(p, list, size);
+	if (r < 0)
+		r = -errno;
+	close(fd);
+	return (long)r;
+}
+
+int fm_lower_removexattr(struct fm_lower *lw, struct fm_stream *s, const char *name)
+{
+	char p[64];
+	int fd = open_stream(lw, s), r;
+
+	if (fd < 0)
+		return fd;
+	proc_fd_path(fd, p, sizeof(p));
+	r = (S_ISLNK(s->type) ? lremovexattr(p, name) : removexattr(p, name)) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+int fm_lower_statfs(struct fm_lower *lw, struct statvfs *st)
+{
+	return fstatvfs(lw->root_fd, st) < 0 ? -errno : 0;
+}
+
+int fm_lower_handle_fd(PFILE_OBJECT fo)
+{
+	struct fm_handle *h = fo ? fo->FsContext2 : NULL;
+
+	if (!h)
+		return -EBADF;
+	if (h->oflags & O_PATH)
+		return -EBADF;
+	return h->fd;
+}
+
+int fm_lower_handle_stat(PFILE_OBJECT fo, struct stat *st)
+{
+	struct fm_handle *h = fo ? fo->FsContext2 : NULL;
+
+	if (!h)
+		return -EBADF;
+	return fstat(h->fd, st) < 0 ? -errno : 0;
+}
+
+struct fm_stream *fm_lower_handle_stream(PFILE_OBJECT fo)
+{
+	return fo ? fo->FsContext : NULL;
+}
+
+/* ---- IRP helpers ---------------------------------------------------------------------------- */
+
+static NTSTATUS fail_status_errno(PFLT_CALLBACK_DATA data, NTSTATUS st, int err)
+{
+	last_err.data = data;
+	last_err.status = st;
+	last_err.err = err < 0 ? -err : err;
+	return complete(data, st, 0);
+}
+
+static struct fm_handle *handle_of(PFILE_OBJECT fo)
+{
+	return fo ? (struct fm_handle *)fo->FsContext2 : NULL;
+}
+
+/* User buffer of an I/O: the MDL's address when one is set (all memory is mapped here). */
+static void *io_buffer(PVOID buf, PMDL mdl)
+{
+	if (mdl)
+		return (PUCHAR)mdl->StartVa + mdl->ByteOffset;
+	return buf;
+}
+
+static ULONG reparse_tag_of(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFLNK:
+		return IO_REPARSE_TAG_LX_SYMLINK;
+	case S_IFIFO:
+		return IO_REPARSE_TAG_LX_FIFO;
+	case S_IFCHR:
+		return IO_REPARSE_TAG_LX_CHR;
+	case S_IFBLK:
+		return IO_REPARSE_TAG_LX_BLK;
+	case S_IFSOCK:
+		return IO_REPARSE_TAG_AF_UNIX;
+	default:
+		return 0;
+	}
+}
+
+static ULONG attributes_of(const struct stat *st)
+{
+	ULONG a = 0;
+
+	if (S_ISDIR(st->st_mode))
+		a |= FILE_ATTRIBUTE_DIRECTORY;
+	else if (!(st->st_mode & 0222))
+		a |= FILE_ATTRIBUTE_READONLY;
+	if (reparse_tag_of(st->st_mode))
+		a |= FILE_ATTRIBUTE_REPARSE_POINT;
+	return a ? a : FILE_ATTRIBUTE_NORMAL;
+}
+
+/* The times, sizes and ids every information class draws from. */
+struct file_facts {
+	LARGE_INTEGER creation, access, write, change, alloc, eof, id;
+	ULONG attributes, tag, links;
+};
+
+static void facts_of(const struct stat *st, struct file_facts *f)
+{
+	timespec_to_nt(&st->st_atim, &f->access);
+	timespec_to_nt(&st->st_mtim, &f->write);
+	timespec_to_nt(&st->st_ctim, &f->change);
+	/* Linux keeps no creation time in struct stat: the older of mtime and ctime. */
+	f->creation = f->write.QuadPart < f->change.QuadPart ? f->write : f->change;
+	f->alloc.QuadPart = (LONGLONG)st->st_blocks * 512;
+	f->eof.QuadPart = S_ISDIR(st->st_mode) ? 0 : (LONGLONG)st->st_size;
+	f->id.QuadPart = (LONGLONG)st->st_ino;
+	f->attributes = attributes_of(st);
+	f->tag = reparse_tag_of(st->st_mode);
+	f->links = (ULONG)st->st_nlink;
+}
+
+/*
+ * The Linux path named by the create's FileObject: FileName, volume-relative (leading '\')
+ * or relative to RelatedFileObject.  -EINVAL when it is not a valid name.
+ */
+static int create_path(struct fm_lower *lw, PFILE_OBJECT fo, char *path, size_t cap)
+{
+	const WCHAR *w = fo->FileName.Buffer;
+	size_t n = fo->FileName.Length / sizeof(WCHAR), len = 0;
+	long r;
+	char *p, *c;
+
+	if (fo->RelatedFileObject && fo->RelatedFileObject->FsContext) {
+		int pr = fm_lower_stream_path(lw, fo->RelatedFileObject->FsContext, path, cap);
+
+		if (pr < 0)
+			return pr;
+		len = (size_t)pr;
+		if (n && w[0] == L'\\')
+			return -EINVAL;
+	} else {
+		if (n == 0 || w[0] != L'\\')
+			return -EINVAL;
+		w++;
+		n--;
+	}
+	while (n && w[n - 1] == L'\\')
+		n--;
+	if (n == 0) {
+		path[len] = '\0';
+		return (int)len;
+	}
+	if (len) {
+		if (len + 1 >= cap)
+			return -ENAMETOOLONG;
+		path[len++] = '/';
+	}
+	r = fm_name_from_nt((const uint16_t *)w, n, path + len, cap - len, 1);
+	if (r < 0)
+		return (int)r;
+	len += (size_t)r;
+	path[len] = '\0';
+	/* Components must be real names: no empty ones, no "." or "..". */
+	for (p = path; *p; p = c + (*c ? 1 : 0)) {
+		c = strchrnul(p, '/');
+		if (c == p || (c - p == 1 && p[0] == '.') ||
+		    (c - p == 2 && p[0] == '.' && p[1] == '.'))
+			return -EINVAL;
+		if (c - p > NAME_MAX)
+			return -ENAMETOOLONG;
+		if (!*c)
+			break;
+	}
+	return (int)len;
+}
+
+/* The Linux mode in a create's EA buffer ("$LXMOD", WSL style); false when absent. */
+static bool ea_lxmod(const void *buf, ULONG len, ULONG *mode)
+{
+	const UCHAR *p = buf;
+	ULONG off = 0;
+
+	if (!buf)
+		return false;
+	while (off + sizeof(FILE_FULL_EA_INFORMATION) <= len) {
+		const FILE_FULL_EA_INFORMATION *ea = (const void *)(p + off);
+		ULONG name_off = (ULONG)offsetof(FILE_FULL_EA_INFORMATION, EaName);
+		ULONG end = off + name_off + ea->EaNameLength + 1 + ea->EaValueLength;
+
+		if (end > len)
+			return false;
+		if (ea->EaNameLength == 6 && !memcmp(ea->EaName, "$LXMOD", 6) &&
+		    ea->EaValueLength >= sizeof(ULONG)) {
+			memcpy(mode, ea->EaName + 7, sizeof(ULONG));
+			return true;
+		}
+		if (!ea->NextEntryOffset)
+			break;
+		off += ea->NextEntryOffset;
+	}
+	return false;
+}
+
+/* Open an existing file; falls back to a directory or a symlink itself as the request allows. */
+static int open_existing(struct fm_lower *lw, const char *path, int *oflags, bool nofollow,
+			 bool want_file, bool dir_read)
+{
+	int extra = nofollow ? O_NOFOLLOW : 0;
+	int fl = *oflags, fd;
+
+	/* O_NONBLOCK keeps a FIFO from hanging the worker; it is cleared once open. */
+	fd = open_beneath(lw, path, fl | extra | ((fl & O_PATH) ? 0 : O_NONBLOCK), 0);
+	if (fd == -EISDIR && !want_file) {
+		fl = (dir_read ? O_RDONLY : O_PATH) | O_DIRECTORY;
+		fd = open_beneath(lw, path, fl | extra, 0);
+	}
+	if ((fd == -ELOOP || fd == -ENXIO) && nofollow) {
+		fl = O_PATH;
+		fd = open_beneath(lw, path, fl | O_NOFOLLOW, 0);
+	}
+	if (fd >= 0 && !(fl & O_PATH))
+		fcntl(fd, F_SETFL, fl & O_APPEND);
+	*oflags = fl;
+	return fd;
+}
+
+/* ---- IRP_MJ_CREATE ----------------------------------------------------------------------- */
+
+#define ACCESS_READ (FILE_READ_DATA | GENERIC_READ | GENERIC_ALL | GENERIC_EXECUTE | FILE_EXECUTE)
+#define ACCESS_WRITE (FILE_WRITE_DATA | GENERIC_WRITE | GENERIC_ALL)
+
+static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	PFILE_OBJECT fo = iopb->TargetFileObject;
+	ULONG options = iopb->Parameters.Create.Options;
+	ULONG disp = (options >> 24) & 0xff, copt = options & 0xffffff;
+	PIO_SECURITY_CONTEXT sc = iopb->Parameters.Create.SecurityContext;
+	ACCESS_MASK access = sc ? sc->DesiredAccess : 0;
+	bool want_dir = copt & FILE_DIRECTORY_FILE, want_file = copt & FILE_NON_DIRECTORY_FILE;
+	bool nofollow = copt & FILE_OPEN_REPARSE_POINT;
+	bool rd, wr, ap, overwrite, target_dir = false, target_exists = false;
+	char path[PATH_MAX], ppath[PATH_MAX];
+	const char *name = NULL;
+	struct fm_stream *pstream = NULL, *s = NULL;
+	struct fm_handle *h = NULL;
+	struct creds cr;
+	struct stat st;
+	ULONG lxmode;
+	mode_t mode;
+	ULONG_PTR info = FILE_OPENED;
+	int r, fd = -1, pfd = -1, oflags, tries;
+
+	if (!fo)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (disp > FILE_MAXIMUM_DISPOSITION || (want_dir && want_file))
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	r = create_path(lw, fo, path, sizeof(path));
+	if (r == -EINVAL)
+		return complete(data, STATUS_OBJECT_NAME_INVALID, 0);
+	if (r < 0)
+		return fail_errno(data, r);
+
+	if (iopb->OperationFlags & SL_OPEN_TARGET_DIRECTORY) {
+		/* Open the parent of the path, telling whether the final component exists. */
+		if (!*path)
+			return complete(data, STATUS_OBJECT_NAME_INVALID, 0);
+		name = split_path(path, ppath, sizeof(ppath));
+		pfd = open_dir_path(lw, ppath);
+		if (pfd < 0)
+			return fail_status_errno(data,
+						 pfd == -ENOENT
+						     ? STATUS_OBJECT_PATH_NOT_FOUND
+						     : (NTSTATUS)fm_status_from_errno(-pfd),
+						 pfd);
+		target_exists = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		close(pfd);
+		pfd = -1;
+		memmove(path, ppath, strlen(ppath) + 1);
+		target_dir = true;
+		disp = FILE_OPEN;
+		want_dir = true;
+	}
+
+	overwrite = disp == FILE_SUPERSEDE || disp == FILE_OVERWRITE || disp == FILE_OVERWRITE_IF;
+	rd = access & ACCESS_READ;
+	wr = (access & ACCESS_WRITE) || (overwrite && !(access & FILE_APPEND_DATA));
+	ap = access & FILE_APPEND_DATA;
+	if (rd && (wr || ap))
+		oflags = O_RDWR;
+	else if (wr || ap)
+		oflags = O_WRONLY;
+	else if (rd)
+		oflags = O_RDONLY;
+	else
+		oflags = O_PATH;
+	if (ap && !wr)
+		oflags |= O_APPEND;
+	if (want_dir)
+		oflags = (rd ? O_RDONLY : O_PATH) | O_DIRECTORY;
+
+	mode = want_dir ? 0777 : 0666;
+	if (ea_lxmod(iopb->Parameters.Create.EaBuffer, iopb->Parameters.Create.EaLength, &lxmode))
+		mode = lxmode & 07777;
+	if (!want_dir && (iopb->Parameters.Create.FileAttributes & FILE_ATTRIBUTE_READONLY))
+		mode &= ~0222;
+
+	/* The parent's stream, for the link this handle is opened by. */
+	if (*path) {
+		struct stat pst;
+
+		name = split_path(path, ppath, sizeof(ppath));
+		if (!name)
+			return fail_errno(data, -ENAMETOOLONG);
+		pfd = open_dir_path(lw, ppath);
+		if (pfd < 0)
+			return fail_status_errno(data,
+						 pfd == -ENOENT
+						     ? STATUS_OBJECT_PATH_NOT_FOUND
+						     : (NTSTATUS)fm_status_from_errno(-pfd),
+						 pfd);
+		r = fstat(pfd, &pst) < 0 ? -errno : 0;
+		if (r == 0)
+			r = stream_for_path(lw, ppath, &pst, &pstream);
+		if (r < 0) {
+			close(pfd);
+			return fail_errno(data, r);
+		}
+	}
+
+	creds_enter(lw, fm_irp_requestor(data), &cr);
+	if (disp == FILE_OPEN || disp == FILE_OVERWRITE || !*path) {
+		if (!*path && disp != FILE_OPEN && disp != FILE_OPEN_IF) {
+			fd = -EEXIST;
+		} else {
+			fd = open_existing(lw, path, &oflags, nofollow, want_file, rd);
+			if (fd >= 0 && disp == FILE_OVERWRITE)
+				info = FILE_OVERWRITTEN;
+		}
+	} else {
+		int cflags = (oflags & O_PATH) ? O_RDONLY : oflags;
+
+		for (tries = 0; tries < 4; tries++) {
+			if (want_dir) {
+				fd = mkdirat(pfd, name, mode) < 0 ? -errno : 0;
+				if (fd == 0)
+					fd = open_beneath(lw, path, oflags | O_NOFOLLOW, 0);
+			} else {
+				fd = open_beneath(lw, path, cflags | O_CREAT | O_EXCL, mode);
+				if (fd >= 0)
+					oflags = cflags;
+			}
+			if (fd != -EEXIST) {
+				info = FILE_CREATED;
+				break;
+			}
+			if (disp == FILE_CREATE)
+				break;
+			fd = open_existing(lw, path, &oflags, nofollow, want_file, rd);
+			if (fd == -ENOENT)
+				continue;
+			info = disp == FILE_OPEN_IF	? FILE_OPENED
+			       : disp == FILE_SUPERSEDE ? FILE_SUPERSEDED
+							: FILE_OVERWRITTEN;
+			break;
+		}
+	}
+	if (fd >= 0 && overwrite && info != FILE_CREATED && !(oflags & O_DIRECTORY) &&
+	    !(oflags & O_PATH)) {
+		struct stat tst;
+
+		if (fstat(fd, &tst) == 0 && S_ISREG(tst.st_mode) && ftruncate(fd, 0) < 0)
+			fd = -errno;
+	}
+	creds_leave(lw, &cr);
+	if (pfd >= 0)
+		close(pfd);
+	if (fd < 0) {
+		fm_stream_put(lw, pstream);
+		if (fd == -EEXIST)
+			return fail_status_errno(data, STATUS_OBJECT_NAME_COLLISION, EEXIST);
+		return fail_errno(data, fd);
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (want_dir && !S_ISDIR(st.st_mode)) {
+		r = -ENOTDIR;
+		goto fail;
+	}
+	if ((want_file || overwrite) && S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		goto fail;
+	}
+	h = fm_calloc(1, sizeof(*h));
+	if (!h) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	if (name) {
+		h->link_name = fm_strdup(name);
+		if (!h->link_name) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	pthread_mutex_lock(&lw->lock);
+	if (!*path) {
+		s = &lw->root;
+		s->refs++;
+		r = 0;
+	} else {
+		s = find_locked(lw, st.st_dev, st.st_ino);
+		r = 0;
+		if (s) {
+			s->refs++;
+			if (s->deleted)
+				r = rename_locked(lw, s, pstream, name);
+		} else {
+			s = insert_locked(lw, &st, pstream, name);
+			if (!s)
+				r = -ENOMEM;
+		}
+	}
+	if (r == 0)
+		s->nhandles++;
+	pthread_mutex_unlock(&lw->lock);
+	if (r < 0) {
+		fm_stream_put(lw, s);
+		goto fail;
+	}
+	h->lw = lw;
+	h->fd = fd;
+	h->oflags = oflags;
+	h->can_read = rd && !(oflags & O_PATH);
+	h->can_write = (wr || ap) && !(oflags & O_PATH) && !(oflags & O_DIRECTORY);
+	h->can_delete = (access & (DELETE | GENERIC_ALL)) != 0;
+	h->delete_on_close = (copt & FILE_DELETE_ON_CLOSE) != 0;
+	h->link_parent = pstream;
+	pthread_mutex_init(&h->dir_lock, NULL);
+	fo->FsContext = s;
+	fo->FsContext2 = h;
+	fo->ReadAccess = h->can_read;
+	fo->WriteAccess = h->can_write;
+	fo->DeleteAccess = h->can_delete;
+	if (target_dir)
+		info = target_exists ? FILE_EXISTS : FILE_DOES_NOT_EXIST;
+	return complete(data, STATUS_SUCCESS, info);
+
+fail:
+	if (h)
+		fm_free(h->link_name);
+	fm_free(h);
+	close(fd);
+	fm_stream_put(lw, pstream);
+	if (r == -ENOTDIR)
+		return fail_status_errno(data, STATUS_NOT_A_DIRECTORY, ENOTDIR);
+	if (r == -EISDIR)
+		return fail_status_errno(data, STATUS_FILE_IS_A_DIRECTORY, EISDIR);
+	return fail_errno(data, r);
+}
+
+/* ---- READ / WRITE ------------------------------------------------------------------------- */
+
+static NTSTATUS irp_read(PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	struct fm_handle *h = handle_of(iopb->TargetFileObject);
+	ULONG len = iopb->Parameters.Read.Length;
+	LONGLONG off = iopb->Parameters.Read.ByteOffset.QuadPart;
+	char *buf = io_buffer(iopb->Parameters.Read.ReadBuffer, iopb->Parameters.Read.MdlAddress);
+	size_t done = 0;
+	bool cur = off < 0;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_HANDLE, 0);
+	if (h->oflags & O_DIRECTORY)
+		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
+	if (!h->can_read)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	if (len && !buf)
+		return complete(data, STATUS_INVALID_USER_BUFFER, 0);
+	while (done < len) {
+		ssize_t n =
+		    cur ? read(h->fd, buf + done, len - done)
+			: pread(h->fd, buf + done, len - done, (off_t)(off + (LONGLONG)done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (done)
+				break;
+			return fail_errno(data, errno);
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	if (done == 0 && len > 0)
+		return complete(data, STATUS_END_OF_FILE, 0);
+	return complete(data, STATUS_SUCCESS, done);
+}
+
+static NTSTATUS irp_write(PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	struct fm_handle *h = handle_of(iopb->TargetFileObject);
+	ULONG len = iopb->Parameters.Write.Length;
+	LARGE_INTEGER boff = iopb->Parameters.Write.ByteOffset;
+	const char *buf =
+	    io_buffer(iopb->Parameters.Write.WriteBuffer, iopb->Parameters.Write.MdlAddress);
+	size_t done = 0;
+	bool cur = false;
+	LONGLONG off = boff.QuadPart;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_HANDLE, 0);
+	if (h->oflags & O_DIRECTORY)
+		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
+	if (!h->can_write)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	if (len && !buf)
+		return complete(data, STATUS_INVALID_USER_BUFFER, 0);
+	if (boff.HighPart == -1 && boff.LowPart == FILE_WRITE_TO_END_OF_FILE) {
+		struct stat st;
+
+		if (fstat(h->fd, &st) < 0)
+			return fail_errno(data, errno);
+		off = st.st_size;
+	} else if (off < 0) {
+		cur = true;
+	}
+	while (done < len) {
+		ssize_t n =
+		    cur ? write(h->fd, buf + done, len - done)
+			: pwrite(h->fd, buf + done, len - done, (off_t)(off + (LONGLONG)done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (done)
+				break;
+			return fail_errno(data, errno);
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return complete(data, STATUS_SUCCESS, done);
+}
+
+/* ---- QUERY_INFORMATION ----------------------------------------------------------------------- */
+
+/* Copy a name into a variable-length tail, Windows style: partial data and BUFFER_OVERFLOW. */
+static NTSTATUS put_name(PFLT_CALLBACK_DATA data, void *buf, ULONG cap, size_t fixed,
+			 const WCHAR *name, size_t name_bytes)
+{
+	size_t room = cap > fixed ? cap - fixed : 0;
+
+	if (name_bytes <= room) {
+		memcpy((char *)buf + fixed, name, name_bytes);
+		return complete(data, STATUS_SUCCESS, fixed + name_bytes);
+	}
+	memcpy((char *)buf + fixed, name, room & ~(size_t)1);
+	return complete(data, STATUS_BUFFER_OVERFLOW, cap);
+}
+
+/* "\dir\file" of a stream, in UTF-16; number of units or -errno. */
+static long stream_nt_path(struct fm_lower *lw, struct fm_stream *s, WCHAR *out, size_t cap)
+{
+	char path[PATH_MAX];
+	int n = fm_lower_stream_path(lw, s, path, sizeof(path));
+	long w;
+
+	if (n < 0)
+		return n;
+	if (cap < 2)
+		return -ENAMETOOLONG;
+	out[0] = L'\\';
+	if (n == 0)
+		return 1;
+	w = fm_name_to_nt(path, (size_t)n, (uint16_t *)out + 1, cap - 1, 1);
+	return w < 0 ? w : w + 1;
+}
+
+static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	PFILE_OBJECT fo = iopb->TargetFileObject;
+	struct fm_handle *h = handle_of(fo);
+	ULONG len = iopb->Parameters.QueryFileInformation.Length;
+	void *buf = iopb->Parameters.QueryFileInformation.InfoBuffer;
+	FILE_INFORMATION_CLASS cls = iopb->Parameters.QueryFileInformation.FileInformationClass;
+	struct file_facts f;
+	struct stat st;
+	bool pending;
+	size_t need;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_HANDLE, 0);
+	switch (cls) {
+	case FileBasicInformation:
+		need = sizeof(FILE_BASIC_INFORMATION);
+		break;
+	case FileStandardInformation:
+		need = sizeof(FILE_STANDARD_INFORMATION);
+		break;
+	case FileInternalInformation:
+		need = sizeof(FILE_INTERNAL_INFORMATION);
+		break;
+	case FileNetworkOpenInformation:
+		need = sizeof(FILE_NETWORK_OPEN_INFORMATION);
+		break;
+	case FileAttributeTagInformation:
+		need = sizeof(FILE_ATTRIBUTE_TAG_INFORMATION);
+		break;
+	case FilePositionInformation:
+		need = sizeof(FILE_POSITION_INFORMATION);
+		break;
+	case FileStatInformation:
+		need = sizeof(FILE_STAT_INFORMATION);
+		break;
+	case FileStatLxInformation:
+		need = sizeof(FILE_STAT_LX_INFORMATION);
+		break;
+	case FileNameInformation:
+	case FileNormalizedNameInformation:
+		need = offsetof(FILE_NAME_INFORMATION, FileName);
+		break;
+	default:
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	}
+	if (len < need)
+		return complete(data, STATUS_INFO_LENGTH_MISMATCH, 0);
+	if (!buf)
+		return complete(data, STATUS_INVALID_USER_BUFFER, 0);
+	if (fstat(h->fd, &st) < 0)
+		return fail_errno(data, errno);
+	facts_of(&st, &f);
+	pthread_mutex_lock(&lw->lock);
+	pending = ((struct fm_stream *)fo->FsContext)->delete_pending;
+	pthread_mutex_unlock(&lw->lock);
+
+	switch (cls) {
+	case FileBasicInformation: {
+		FILE_BASIC_INFORMATION *b = buf;
+
+		memset(b, 0, sizeof(*b));
+		b->CreationTime = f.creation;
+		b->LastAccessTime = f.access;
+		b->LastWriteTime = f.write;
+		b->ChangeTime = f.change;
+		b->FileAttributes = f.attributes;
+		break;
+	}
+	case FileStandardInformation: {
+		FILE_STANDARD_INFORMATION *b = buf;
+
+		memset(b, 0, sizeof(*b));
+		b->AllocationSize = f.alloc;
+		b->EndOfFile = f.eof;
+		b->NumberOfLinks = f.links;
+		b->DeletePending = pending;
+		b->Directory = S_ISDIR(st.st_mode);
+		break;
+	}
+	case FileInternalInformation:
+		((FILE_INTERNAL_INFORMATION *)buf)->IndexNumber = f.id;
+		break;
+	case FileNetworkOpenInformation: {
+		FILE_NETWORK_OPEN_INFORMATION *b = buf;
+
+		memset(b, 0, sizeof(*b));
+		b->CreationTime = f.creation;
+		b->LastAccessTime = f.access;
+		b->LastWriteTime = f.write;
+		b->ChangeTime = f.change;
+		b->AllocationSize = f.alloc;
+		b->EndOfFile = f.eof;
+		b->FileAttributes = f.attributes;
+		break;
+	}
+	case FileAttributeTagInformation: {
+		FILE_ATTRIBUTE_TAG_INFORMATION *b = buf;
+
+		b->FileAttributes = f.attributes;
+		b->ReparseTag = f.tag;
+		break;
+	}
+	case FilePositionInformation: {
+		off_t pos = (h->oflags & O_PATH) ? 0 : lseek(h->fd, 0, SEEK_CUR);
+
+		((FILE_POSITION_INFORMATION *)buf)->CurrentByteOffset.QuadPart = pos < 0 ? 0 : pos;
+		break;
+	}
+	case FileStatInformation:
+	case FileStatLxInformation: {
+		FILE_STAT_LX_INFORMATION *b = buf;
+
+		memset(b, 0, need);
+		b->FileId = f.id;
+		b->CreationTime = f.creation;
+		b->LastAccessTime = f.access;
+		b->LastWriteTime = f.write;
+		b->ChangeTime = f.change;
+		b->AllocationSize = f.alloc;
+		b->EndOfFile = f.eof;
+		b->FileAttributes = f.attributes;
+		b->ReparseTag = f.tag;
+		b->NumberOfLinks = f.links;
+		b->EffectiveAccess = (h->can_read ? FILE_GENERIC_READ : 0) |
+				     (h->can_write ? FILE_GENERIC_WRITE : 0) |
+				     (h->can_delete ? DELETE : 0);
+		if (cls == FileStatLxInformation) {
+			b->LxFlags = LX_FILE_METADATA_HAS_UID | LX_FILE_METADATA_HAS_GID |
+				     LX_FILE_METADATA_HAS_MODE;
+			if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+				b->LxFlags |= LX_FILE_METADATA_HAS_DEVICE_ID;
+			if (S_ISDIR(st.st_mode))
+				b->LxFlags |= LX_FILE_CASE_SENSITIVE_DIR;
+			b->LxUid = st.st_uid;
+			b->LxGid = st.st_gid;
+			b->LxMode = st.st_mode;
+			b->LxDeviceIdMajor = major(st.st_rdev);
+			b->LxDeviceIdMinor = minor(st.st_rdev);
+		}
+		break;
+	}
+	case FileNameInformation:
+	case FileNormalizedNameInformation: {
+		WCHAR name[PATH_MAX];
+		long n = stream_nt_path(lw, fo->FsContext, name, PATH_MAX);
+
+		if (n < 0)
+			return n == -ENOENT ? complete(data, STATUS_FILE_DELETED, 0)
+					    : fail_errno(data, (int)n);
+		((FILE_NAME_INFORMATION *)buf)->FileNameLength = (ULONG)(n * sizeof(WCHAR));
+		return put_name(data, buf, len, need, name, (size_t)n * sizeof(WCHAR));
+	}
+	default:
+		break;
+	}
+	return complete(data, STATUS_SUCCESS, need);
+}
+
+/* ---- SET_INFORMATION ------------------------------------------------------------------------ */
+
+/* Remove the link a handle was opened by (unlinkat/rmdir), then forget that name. */
+static int unlink_link(struct fm_lower *lw, struct fm_handle *h, struct fm_stream *s, bool dir)
+{
+	int pfd, r;
+
+	if (!h->link_parent)
+		return -EBUSY;
+	pfd = open_stream_dir(lw, h->link_parent);
+	if (pfd < 0)
+		return pfd;
+	r = unlinkat(pfd, h->link_name, dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+	close(pfd);
+	if (r == 0) {
+		pthread_mutex_lock(&lw->lock);
+		if (s->parent == h->link_parent && s->name && !strcmp(s->name, h->link_name))
+			s->deleted = true;
+		pthread_mutex_unlock(&lw->lock);
+	}
+	return r;
+}
+
+static int dir_is_empty(int fd)
+{
+	char buf[4096];
+	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+	int r = 1;
+
+	if (dfd < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0 && r == 1) {
+		long off = 0;
+
+		while (off < n) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) {
+				r = 0;
+				break;
+			}
+			off += d->d_reclen;
+		}
+	}
+	if (n < 0)
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
+static NTSTATUS set_disposition(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PFILE_OBJECT fo,
+				struct fm_handle *h, ULONG flags)
+{
+	struct fm_stream *s = fo->FsContext;
+	struct stat st;
+	int r;
+
+	if (!(flags & FILE_DISPOSITION_DELETE)) {
+		pthread_mutex_lock(&lw->lock);
+		s->delete_pending = false;
+		if (flags & FILE_DISPOSITION_ON_CLOSE)
+			h->delete_on_close = false;
+		pthread_mutex_unlock(&lw->lock);
+		return complete(data, STATUS_SUCCESS, 0);
+	}
+	if (!h->can_delete)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	if (!h->link_parent)
+		return complete(data, STATUS_CANNOT_DELETE, 0);
+	if (fstat(h->fd, &st) < 0)
+		return fail_errno(data, errno);
+	if (!(flags & FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE) && !S_ISDIR(st.st_mode) &&
+	    !(st.st_mode & 0222))
+		return complete(data, STATUS_CANNOT_DELETE, 0);
+	if (flags & FILE_DISPOSITION_POSIX_SEMANTICS) {
+		r = unlink_link(lw, h, s, S_ISDIR(st.st_mode));
+		if (r < 0)
+			return fail_errno(data, r);
+		return complete(data, STATUS_SUCCESS, 0);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = dir_is_empty(h->fd);
+		if (r < 0)
+			return fail_errno(data, r);
+		if (r == 0)
+			return fail_status_errno(data, STATUS_DIRECTORY_NOT_EMPTY, ENOTEMPTY);
+	}
+	pthread_mutex_lock(&lw->lock);
+	if (flags & FILE_DISPOSITION_ON_CLOSE)
+		h->delete_on_close = true;
+	else
+		s->delete_pending = true;
+	pthread_mutex_unlock(&lw->lock);
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+/* Target path of a rename or link: absolute, or relative to ParentOfTarget / the source's directory. */
+static int target_path(struct fm_lower *lw, PFLT_CALLBACK_DATA data, struct fm_handle *h,
+		       const WCHAR *w, size_t n, char *path, size_t cap)
+{
+	PFILE_OBJECT pot = data->Iopb->Parameters.SetFileInformation.ParentOfTarget;
+	size_t len = 0;
+	long r;
+	char *p, *c;
+
+	if (n && w[0] == L'\\') {
+		w++;
+		n--;
+	} else {
+		struct fm_stream *base = pot && pot->FsContext ? pot->FsContext : h->link_parent;
+		int pr;
+
+		if (!base)
+			return -EINVAL;
+		pr = fm_lower_stream_path(lw, base, path, cap);
+		if (pr < 0)
+			return pr;
+		len = (size_t)pr;
+		if (len) {
+			if (len + 1 >= cap)
+				return -ENAMETOOLONG;
+			path[len++] = '/';
+		}
+	}
+	while (n && w[n - 1] == L'\\')
+		n--;
+	if (!n)
+		return -EINVAL;
+	r = fm_name_from_nt((const uint16_t *)w, n, path + len, cap - len, 1);
+	if (r < 0)
+		return (int)r;
+	len += (size_t)r;
+	path[len] = '\0';
+	for (p = path; *p; p = c + 1) {
+		c = strchrnul(p, '/');
+		if (c == p || (c - p == 1 && p[0] == '.') ||
+		    (c - p == 2 && p[0] == '.' && p[1] == '.'))
+			return -EINVAL;
+		if (!*c)
+			break;
+	}
+	return (int)len;
+}
+
+static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PFILE_OBJECT fo,
+				struct fm_handle *h, const void *buf, ULONG len, bool link, bool ex)
+{
+	const FILE_RENAME_INFORMATION *ri = buf;
+	size_t fixed = offsetof(FILE_RENAME_INFORMATION, FileName);
+	char tpath[PATH_MAX], tppath[PATH_MAX];
+	const char *tname;
+	struct fm_stream *tpstream = NULL;
+	struct stat sst, tst, pst;
+	bool replace, have_t;
+	ULONG flags;
+	int r, tpfd, spfd;
+
+	if (len < fixed)
+		return complete(data, STATUS_INFO_LENGTH_MISMATCH, 0);
+	if (ri->FileNameLength > len - fixed || (ri->FileNameLength & 1))
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	flags = ex ? ri->Flags : (ri->ReplaceIfExists ? FILE_RENAME_REPLACE_IF_EXISTS : 0);
+	replace = flags & FILE_RENAME_REPLACE_IF_EXISTS;
+	if (!link && !h->can_delete)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	if (!h->link_parent)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	r = target_path(lw, data, h, ri->FileName, ri->FileNameLength / sizeof(WCHAR), tpath,
+			sizeof(tpath));
+	if (r == -EINVAL)
+		return complete(data, STATUS_OBJECT_NAME_INVALID, 0);
+	if (r < 0)
+		return fail_errno(data, r);
+	tname = split_path(tpath, tppath, sizeof(tppath));
+	if (!tname)
+		return complete(data, STATUS_OBJECT_NAME_INVALID, 0);
+	tpfd = open_dir_path(lw, tppath);
+	if (tpfd < 0)
+		return fail_status_errno(data,
+					 tpfd == -ENOENT ? STATUS_OBJECT_PATH_NOT_FOUND
+							 : (NTSTATUS)fm_status_from_errno(-tpfd),
+					 tpfd);
+	r = fstat(tpfd, &pst) < 0 ? -errno : 0;
+	if (r == 0)
+		r = stream_for_path(lw, tppath, &pst, &tpstream);
+	if (r == 0 && fstat(h->fd, &sst) < 0)
+		r = -errno;
+	if (r < 0)
+		goto out;
+	have_t = fstatat(tpfd, tname, &tst, AT_SYMLINK_NOFOLLOW) == 0;
+	if (link) {
+		r = linkat(h->fd, "", tpfd, tname, AT_EMPTY_PATH) < 0 ? -errno : 0;
+		if (r == -EEXIST && replace && unlinkat(tpfd, tname, 0) == 0)
+			r = linkat(h->fd, "", tpfd, tname, AT_EMPTY_PATH) < 0 ? -errno : 0;
+		if (r == 0 && have_t) {
+			pthread_mutex_lock(&lw->lock);
+			struct fm_stream *t = find_locked(lw, tst.st_dev, tst.st_ino);
+
+			if (t && t->parent == tpstream && t->name && !strcmp(t->name, tname))
+				t->deleted = true;
+			pthread_mutex_unlock(&lw->lock);
+		}
+		goto out;
+	}
+	spfd = open_stream_dir(lw, h->link_parent);
+	if (spfd < 0) {
+		r = spfd;
+		goto out;
+	}
+	r = renameat2(spfd, h->link_name, tpfd, tname, replace ? 0 : RENAME_NOREPLACE) < 0 ? -errno
+											   : 0;
+	close(spfd);
+	if (r == 0) {
+		char *copy = fm_strdup(tname);
+
+		renamed(lw, h->link_parent, h->link_name, tpstream, tname, &sst,
+			have_t ? &tst : NULL, false);
+		if (copy) {
+			fm_stream_put(lw, h->link_parent);
+			fm_free(h->link_name);
+			h->link_parent = tpstream;
+			h->link_name = copy;
+			tpstream = NULL;
+		}
+	}
+out:
+	(void)fo;
+	close(tpfd);
+	fm_stream_put(lw, tpstream);
+	if (r == -EEXIST)
+		return fail_status_errno(data, STATUS_OBJECT_NAME_COLLISION, EEXIST);
+	if (r < 0)
+		return fail_errno(data, r);
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS set_basic(PFLT_CALLBACK_DATA data, struct fm_handle *h, const void *buf)
+{
+	const FILE_BASIC_INFORMATION *b = buf;
+	struct timespec ts[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+	char p[64];
+	struct stat st;
+
+	/* 0 leaves a time alone, -1 / -2 (stop / resume automatic updates) too. */
+	if (b->LastAccessTime.QuadPart > 0)
+		nt_to_timespec(b->LastAccessTime.QuadPart, &ts[0]);
+	if (b->LastWriteTime.QuadPart > 0)
+		nt_to_timespec(b->LastWriteTime.QuadPart, &ts[1]);
+	proc_fd_path(h->fd, p, sizeof(p));
+	if ((ts[0].tv_nsec != UTIME_OMIT || ts[1].tv_nsec != UTIME_OMIT) &&
+	    utimensat(AT_FDCWD, p, ts, 0) < 0)
+		return fail_errno(data, errno);
+	if (b->FileAttributes && fstat(h->fd, &st) == 0 && !S_ISDIR(st.st_mode) &&
+	    !S_ISLNK(st.st_mode)) {
+		bool ro = b->FileAttributes & FILE_ATTRIBUTE_READONLY;
+		mode_t m = st.st_mode & 07777;
+
+		if (ro && (m & 0222))
+			m &= ~0222;
+		else if (!ro && !(m & 0222))
+			m |= 0200;
+		if (m != (st.st_mode & 07777) && fchmodat(AT_FDCWD, p, m, 0) < 0)
+			return fail_errno(data, errno);
+	}
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS irp_set_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	PFILE_OBJECT fo = iopb->TargetFileObject;
+	struct fm_handle *h = handle_of(fo);
+	ULONG len = iopb->Parameters.SetFileInformation.Length;
+	void *buf = iopb->Parameters.SetFileInformation.InfoBuffer;
+	FILE_INFORMATION_CLASS cls = iopb->Parameters.SetFileInformation.FileInformationClass;
+	size_t need;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_HANDLE, 0);
+	switch (cls) {
+	case FileBasicInformation:
+		need = sizeof(FILE_BASIC_INFORMATION);
+		break;
+	case FileEndOfFileInformation:
+		need = sizeof(FILE_END_OF_FILE_INFORMATION);
+		break;
+	case FileAllocationInformation:
+		need = sizeof(FILE_ALLOCATION_INFORMATION);
+		break;
+	case FilePositionInformation:
+		need = sizeof(FILE_POSITION_INFORMATION);
+		break;
+	case FileDispositionInformation:
+		need = sizeof(FILE_DISPOSITION_INFORMATION);
+		break;
+	case FileDispositionInformationEx:
+		need = sizeof(FILE_DISPOSITION_INFORMATION_EX);
+		break;
+	case FileRenameInformation:
+	case FileRenameInformationEx:
+	case FileLinkInformation:
+	case FileLinkInformationEx:
+		need = offsetof(FILE_RENAME_INFORMATION, FileName);
+		break;
+	default:
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	}
+	if (len < need)
+		return complete(data, STATUS_INFO_LENGTH_MISMATCH, 0);
+	if (!buf)
+		return complete(data, STATUS_INVALID_USER_BUFFER, 0);
+	switch (cls) {
+	case FileBasicInformation:
+		return set_basic(data, h, buf);
+	case FileEndOfFileInformation: {
+		LONGLONG eof = ((FILE_END_OF_FILE_INFORMATION *)buf)->EndOfFile.QuadPart;
+
+		if (!h->can_write)
+			return complete(data, STATUS_ACCESS_DENIED, 0);
+		if (eof < 0)
+			return complete(data, STATUS_INVALID_PARAMETER, 0);
+		if (ftruncate(h->fd, (off_t)eof) < 0)
+			return fail_errno(data, errno);
+		return complete(data, STATUS_SUCCESS, 0);
+	}
+	case FileAllocationInformation: {
+		LONGLONG a = ((FILE_ALLOCATION_INFORMATION *)buf)->AllocationSize.QuadPart;
+		struct stat st;
+
+		if (!h->can_write)
+			return complete(data, STATUS_ACCESS_DENIED, 0);
+		if (a < 0)
+			return complete(data, STATUS_INVALID_PARAMETER, 0);
+		if (fstat(h->fd, &st) < 0)
+			return fail_errno(data, errno);
+		if (a < st.st_size) {
+			if (ftruncate(h->fd, (off_t)a) < 0)
+				return fail_errno(data, errno);
+		} else if (a > 0 && fallocate(h->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)a) < 0 &&
+			   errno != EOPNOTSUPP) {
+			return fail_errno(data, errno);
+		}
+		return complete(data, STATUS_SUCCESS, 0);
+	}
+	case FilePositionInformation: {
+		LONGLONG pos = ((FILE_POSITION_INFORMATION *)buf)->CurrentByteOffset.QuadPart;
+
+		if (!(h->oflags & O_PATH) && lseek(h->fd, (off_t)pos, SEEK_SET) < 0)
+			return fail_errno(data, errno);
+		return complete(data, STATUS_SUCCESS, 0);
+	}
+	case FileDispositionInformation:
+		return set_disposition(lw, data, fo, h,
+				       ((FILE_DISPOSITION_INFORMATION *)buf)->DeleteFile
+					   ? FILE_DISPOSITION_DELETE
+					   : 0);
+	case FileDispositionInformationEx:
+		return set_disposition(lw, data, fo, h,
+				       ((FILE_DISPOSITION_INFORMATION_EX *)buf)->Flags);
+	case FileRenameInformation:
+		return set_rename_link(lw, data, fo, h, buf, len, false, false);
+	case FileRenameInformationEx:
+		return set_rename_link(lw, data, fo, h, buf, len, false, true);
+	case FileLinkInformation:
+		return set_rename_link(lw, data, fo, h, buf, len, true, false);
+	case FileLinkInformationEx:
+		return set_rename_link(lw, data, fo, h, buf, len, true, true);
+	default:
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	}
+}
+
+/* ---- DIRECTORY_CONTROL ---------------------------------------------------------------------- */
+
+static void dir_free(struct fm_handle *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->nents; i++)
+		fm_free(h->ents[i].name);
+	fm_free(h->ents);
+	h->ents = NULL;
+	h->nents = h->pos = 0;
+}
+
+static int dir_add(struct fm_handle *h, size_t *cap, const char *name, uint64_t ino)
+{
+	if (h->nents == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct dir_ent *n = fm_realloc(h->ents, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		h->ents = n;
+		*cap = ncap;
+	}
+	h->ents[h->nents].name = fm_strdup(name);
+	if (!h->ents[h->nents].name)
+		return -ENOMEM;
+	h->ents[h->nents++].ino = ino;
+	return 0;
+}
+
+/* Snapshot the directory's entries: ".", ".." then the rest in the file system's order. */
+static int dir_scan(struct fm_handle *h)
+{
+	char buf[16384];
+	size_t cap = 0;
+	long n;
+	int dfd, r;
+
+	dir_free(h);
+	dfd = openat(h->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = dir_add(h, &cap, ".", 0);
+	if (r == 0)
+		r = dir_add(h, &cap, "..", 0);
+	while (r == 0 && (n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		long off = 0;
+
+		while (off < n && r == 0) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+				r = dir_add(h, &cap, d->d_name, d->d_ino);
+			off += d->d_reclen;
+		}
+	}
+	if (r == 0 && n < 0)
+		r = -errno;
+	close(dfd);
+	h->scanned = r == 0;
+	return r;
+}
+
+static WCHAR upcase(WCHAR c)
+{
+	return c;
+}
+
+/* NT wildcard match ('*', '?', and the DOS forms '<', '>', '"'), case-sensitive as the volume. */
+static bool wild_match(const WCHAR *p, size_t pn, const WCHAR *s, size_t sn)
+{
+	size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
+
+	while (si < sn) {
+		if (pi < pn && (p[pi] == L'*' || p[pi] == L'<')) {
+			star_p = pi++;
+			star_s = si;
+		} else if (pi < pn &&
+			   (p[pi] == L'?' || p[pi] == L'>' || (p[pi] == L'"' && s[si] == L'.') ||
+			    upcase(p[pi]) == upcase(s[si]))) {
+			pi++;
+			si++;
+		} else if (star_p != (size_t)-1) {
+			pi = star_p + 1;
+			si = ++star_s;
+		} else {
+			return false;
+		}
+	}
+	while (pi < pn && (p[pi] == L'*' || p[pi] == L'<' || p[pi] == L'>' || p[pi] == L'"'))
+		pi++;
+	return pi == pn;
+}
+
+static size_t dir_fixed(FILE_INFORMATION_CLASS cls)
+{
+	switch (cls) {
+	case FileDirectoryInformation:
+		return offsetof(FILE_DIRECTORY_INFORMATION, FileName);
+	case FileFullDirectoryInformation:
+		return offsetof(FILE_FULL_DIR_INFORMATION, FileName);
+	case FileBothDirectoryInformation:
+		return offsetof(FILE_BOTH_DIR_INFORMATION, FileName);
+	case FileIdBothDirectoryInformation:
+		return offsetof(FILE_ID_BOTH_DIR_INFORMATION, FileName);
+	case FileIdFullDirectoryInformation:
+		return offsetof(FILE_ID_FULL_DIR_INFORMATION, FileName);
+	case FileNamesInformation:
+		return offsetof(FILE_NAMES_INFORMATION, FileName);
+	case FileIdExtdDirectoryInformation:
+		return offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName);
+	default:
+		return 0;
+	}
+}
+
+/* Fill one entry's fixed part (NextEntryOffset 0) and FileNameLength. */
+static void dir_fill(FILE_INFORMATION_CLASS cls, void *e, const struct file_facts *f,
+		     ULONG name_bytes)
+{
+	memset(e, 0, dir_fixed(cls));
+	switch (cls) {
+	case FileNamesInformation:
+		((FILE_NAMES_INFORMATION *)e)->FileNameLength = name_bytes;
+		return;
+	case FileIdExtdDirectoryInformation: {
+		FILE_ID_EXTD_DIR_INFORMATION *d = e;
+
+		d->CreationTime = f->creation;
+		d->LastAccessTime = f->access;
+		d->LastWriteTime = f->write;
+		d->ChangeTime = f->change;
+		d->EndOfFile = f->eof;
+		d->AllocationSize = f->alloc;
+		d->FileAttributes = f->attributes;
+		d->FileNameLength = name_bytes;
+		d->ReparsePointTag = f->tag;
+		memcpy(&d->FileId, &f->id, sizeof(f->id));
+		return;
+	}
+	default:
+		break;
+	}
+	/* The other classes share FILE_DIRECTORY_INFORMATION's head. */
+	{
+		FILE_DIRECTORY_INFORMATION *d = e;
+
+		d->CreationTime = f->creation;
+		d->LastAccessTime = f->access;
+		d->LastWriteTime = f->write;
+		d->ChangeTime = f->change;
+		d->EndOfFile = f->eof;
+		d->AllocationSize = f->alloc;
+		d->FileAttributes = f->attributes;
+		d->FileNameLength = name_bytes;
+	}
+	/* EaSize carries the reparse tag for reparse points, as NTFS does. */
+	switch (cls) {
+	case FileFullDirectoryInformation:
+		((FILE_FULL_DIR_INFORMATION *)e)->EaSize = f->tag;
+		break;
+	case FileBothDirectoryInformation:
+		((FILE_BOTH_DIR_INFORMATION *)e)->EaSize = f->tag;
+		break;
+	case FileIdBothDirectoryInformation:
+		((FILE_ID_BOTH_DIR_INFORMATION *)e)->EaSize = f->tag;
+		((FILE_ID_BOTH_DIR_INFORMATION *)e)->FileId = f->id;
+		break;
+	case FileIdFullDirectoryInformation:
+		((FILE_ID_FULL_DIR_INFORMATION *)e)->EaSize = f->tag;
+		((FILE_ID_FULL_DIR_INFORMATION *)e)->FileId = f->id;
+		break;
+	default:
+		break;
+	}
+}
+
+static NTSTATUS irp_query_dir(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	PFILE_OBJECT fo = iopb->TargetFileObject;
+	struct fm_handle *h = handle_of(fo);
+	ULONG len = iopb->Parameters.DirectoryControl.QueryDirectory.Length;
+	FILE_INFORMATION_CLASS cls =
+	    iopb->Parameters.DirectoryControl.QueryDirectory.FileInformationClass;
+	PUNICODE_STRING pattern = iopb->Parameters.DirectoryControl.QueryDirectory.FileName;
+	char *out = io_buffer(iopb->Parameters.DirectoryControl.QueryDirectory.DirectoryBuffer,
+			      iopb->Parameters.DirectoryControl.QueryDirectory.MdlAddress);
+	UCHAR flags = iopb->OperationFlags;
+	size_t fixed = dir_fixed(cls), used = 0, prev = 0, count = 0;
+	NTSTATUS st = STATUS_SUCCESS;
+	bool is_root = fo && fo->FsContext == &lw->root;
+	WCHAR wname[NAME_MAX + 1];
+	int r;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_HANDLE, 0);
+	if (!fixed)
+		return complete(data, STATUS_INVALID_INFO_CLASS, 0);
+	if (!(h->oflags & O_DIRECTORY))
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (!h->can_read)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	if (len < fixed)
+		return complete(data, STATUS_INFO_LENGTH_MISMATCH, 0);
+	if (!out)
+		return complete(data, STATUS_INVALID_USER_BUFFER, 0);
+
+	pthread_mutex_lock(&h->dir_lock);
+	if (!h->scanned || (flags & SL_RESTART_SCAN)) {
+		r = dir_scan(h);
+		if (r < 0) {
+			pthread_mutex_unlock(&h->dir_lock);
+			return fail_errno(data, r);
+		}
+		h->returned_any = false;
+		fm_free(h->pattern);
+		h->pattern = NULL;
+		h->pattern_len = 0;
+		if (pattern && pattern->Length && pattern->Buffer &&
+		    !(pattern->Length == 2 && pattern->Buffer[0] == L'*')) {
+			h->pattern = fm_malloc(pattern->Length);
+			if (h->pattern) {
+				memcpy(h->pattern, pattern->Buffer, pattern->Length);
+				h->pattern_len = pattern->Length / sizeof(WCHAR);
+			}
+		}
+	}
+	while (h->pos < h->nents) {
+		struct dir_ent *de = &h->ents[h->pos];
+		struct file_facts f;
+		struct stat sst;
+		size_t start, nbytes;
+		long wn =
+		    fm_name_to_nt(de->name, strlen(de->name), (uint16_t *)wname, NAME_MAX + 1, 0);
+
+		if (wn < 0 ||
+		    (h->pattern && !wild_match(h->pattern, h->pattern_len, wname, (size_t)wn))) {
+			h->pos++;
+			continue;
+		}
+		if (cls != FileNamesInformation) {
+			int sr;
+
+			if (!strcmp(de->name, ".") || (is_root && !strcmp(de->name, "..")))
+				sr = fstat(h->fd, &sst);
+			else
+				sr = fstatat(h->fd, de->name, &sst, AT_SYMLINK_NOFOLLOW);
+			if (sr < 0) {
+				/* Gone since the snapshot: not listed. */
+				h->pos++;
+				continue;
+			}
+			facts_of(&sst, &f);
+		} else {
+			memset(&f, 0, sizeof(f));
+		}
+		nbytes = (size_t)wn * sizeof(WCHAR);
+		start = count ? (used + 7) & ~(size_t)7 : 0;
+		if (start + fixed + nbytes > len) {
+			if (count == 0) {
+				/* Not even one entry: its head and what fits of the name. */
+				dir_fill(cls, out, &f, (ULONG)nbytes);
+				memcpy(out + fixed, wname, (len - fixed) & ~(size_t)1);
+				used = len;
+				st = STATUS_BUFFER_OVERFLOW;
+			}
+			break;
+		}
+		if (count) {
+			ULONG next = (ULONG)(start - prev);
+
+			memcpy(out + prev, &next, sizeof(next));
+		}
+		dir_fill(cls, out + start, &f, (ULONG)nbytes);
+		memcpy(out + start + fixed, wname, nbytes);
+		prev = start;
+		used = start + fixed + nbytes;
+		count++;
+		h->pos++;
+		if (flags & SL_RETURN_SINGLE_ENTRY)
+			break;
+	}
+	if (count == 0 && st == STATUS_SUCCESS)
+		st = (h->returned_any || !h->pattern) ? STATUS_NO_MORE_FILES : STATUS_NO_SUCH_FILE;
+	if (count)
+		h->returned_any = true;
+	pthread_mutex_unlock(&h->dir_lock);
+	return complete(data, st,
+			(st == STATUS_SUCCESS || st == STATUS_BUFFER_OVERFLOW) ? used : 0);
+}
+
+/* ---- CLEANUP / CLOSE / FLUSH ---------------------------------------------------------------- */
+
+static NTSTATUS irp_cleanup(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFILE_OBJECT fo = data->Iopb->TargetFileObject;
+	struct fm_handle *h = handle_of(fo);
+	struct fm_stream *s = fo ? fo->FsContext : NULL;
+	bool doit;
+
+	if (!h || !s || h->cleaned)
+		return complete(data, STATUS_SUCCESS, 0);
+	h->cleaned = true;
+	pthread_mutex_lock(&lw->lock);
+	if (s->nhandles)
+		s->nhandles--;
+	if (h->delete_on_close)
+		s->delete_pending = true;
+	doit = s->nhandles == 0 && s->delete_pending;
+	if (doit)
+		s->delete_pending = false;
+	pthread_mutex_unlock(&lw->lock);
+	if (doit) {
+		int r = unlink_link(lw, h, s, S_ISDIR(s->type));
+
+		if (r < 0)
+			fm_debug("lowerfs: delete on close of %s: %s",
+				 h->link_name ? h->link_name : "/", strerror(-r));
+	}
+	fo->Flags |= FO_CLEANUP_COMPLETE;
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS irp_close(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFILE_OBJECT fo = data->Iopb->TargetFileObject;
+	struct fm_handle *h = handle_of(fo);
+	struct fm_stream *s = fo ? fo->FsContext : NULL;
+
+	if (!h)
+		return complete(data, STATUS_SUCCESS, 0);
+	if (!h->cleaned) {
+		pthread_mutex_lock(&lw->lock);
+		if (s && s->nhandles)
+			s->nhandles--;
+		pthread_mutex_unlock(&lw->lock);
+	}
+	close(h->fd);
+	dir_free(h);
+	fm_free(h->pattern);
+	fm_free(h->link_name);
+	fm_stream_put(lw, h->link_parent);
+	pthread_mutex_destroy(&h->dir_lock);
+	fm_free(h);
+	fm_stream_put(lw, s);
+	fo->FsContext = NULL;
+	fo->FsContext2 = NULL;
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS irp_flush(PFLT_CALLBACK_DATA data)
+{
+	struct fm_handle *h = handle_of(data->Iopb->TargetFileObject);
+	int r;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_HANDLE, 0);
+	if (h->oflags & O_PATH)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	r = data->Iopb->MinorFunction == IRP_MN_FLUSH_DATA_ONLY ? fdatasync(h->fd) : fsync(h->fd);
+	if (r < 0)
+		return fail_errno(data, errno);
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+/* ---- QUERY_VOLUME_INFORMATION -------------------------------------------------------------- */
+
+static NTSTATUS irp_query_volume(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	ULONG len = iopb->Parameters.QueryVolumeInformation.Length;
+	void *buf = iopb->Parameters.QueryVolumeInformation.VolumeBuffer;
+	FS_INFORMATION_CLASS cls = iopb->Parameters.QueryVolumeInformation.FsInformationClass;
+	struct statvfs sv;
+	ULONG spu;
+	size_t need;
+
+	switch (cls) {
+	case FileFsSizeInformation:
+		need = sizeof(FILE_FS_SIZE_INFORMATION);
+		break;
+	case FileFsFullSizeInformation:
+		need = sizeof(FILE_FS_FULL_SIZE_INFORMATION);
+		break;
+	case FileFsAttributeInformation:
+		need = offsetof(FILE_FS_ATTRIBUTE_INFORMATION, FileSystemName);
+		break;
+	case FileFsVolumeInformation:
+		need = offsetof(FILE_FS_VOLUME_INFORMATION, VolumeLabel);
+		break;
+	case FileFsDeviceInformation:
+		need = sizeof(FILE_FS_DEVICE_INFORMATION);
+		break;
+	default:
+		return complete(data, STATUS_INVALID_INFO_CLASS, 0);
+	}
+	if (len < need)
+		return complete(data, STATUS_INFO_LENGTH_MISMATCH, 0);
+	if (!buf)
+		return complete(data, STATUS_INVALID_USER_BUFFER, 0);
+	if (fstatvfs(lw->root_fd, &sv) < 0)
+		return fail_errno(data, errno);
+	spu = sv.f_frsize >= 512 ? (ULONG)(sv.f_frsize / 512) : 1;
+	switch (cls) {
+	case FileFsSizeInformation: {
+		FILE_FS_SIZE_INFORMATION *b = buf;
+
+		b->TotalAllocationUnits.QuadPart = (LONGLONG)sv.f_blocks;
+		b->AvailableAllocationUnits.QuadPart = (LONGLONG)sv.f_bavail;
+		b->SectorsPerAllocationUnit = spu;
+		b->BytesPerSector = 512;
+		break;
+	}
+	case FileFsFullSizeInformation: {
+		FILE_FS_FULL_SIZE_INFORMATION *b = buf;
+
+		b->TotalAllocationUnits.QuadPart = (LONGLONG)sv.f_blocks;
+		b->CallerAvailableAllocationUnits.QuadPart = (LONGLONG)sv.f_bavail;
+		b->ActualAvailableAllocationUnits.QuadPart = (LONGLONG)sv.f_bfree;
+		b->SectorsPerAllocationUnit = spu;
+		b->BytesPerSector = 512;
+		break;
+	}
+	case FileFsAttributeInformation: {
+		FILE_FS_ATTRIBUTE_INFORMATION *b = buf;
+		WCHAR wn[32];
+		size_t i, n = strlen(lw->fs_name);
+
+		for (i = 0; i < n; i++)
+			wn[i] = (WCHAR)(unsigned char)lw->fs_name[i];
+		b->FileSystemAttributes = FILE_CASE_SENSITIVE_SEARCH | FILE_CASE_PRESERVED_NAMES |
+					  FILE_UNICODE_ON_DISK | FILE_SUPPORTS_REPARSE_POINTS |
+					  FILE_SUPPORTS_SPARSE_FILES | FILE_SUPPORTS_HARD_LINKS |
+					  FILE_SUPPORTS_EXTENDED_ATTRIBUTES |
+					  FILE_SUPPORTS_POSIX_UNLINK_RENAME;
+		b->MaximumComponentNameLength = (LONG)(sv.f_namemax ? sv.f_namemax : 255);
+		b->FileSystemNameLength = (ULONG)(n * sizeof(WCHAR));
+		return put_name(data, buf, len, need, wn, n * sizeof(WCHAR));
+	}
+	case FileFsVolumeInformation: {
+		FILE_FS_VOLUME_INFORMATION *b = buf;
+		struct stat st;
+
+		memset(b, 0, need);
+		if (fstat(lw->root_fd, &st) == 0)
+			timespec_to_nt(&st.st_ctim, &b->VolumeCreationTime);
+		b->VolumeSerialNumber = (ULONG)(sv.f_fsid ^ (sv.f_fsid >> 32));
+		b->VolumeLabelLength = 0;
+		b->SupportsObjects = FALSE;
+		break;
+	}
+	case FileFsDeviceInformation: {
+		FILE_FS_DEVICE_INFORMATION *b = buf;
+
+		b->DeviceType = FILE_DEVICE_DISK;
+		b->Characteristics = 0;
+		break;
+	}
+	default:
+		break;
+	}
+	return complete(data, STATUS_SUCCESS, need);
+}
+
+/* ---- the ops table ---------------------------------------------------------------------------- */
+
+static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
+{
+	struct fm_lower *lw = fm_volume_lower_ctx(vol);
+
+	last_err.data = NULL;
+	switch (data->Iopb->MajorFunction) {
+	case IRP_MJ_CREATE:
+		return irp_create(lw, data);
+	case IRP_MJ_READ:
+		return irp_read(data);
+	case IRP_MJ_WRITE:
+		return irp_write(data);
+	case IRP_MJ_QUERY_INFORMATION:
+		return irp_query_info(lw, data);
+	case IRP_MJ_SET_INFORMATION:
+		return irp_set_info(lw, data);
+	case IRP_MJ_DIRECTORY_CONTROL:
+		if (data->Iopb->MinorFunction != IRP_MN_QUERY_DIRECTORY)
+			return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
+		return irp_query_dir(lw, data);
+	case IRP_MJ_CLEANUP:
+		return irp_cleanup(lw, data);
+	case IRP_MJ_CLOSE:
+		return irp_close(lw, data);
+	case IRP_MJ_FLUSH_BUFFERS:
+		return irp_flush(data);
+	case IRP_MJ_QUERY_VOLUME_INFORMATION:
+		return irp_query_volume(lw, data);
+	default:
+		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
+	}
+}
+
+static int lower_stream_path(struct fm_volume *vol, void *fs_context, char *buf, size_t cap)
+{
+	struct fm_lower *lw = fm_volume_lower_ctx(vol);
+
+	if (!fs_context)
+		return -EINVAL;
+	return fm_lower_stream_path(lw, fs_context, buf, cap);
+}
+
+static int lower_stream_is_dir(struct fm_volume *vol, void *fs_context)
+{
+	(void)vol;
+	return fs_context && S_ISDIR(((struct fm_stream *)fs_context)->type);
+}
+
+const struct fm_lower_ops fm_lowerfs_ops = {
+    .dispatch = lower_dispatch,
+    .stream_path = lower_stream_path,
+    .stream_is_dir = lower_stream_is_dir,
+};

@@ -1,0 +1,31 @@
+/* The FUSE front-end: kernel requests become IRP sequences on a volume (private to src/volume). */
+#ifndef FM_VOLUME_FRONTEND_H
+#define FM_VOLUME_FRONTEND_H
+
+#include "core/core.h"
+#include "volume/fuse_dev.h"
+#include "volume/lowerfs.h"
+
+struct fm_fe;
+
+/* The FUSE operations; the session's userdata must be the struct fm_fe. */
+extern const struct fm_fuse_ops fm_frontend_ops;
+
+/*
+ * Create the front-end state for a lower.  The core volume is attached later with
+ * fm_fe_set_volume (it is created after the lower and before the mount).  0 / -errno.
+ */
+int fm_fe_create(struct fm_lower *lw, struct fm_fe **out);
+void fm_fe_set_volume(struct fm_fe *fe, struct fm_volume *vol);
+
+/*
+ * Stop serving: new requests get ENOTCONN, requests in flight are waited for (bounded), and
+ * every handle still open is closed through the IRP path (IRP_MJ_CLEANUP + IRP_MJ_CLOSE, as a
+ * forced dismount).  Call before fm_volume_destroy.
+ */
+void fm_fe_shutdown(struct fm_fe *fe);
+
+/* Free the front-end (after the FUSE session is gone). */
+void fm_fe_destroy(struct fm_fe *fe);
+
+#endif

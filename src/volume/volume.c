@@ -1,0 +1,210 @@
+/* A filtered volume: opens the backing directory, creates the core volume, mounts FUSE over it. */
+#include "volume/volume.h"
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "core/core.h"
+#include "volume/frontend.h"
+#include "volume/fuse_dev.h"
+#include "volume/lowerfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+struct fm_vol {
+	char *backing_dir;
+	char *mount_point;
+	struct fm_lower *lower;
+	struct fm_fe *fe;
+	struct fm_volume *core;
+	struct fm_fuse_session *session;
+};
+
+/* The real file system's name from statfs's f_type, for display ("fltmc volumes"). */
+static const char *fs_type_name(long type)
+{
+	switch ((unsigned long)type) {
+	case 0xEF53:
+		return "ext4";
+	case 0x01021994:
+		return "tmpfs";
+	case 0x58465342:
+		return "xfs";
+	case 0x9123683E:
+		return "btrfs";
+	case 0x794C7630:
+		return "overlay";
+	case 0x65735546:
+		return "fuse";
+	case 0x6969:
+		return "nfs";
+	case 0x2FC12FC1:
+		return "zfs";
+	case 0xF2F52010:
+		return "f2fs";
+	case 0x4d44:
+		return "vfat";
+	case 0x5346544e:
+		return "ntfs";
+	case 0x858458f6:
+		return "ramfs";
+	case 0x01021997:
+		return "9p";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *fs_type_display(FLT_FILESYSTEM_TYPE t)
+{
+	switch (t) {
+	case FLT_FSTYPE_FAT:
+		return "FAT";
+	case FLT_FSTYPE_REFS:
+		return "ReFS";
+	case FLT_FSTYPE_EXFAT:
+		return "exFAT";
+	case FLT_FSTYPE_NTFS:
+	default:
+		return "NTFS";
+	}
+}
+
+static int check_dir(const char *path)
+{
+	struct stat st;
+
+	if (!path || !*path)
+		return -ENOENT;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int fm_vol_mount(const char *backing_dir, const char *mount_point,
+		 const struct fm_vol_options *opts, struct fm_vol **out)
+{
+	struct fm_volume_params params;
+	struct fm_fuse_options fopts;
+	FLT_FILESYSTEM_TYPE fst = opts && opts->fs_type ? opts->fs_type : FLT_FSTYPE_NTFS;
+	struct fm_vol *v;
+	struct statfs sfs;
+	char real_backing[PATH_MAX], real_mp[PATH_MAX];
+	int r, root_fd;
+
+	r = check_dir(backing_dir);
+	if (r < 0)
+		return r;
+	if (mount_point) {
+		r = check_dir(mount_point);
+		if (r < 0)
+			return r;
+	}
+	if (!realpath(backing_dir, real_backing))
+		return -errno;
+	if (!realpath(mount_point ? mount_point : backing_dir, real_mp))
+		return -errno;
+	if (geteuid() != 0)
+		return -EPERM;
+	v = fm_calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->backing_dir = fm_strdup(real_backing);
+	v->mount_point = fm_strdup(real_mp);
+	if (!v->backing_dir || !v->mount_point) {
+		r = -ENOMEM;
+		goto free_v;
+	}
+	/* Opened before anything is mounted on top, so the volume still reaches what is below. */
+	root_fd = open(real_backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0) {
+		r = -errno;
+		goto free_v;
+	}
+	if (fstatfs(root_fd, &sfs) < 0)
+		sfs.f_type = 0;
+	r = fm_lower_create(root_fd, &v->lower);
+	if (r < 0) {
+		close(root_fd);
+		goto free_v;
+	}
+	fm_lower_set_fs_name(v->lower, fs_type_display(fst));
+	r = fm_fe_create(v->lower, &v->fe);
+	if (r < 0)
+		goto free_lower;
+
+	memset(&params, 0, sizeof(params));
+	params.mount_point = v->mount_point;
+	params.backing_dir = v->backing_dir;
+	params.backing_fs = fs_type_name(sfs.f_type);
+	params.fs_type = fst;
+	params.sector_size = 512;
+	params.lower = &fm_lowerfs_ops;
+	params.lower_ctx = v->lower;
+	r = fm_volume_create(&params, &v->core);
+	if (r < 0)
+		goto free_fe;
+	fm_fe_set_volume(v->fe, v->core);
+
+	memset(&fopts, 0, sizeof(fopts));
+	fopts.fsname = v->backing_dir;
+	fopts.subtype = "fltmgr";
+	fopts.nthreads = opts ? opts->nthreads : 0;
+	fopts.allow_other = true;
+	fopts.default_permissions = true;
+	r = fm_fuse_mount(v->mount_point, &fopts, &fm_frontend_ops, v->fe, &v->session);
+	if (r < 0)
+		goto destroy_core;
+	*out = v;
+	return 0;
+
+destroy_core:
+	fm_fe_shutdown(v->fe);
+	fm_volume_destroy(v->core);
+free_fe:
+	fm_fe_destroy(v->fe);
+free_lower:
+	fm_lower_destroy(v->lower);
+free_v:
+	fm_free(v->backing_dir);
+	fm_free(v->mount_point);
+	fm_free(v);
+	return r;
+}
+
+void fm_vol_unmount(struct fm_vol *v)
+{
+	if (!v)
+		return;
+	/* Requests stop and open handles are closed while filters and the lower still work. */
+	fm_fe_shutdown(v->fe);
+	fm_volume_destroy(v->core);
+	fm_fuse_unmount(v->session);
+	fm_fe_destroy(v->fe);
+	fm_lower_destroy(v->lower);
+	fm_free(v->backing_dir);
+	fm_free(v->mount_point);
+	fm_free(v);
+}
+
+struct fm_volume *fm_vol_core(struct fm_vol *v)
+{
+	return v->core;
+}
+
+const char *fm_vol_mount_point(const struct fm_vol *v)
+{
+	return v->mount_point;
+}
+
+const char *fm_vol_backing_dir(const struct fm_vol *v)
+{
+	return v->backing_dir;
+}
