@@ -20,8 +20,9 @@ struct sink {
 	bool wide;
 	char *nb;
 	uint16_t *wb;
-	size_t cap; /* units, including room for the terminator */
-	size_t n;   /* units the output needs so far */
+	size_t cap;   /* units in the buffer */
+	size_t limit; /* units of text it may hold: cap - 1, or cap when no terminator is due */
+	size_t n;     /* units the output needs so far */
 };
 
 struct fmt_src {
@@ -62,8 +63,7 @@ static uint32_t fmt_peek(const struct fmt_src *f)
 
 static void put_unit(struct sink *s, uint32_t u)
 {
-	/* The last unit of the buffer is kept for the terminator. */
-	if (s->n + 1 < s->cap) {
+	if (s->n < s->limit) {
 		if (s->wide)
 			s->wb[s->n] = (uint16_t)u;
 		else
@@ -696,8 +696,8 @@ static int run(struct sink *s, struct fmt_src *f, va_list ap_in)
 		}
 	}
 	va_end(ap);
-	if (s->cap > 0) {
-		size_t end = s->n < s->cap ? s->n : s->cap - 1;
+	if (s->cap > 0 && (s->n < s->cap || s->limit < s->cap)) {
+		size_t end = s->n < s->limit ? s->n : s->limit;
 		if (s->wide)
 			s->wb[end] = 0;
 		else
@@ -708,11 +708,12 @@ static int run(struct sink *s, struct fmt_src *f, va_list ap_in)
 	return ret < 0 ? -1 : (int)s->n;
 }
 
-int fm_ms_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
+static int run_narrow(char *buf, size_t cap, bool terminate, const char *fmt, va_list ap)
 {
 	struct sink s = {.wide = false, .nb = buf, .cap = buf ? cap : 0};
 	struct fmt_src f = {.n = fmt};
 
+	s.limit = terminate && s.cap ? s.cap - 1 : s.cap;
 	if (!fmt) {
 		if (s.cap)
 			buf[0] = 0;
@@ -721,17 +722,38 @@ int fm_ms_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 	return run(&s, &f, ap);
 }
 
-int fm_ms_vsnwprintf(uint16_t *buf, size_t cap, const uint16_t *fmt, va_list ap)
+static int run_wide(uint16_t *buf, size_t cap, bool terminate, const uint16_t *fmt, va_list ap)
 {
 	struct sink s = {.wide = true, .wb = buf, .cap = buf ? cap : 0};
 	struct fmt_src f = {.w = fmt};
 
+	s.limit = terminate && s.cap ? s.cap - 1 : s.cap;
 	if (!fmt) {
 		if (s.cap)
 			buf[0] = 0;
 		return -1;
 	}
 	return run(&s, &f, ap);
+}
+
+int fm_ms_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	return run_narrow(buf, cap, true, fmt, ap);
+}
+
+int fm_ms_vsnwprintf(uint16_t *buf, size_t cap, const uint16_t *fmt, va_list ap)
+{
+	return run_wide(buf, cap, true, fmt, ap);
+}
+
+int fm_ms_vsnprintf_fill(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	return run_narrow(buf, cap, false, fmt, ap);
+}
+
+int fm_ms_vsnwprintf_fill(uint16_t *buf, size_t cap, const uint16_t *fmt, va_list ap)
+{
+	return run_wide(buf, cap, false, fmt, ap);
 }
 
 int fm_ms_snprintf(char *buf, size_t cap, const char *fmt, ...)

@@ -36,6 +36,13 @@
 int fm_ms_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap);
 int fm_ms_vsnwprintf(uint16_t *buf, size_t cap, const uint16_t *fmt, va_list ap);
 
+/*
+ * As above, but the text may use all `cap` units and the terminator is written only when
+ * there is room left (Microsoft's _snprintf/_snwprintf contract).  Same return value.
+ */
+int fm_ms_vsnprintf_fill(char *buf, size_t cap, const char *fmt, va_list ap);
+int fm_ms_vsnwprintf_fill(uint16_t *buf, size_t cap, const uint16_t *fmt, va_list ap);
+
 /* Variadic forms of the two above, same contract. */
 int fm_ms_snprintf(char *buf, size_t cap, const char *fmt, ...);
 int fm_ms_snwprintf(uint16_t *buf, size_t cap, const uint16_t *fmt, ...);
