@@ -1,1 +1,1946 @@
-/* fuse_dev: placeholder until its owner fills it in. */
+/* fuse_dev: the kernel FUSE protocol over /dev/fuse: mount, worker threads, decoding, replies. */
+#include "volume/fuse_dev.h"
+#include "volume/fuse_proto.h"
+
+#include "common/alloc.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TAG "fuse"
+
+#define DEFAULT_THREADS 4
+#define MAX_THREADS 64
+#define DEFAULT_MAX_WRITE (1u << 20)
+#define MIN_MAX_WRITE 4096u
+/* The kernel caps max_pages at fs.fuse.max_pages_limit, 256 by default. */
+#define MAX_PAGES_LIMIT 256u
+/* Room for the largest request header + arguments besides the data: setxattr's 64 KiB value. */
+#define REQ_OVERHEAD (64u * 1024 + 2 * 4096)
+#define INIT_TIMEOUT_MS 10000
+/* How long unmount lets workers see ENODEV by themselves before it aborts the connection. */
+#define STOP_GRACE_MS 500
+/* How long unmount waits for held requests to be answered. */
+#define HELD_DRAIN_MS 10000
+#define INFLIGHT_BUCKETS 64
+#define REQ_MAGIC 0x66757271u
+#define REQ_DEAD 0xdeadfa11u
+
+enum req_state { REQ_IDLE, REQ_ACTIVE, REQ_MOVED, REQ_ANSWERED };
+
+struct fm_fuse_req {
+	uint32_t magic;
+	_Atomic int state; /* enum req_state: exactly one transition out of REQ_ACTIVE */
+	_Atomic bool interrupted;
+	bool held;
+	bool kill_suidgid;
+	int fd; /* the clone it was read from: the kernel only accepts the reply there */
+	uint32_t opcode;
+	uint32_t max_out; /* largest variable reply the kernel accepts; 0 = not checked */
+	uint64_t unique;
+	uint64_t nodeid;
+	struct fm_fuse_ctx ctx;
+	struct fm_fuse_session *s;
+	struct worker *w;	  /* NULL once held */
+	struct fm_fuse_req *next; /* in-flight hash chain, guarded by s->inflight_lock */
+};
+
+struct worker {
+	struct fm_fuse_session *s;
+	pthread_t thread;
+	bool started;
+	bool live; /* guarded by s->lock: false once the thread left its loop */
+	int fd;
+	char *buf;
+	char *scratch;
+	struct fm_fuse_req req; /* the request being served; reused */
+};
+
+struct fm_fuse_session {
+	char *mountpoint; /* canonical path */
+	struct fm_fuse_ops ops;
+	void *ud;
+	int fd;
+	dev_t dev; /* the mount's device, to recognise it in mountinfo */
+	bool mounted;
+	bool want_passthrough;
+	unsigned int nthreads;
+	struct worker *workers;
+	size_t buf_size;
+	size_t scratch_size;
+	uint32_t max_write; /* buffer capacity for write data */
+
+	pthread_mutex_t lock; /* guards the fields below up to live_workers */
+	pthread_cond_t cond;
+	bool init_done;
+	int init_err;
+	unsigned int live_workers;
+
+	struct fm_fuse_conn conn; /* written once by the INIT handler, before initialized */
+	bool setxattr_ext;
+	/* Set just before the INIT reply: the kernel may send requests as soon as it has it. */
+	_Atomic bool initialized;
+	_Atomic bool stopping;
+	_Atomic uint64_t inflight;
+
+	pthread_mutex_t inflight_lock;
+	struct fm_fuse_req *inflight_tab[INFLIGHT_BUCKETS]; /* guarded by inflight_lock */
+};
+
+/* Decoding cursor over one request's arguments. */
+struct cur {
+	const char *p;
+	size_t left;
+};
+
+static const void *take(struct cur *c, size_t n)
+{
+	const void *p = c->p;
+
+	if (c->left < n)
+		return NULL;
+	c->p += n;
+	c->left -= n;
+	return p;
+}
+
+static const char *take_str(struct cur *c)
+{
+	const char *end = memchr(c->p, '\0', c->left);
+
+	if (!end)
+		return NULL;
+	return take(c, (size_t)(end - c->p) + 1);
+}
+
+/* ---- time and attribute conversion ---- */
+
+static void split_timeout(double t, uint64_t *sec, uint32_t *nsec)
+{
+	/* The negated test also catches NaN. */
+	if (!(t > 0)) {
+		*sec = 0;
+		*nsec = 0;
+		return;
+	}
+	if (t > 1e15)
+		t = 1e15;
+	*sec = (uint64_t)t;
+	*nsec = (uint32_t)((t - (double)*sec) * 1e9);
+	if (*nsec > 999999999u)
+		*nsec = 999999999u;
+}
+
+/* The kernel's 32-bit device encoding (new_encode_dev). */
+static uint32_t encode_dev(dev_t d)
+{
+	uint32_t ma = major(d), mi = minor(d);
+
+	return (mi & 0xffu) | (ma << 8) | ((mi & ~0xffu) << 12);
+}
+
+static dev_t decode_dev(uint32_t v)
+{
+	return makedev((v & 0xfff00u) >> 8, (v & 0xffu) | ((v >> 12) & 0xfff00u));
+}
+
+static void fill_attr(struct fuse_attr *a, const struct stat *st)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = st->st_ino;
+	a->size = (uint64_t)st->st_size;
+	a->blocks = (uint64_t)st->st_blocks;
+	a->atime = (uint64_t)st->st_atim.tv_sec;
+	a->mtime = (uint64_t)st->st_mtim.tv_sec;
+	a->ctime = (uint64_t)st->st_ctim.tv_sec;
+	a->atimensec = (uint32_t)st->st_atim.tv_nsec;
+	a->mtimensec = (uint32_t)st->st_mtim.tv_nsec;
+	a->ctimensec = (uint32_t)st->st_ctim.tv_nsec;
+	a->mode = st->st_mode;
+	a->nlink = (uint32_t)st->st_nlink;
+	a->uid = st->st_uid;
+	a->gid = st->st_gid;
+	a->rdev = encode_dev(st->st_rdev);
+	a->blksize = (uint32_t)st->st_blksize;
+}
+
+static void fill_entry(struct fuse_entry_out *o, const struct fm_fuse_entry *e)
+{
+	memset(o, 0, sizeof(*o));
+	o->nodeid = e->nodeid;
+	o->generation = e->generation;
+	split_timeout(e->entry_timeout, &o->entry_valid, &o->entry_valid_nsec);
+	split_timeout(e->attr_timeout, &o->attr_valid, &o->attr_valid_nsec);
+	fill_attr(&o->attr, &e->attr);
+}
+
+/* ---- in-flight table: for FUSE_INTERRUPT and the exactly-once counter ---- */
+
+static size_t bucket_of(uint64_t unique)
+{
+	return (size_t)((unique >> 1) % INFLIGHT_BUCKETS);
+}
+
+static void inflight_add(struct fm_fuse_session *s, struct fm_fuse_req *req)
+{
+	size_t b = bucket_of(req->unique);
+
+	pthread_mutex_lock(&s->inflight_lock);
+	req->next = s->inflight_tab[b];
+	s->inflight_tab[b] = req;
+	pthread_mutex_unlock(&s->inflight_lock);
+	atomic_fetch_add(&s->inflight, 1);
+}
+
+/* Unlink `req` (or replace it by `with`) in its chain; caller holds inflight_lock. */
+static void inflight_swap_locked(struct fm_fuse_session *s, struct fm_fuse_req *req,
+				 struct fm_fuse_req *with)
+{
+	struct fm_fuse_req **pp = &s->inflight_tab[bucket_of(req->unique)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == req) {
+			if (with) {
+				with->next = req->next;
+				*pp = with;
+			} else {
+				*pp = req->next;
+			}
+			return;
+		}
+	}
+}
+
+static void inflight_remove(struct fm_fuse_session *s, struct fm_fuse_req *req)
+{
+	pthread_mutex_lock(&s->inflight_lock);
+	inflight_swap_locked(s, req, NULL);
+	pthread_mutex_unlock(&s->inflight_lock);
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* Mark the request `unique` interrupted; false if it is not (or no longer, or not yet) ours. */
+static bool inflight_interrupt(struct fm_fuse_session *s, uint64_t unique)
+{
+	struct fm_fuse_req *r;
+	bool found = false;
+
+	pthread_mutex_lock(&s->inflight_lock);
+	for (r = s->inflight_tab[bucket_of(unique)]; r; r = r->next) {
+		if (r->unique == unique) {
+			atomic_store(&r->interrupted, true);
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->inflight_lock);
+	return found;
+}
+
+/* ---- writing to the device ---- */
+
+static int write_iov(int fd, struct iovec *iov, int cnt, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = writev(fd, iov, cnt);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* /dev/fuse takes a whole message or nothing. */
+	if ((size_t)n != len)
+		return -EIO;
+	return 0;
+}
+
+/* Answer a message that has no fm_fuse_req (a malformed request, an interrupt). */
+static void raw_reply(int fd, uint64_t unique, int err)
+{
+	struct fuse_out_header oh = {.len = sizeof(oh), .error = -err, .unique = unique};
+	struct iovec iov = {.iov_base = &oh, .iov_len = sizeof(oh)};
+	int res = write_iov(fd, &iov, 1, sizeof(oh));
+
+	if (res < 0 && res != -ENOENT)
+		fm_log(FM_LOG_DEBUG, TAG, "reply to %llu: %s", (unsigned long long)unique,
+		       strerror(-res));
+}
+
+/* Take the one right to answer `req`; false (and logged) if it was answered or moved. */
+static bool claim(struct fm_fuse_req *req)
+{
+	int expected = REQ_ACTIVE;
+
+	if (!req || req->magic != REQ_MAGIC) {
+		fm_log(FM_LOG_ERROR, TAG, "reply to an invalid or freed request %p", (void *)req);
+		return false;
+	}
+	if (!atomic_compare_exchange_strong(&req->state, &expected, REQ_ANSWERED)) {
+		fm_log(FM_LOG_ERROR, TAG, "request %llu (opcode %u) %s; reply ignored",
+		       (unsigned long long)req->unique, req->opcode,
+		       expected == REQ_MOVED ? "was held: reply to the held copy"
+					     : "already answered");
+		return false;
+	}
+	return true;
+}
+
+/* After the reply: a held request is ours to free. */
+static void release_req(struct fm_fuse_req *req)
+{
+	if (req->held) {
+		req->magic = REQ_DEAD;
+		fm_free(req);
+	}
+}
+
+/*
+ * Send header + iov[1..cnt-1] for a claimed request, then release it.  iov[0] is filled
+ * here.  The request leaves the in-flight set before the write, so that when the requester
+ * wakes up the counter already shows it answered.
+ */
+static int send_claimed(struct fm_fuse_req *req, int err, struct iovec *iov, int cnt)
+{
+	struct fuse_out_header oh;
+	size_t len = sizeof(oh);
+	int i, res;
+
+	for (i = 1; i < cnt; i++)
+		len += iov[i].iov_len;
+	oh.len = (uint32_t)len;
+	oh.error = -err;
+	oh.unique = req->unique;
+	iov[0].iov_base = &oh;
+	iov[0].iov_len = sizeof(oh);
+	inflight_remove(req->s, req);
+	res = write_iov(req->fd, iov, cnt, len);
+	if (res == -ENOENT)
+		fm_log(FM_LOG_DEBUG, TAG, "request %llu gone before its reply (interrupted)",
+		       (unsigned long long)req->unique);
+	else if (res < 0)
+		fm_log(FM_LOG_WARN, TAG, "reply to request %llu (opcode %u): %s",
+		       (unsigned long long)req->unique, req->opcode, strerror(-res));
+	release_req(req);
+	return res;
+}
+
+static int reply_iov(struct fm_fuse_req *req, struct iovec *iov, int cnt)
+{
+	if (!claim(req))
+		return -EINVAL;
+	return send_claimed(req, 0, iov, cnt);
+}
+
+static int reply_one(struct fm_fuse_req *req, const void *arg, size_t size)
+{
+	struct iovec iov[2] = {{0}, {.iov_base = (void *)arg, .iov_len = size}};
+
+	return reply_iov(req, iov, size ? 2 : 1);
+}
+
+int fm_fuse_reply_err(struct fm_fuse_req *req, int err)
+{
+	struct iovec iov[1];
+
+	if (err < 0) {
+		fm_log(FM_LOG_WARN, TAG, "fm_fuse_reply_err given %d: errno values are positive",
+		       err);
+		err = -err;
+	}
+	if (err >= 4096)
+		err = EIO;
+	if (!claim(req))
+		return -EINVAL;
+	return send_claimed(req, err, iov, 1);
+}
+
+static bool opcode_takes_reply(uint32_t opcode)
+{
+	return opcode != FUSE_FORGET && opcode != FUSE_BATCH_FORGET && opcode != FUSE_INTERRUPT &&
+	       opcode != FUSE_NOTIFY_REPLY;
+}
+
+void fm_fuse_reply_none(struct fm_fuse_req *req)
+{
+	if (req && req->magic == REQ_MAGIC && opcode_takes_reply(req->opcode)) {
+		fm_log(FM_LOG_ERROR, TAG,
+		       "reply_none to request %llu (opcode %u), which needs "
+		       "a reply: answering EIO",
+		       (unsigned long long)req->unique, req->opcode);
+		fm_fuse_reply_err(req, EIO);
+		return;
+	}
+	if (!claim(req))
+		return;
+	inflight_remove(req->s, req);
+	release_req(req);
+}
+
+int fm_fuse_reply_entry(struct fm_fuse_req *req, const struct fm_fuse_entry *e)
+{
+	struct fuse_entry_out o;
+
+	if (!e)
+		return fm_fuse_reply_err(req, EIO);
+	fill_entry(&o, e);
+	return reply_one(req, &o, sizeof(o));
+}
+
+static void fill_open(struct fm_fuse_req *req, struct fm_fuse_open_out *o,
+		      const struct fm_fuse_open *f)
+{
+	memset(o, 0, sizeof(*o));
+	o->fh = f->fh;
+	if (f->direct_io)
+		o->open_flags |= FOPEN_DIRECT_IO;
+	if (f->keep_cache)
+		o->open_flags |= FOPEN_KEEP_CACHE;
+	if (f->nonseekable)
+		o->open_flags |= FOPEN_NONSEEKABLE;
+	if (f->parallel_direct_writes)
+		o->open_flags |= FOPEN_PARALLEL_DIRECT_WRITES;
+	if (f->backing_id > 0) {
+		if (req->s && req->s->conn.passthrough) {
+			o->open_flags |= FOPEN_PASSTHROUGH;
+			o->backing_id = f->backing_id;
+		} else {
+			fm_log(FM_LOG_WARN, TAG,
+			       "open reply with a backing id but passthrough "
+			       "was not negotiated: ignored");
+		}
+	}
+}
+
+int fm_fuse_reply_create(struct fm_fuse_req *req, const struct fm_fuse_entry *e,
+			 const struct fm_fuse_open *o)
+{
+	struct fuse_entry_out eo;
+	struct fm_fuse_open_out oo;
+	struct iovec iov[3];
+
+	if (!e || !o)
+		return fm_fuse_reply_err(req, EIO);
+	fill_entry(&eo, e);
+	fill_open(req, &oo, o);
+	iov[1].iov_base = &eo;
+	iov[1].iov_len = sizeof(eo);
+	iov[2].iov_base = &oo;
+	iov[2].iov_len = sizeof(oo);
+	return reply_iov(req, iov, 3);
+}
+
+int fm_fuse_reply_attr(struct fm_fuse_req *req, const struct stat *attr, double timeout)
+{
+	struct fuse_attr_out o;
+
+	if (!attr)
+		return fm_fuse_reply_err(req, EIO);
+	memset(&o, 0, sizeof(o));
+	split_timeout(timeout, &o.attr_valid, &o.attr_valid_nsec);
+	fill_attr(&o.attr, attr);
+	return reply_one(req, &o, sizeof(o));
+}
+
+/* Refuse a variable-size reply larger than the kernel's buffer for it. */
+static bool fits(struct fm_fuse_req *req, size_t size)
+{
+	if (!req || req->magic != REQ_MAGIC || !req->max_out || size <= req->max_out)
+		return true;
+	fm_log(FM_LOG_ERROR, TAG,
+	       "reply of %zu bytes to request %llu (opcode %u) which asked "
+	       "for at most %u: answering EIO",
+	       size, (unsigned long long)req->unique, req->opcode, req->max_out);
+	fm_fuse_reply_err(req, EIO);
+	return false;
+}
+
+int fm_fuse_reply_readlink(struct fm_fuse_req *req, const char *target)
+{
+	size_t len;
+
+	if (!target)
+		return fm_fuse_reply_err(req, EIO);
+	len = strlen(target);
+	if (!fits(req, len))
+		return -EINVAL;
+	return reply_one(req, target, len);
+}
+
+int fm_fuse_reply_open(struct fm_fuse_req *req, const struct fm_fuse_open *o)
+{
+	struct fm_fuse_open_out oo;
+
+	if (!o)
+		return fm_fuse_reply_err(req, EIO);
+	fill_open(req, &oo, o);
+	return reply_one(req, &oo, sizeof(oo));
+}
+
+int fm_fuse_reply_write(struct fm_fuse_req *req, size_t count)
+{
+	struct fuse_write_out o = {.size = (uint32_t)count};
+
+	if (count > UINT32_MAX)
+		return fm_fuse_reply_err(req, EIO);
+	return reply_one(req, &o, sizeof(o));
+}
+
+int fm_fuse_reply_buf(struct fm_fuse_req *req, const void *buf, size_t size)
+{
+	if (size && !buf)
+		return fm_fuse_reply_err(req, EIO);
+	if (!fits(req, size))
+		return -EINVAL;
+	return reply_one(req, buf, size);
+}
+
+int fm_fuse_reply_statfs(struct fm_fuse_req *req, const struct statvfs *st)
+{
+	struct fuse_statfs_out o;
+
+	if (!st)
+		return fm_fuse_reply_err(req, EIO);
+	memset(&o, 0, sizeof(o));
+	o.st.blocks = st->f_blocks;
+	o.st.bfree = st->f_bfree;
+	o.st.bavail = st->f_bavail;
+	o.st.files = st->f_files;
+	o.st.ffree = st->f_ffree;
+	o.st.bsize = (uint32_t)st->f_bsize;
+	o.st.namelen = (uint32_t)st->f_namemax;
+	o.st.frsize = (uint32_t)st->f_frsize;
+	return reply_one(req, &o, sizeof(o));
+}
+
+int fm_fuse_reply_xattr(struct fm_fuse_req *req, size_t size)
+{
+	struct fuse_getxattr_out o = {.size = (uint32_t)size};
+
+	if (size > UINT32_MAX)
+		return fm_fuse_reply_err(req, E2BIG);
+	return reply_one(req, &o, sizeof(o));
+}
+
+int fm_fuse_reply_lock(struct fm_fuse_req *req, const struct flock *lock)
+{
+	struct fuse_lk_out o;
+
+	if (!lock)
+		return fm_fuse_reply_err(req, EIO);
+	memset(&o, 0, sizeof(o));
+	o.lk.type = (uint32_t)lock->l_type;
+	if (lock->l_type != F_UNLCK) {
+		o.lk.start = (uint64_t)lock->l_start;
+		o.lk.end = lock->l_len == 0 ? FM_FUSE_OFFSET_MAX
+					    : (uint64_t)(lock->l_start + lock->l_len - 1);
+		o.lk.pid = (uint32_t)lock->l_pid;
+	}
+	return reply_one(req, &o, sizeof(o));
+}
+
+int fm_fuse_reply_lseek(struct fm_fuse_req *req, off_t off)
+{
+	struct fuse_lseek_out o = {.offset = (uint64_t)off};
+
+	return reply_one(req, &o, sizeof(o));
+}
+
+/* ---- request accessors ---- */
+
+const struct fm_fuse_ctx *fm_fuse_req_ctx(const struct fm_fuse_req *req)
+{
+	return &req->ctx;
+}
+
+void *fm_fuse_req_userdata(const struct fm_fuse_req *req)
+{
+	return req->s->ud;
+}
+
+struct fm_fuse_session *fm_fuse_req_session(const struct fm_fuse_req *req)
+{
+	return req->s;
+}
+
+uint64_t fm_fuse_req_unique(const struct fm_fuse_req *req)
+{
+	return req->unique;
+}
+
+bool fm_fuse_req_interrupted(const struct fm_fuse_req *req)
+{
+	return atomic_load(&((struct fm_fuse_req *)req)->interrupted);
+}
+
+bool fm_fuse_req_kill_suidgid(const struct fm_fuse_req *req)
+{
+	return req->kill_suidgid;
+}
+
+struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req)
+{
+	struct fm_fuse_req *copy;
+	struct fm_fuse_session *s;
+
+	if (!req || req->magic != REQ_MAGIC || atomic_load(&req->state) != REQ_ACTIVE) {
+		fm_log(FM_LOG_ERROR, TAG, "hold of a request that is not awaiting its reply");
+		return NULL;
+	}
+	if (req->held)
+		return req;
+	copy = fm_malloc(sizeof(*copy));
+	if (!copy)
+		return NULL;
+	s = req->s;
+	memcpy(copy, req, sizeof(*copy));
+	copy->held = true;
+	copy->w = NULL;
+	copy->max_out = req->max_out;
+	atomic_store(&copy->state, REQ_ACTIVE);
+	/* Under the table lock, so that an interrupt lands on exactly one of the two. */
+	pthread_mutex_lock(&s->inflight_lock);
+	atomic_store(&copy->interrupted, atomic_load(&req->interrupted));
+	inflight_swap_locked(s, req, copy);
+	atomic_store(&req->state, REQ_MOVED);
+	pthread_mutex_unlock(&s->inflight_lock);
+	return copy;
+}
+
+void *fm_fuse_req_scratch(struct fm_fuse_req *req, size_t size)
+{
+	if (!req || req->held || !req->w || size > req->s->scratch_size)
+		return NULL;
+	return req->w->scratch;
+}
+
+/* ---- directory entries ---- */
+
+size_t fm_fuse_add_direntry(char *buf, size_t cap, const char *name, uint64_t ino, mode_t mode,
+			    off_t off)
+{
+	size_t namelen = strlen(name);
+	size_t need = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + namelen);
+	struct fuse_dirent d;
+
+	if (!buf || need > cap)
+		return need;
+	d.ino = ino;
+	d.off = (uint64_t)off;
+	d.namelen = (uint32_t)namelen;
+	d.type = (mode & S_IFMT) >> 12;
+	memcpy(buf, &d, FUSE_NAME_OFFSET);
+	memcpy(buf + FUSE_NAME_OFFSET, name, namelen);
+	memset(buf + FUSE_NAME_OFFSET + namelen, 0, need - FUSE_NAME_OFFSET - namelen);
+	return need;
+}
+
+size_t fm_fuse_add_direntry_plus(char *buf, size_t cap, const char *name,
+				 const struct fm_fuse_entry *e, off_t off)
+{
+	size_t namelen = strlen(name);
+	size_t need = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS + namelen);
+	struct fuse_direntplus d;
+
+	if (!buf || need > cap)
+		return need;
+	memset(&d, 0, sizeof(d));
+	fill_entry(&d.entry_out, e);
+	d.dirent.ino = e->attr.st_ino;
+	d.dirent.off = (uint64_t)off;
+	d.dirent.namelen = (uint32_t)namelen;
+	d.dirent.type = (e->attr.st_mode & S_IFMT) >> 12;
+	memcpy(buf, &d, FUSE_NAME_OFFSET_DIRENTPLUS);
+	memcpy(buf + FUSE_NAME_OFFSET_DIRENTPLUS, name, namelen);
+	memset(buf + FUSE_NAME_OFFSET_DIRENTPLUS + namelen, 0,
+	       need - FUSE_NAME_OFFSET_DIRENTPLUS - namelen);
+	return need;
+}
+
+/* ---- decoding and dispatch ---- */
+
+#define OPS(req) (&(req)->s->ops)
+
+/* A NULL op answers ENOSYS, as the protocol expects for what a file system does not do. */
+#define NEED_OP(req, name)                                                                         \
+	do {                                                                                       \
+		if (!OPS(req)->name) {                                                             \
+			fm_fuse_reply_err(req, ENOSYS);                                            \
+			return;                                                                    \
+		}                                                                                  \
+	} while (0)
+
+static void bad_request(struct fm_fuse_req *req)
+{
+	fm_log(FM_LOG_WARN, TAG, "malformed request %llu (opcode %u): answering EINVAL",
+	       (unsigned long long)req->unique, req->opcode);
+	fm_fuse_reply_err(req, EINVAL);
+}
+
+static void do_lookup(struct fm_fuse_req *req, struct cur *c)
+{
+	const char *name = take_str(c);
+
+	if (!name)
+		return bad_request(req);
+	NEED_OP(req, lookup);
+	OPS(req)->lookup(req, req->nodeid, name);
+}
+
+static void do_getattr(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_getattr_in *in = take(c, sizeof(*in));
+	uint64_t fh;
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, getattr);
+	fh = in->fh;
+	OPS(req)->getattr(req, req->nodeid, (in->getattr_flags & FUSE_GETATTR_FH) ? &fh : NULL);
+}
+
+static void do_setattr(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_setattr_in *in = take(c, sizeof(*in));
+	static const struct {
+		uint32_t fattr;
+		int fm;
+	} bits[] = {
+	    {FATTR_MODE, FM_SET_MODE},
+	    {FATTR_UID, FM_SET_UID},
+	    {FATTR_GID, FM_SET_GID},
+	    {FATTR_SIZE, FM_SET_SIZE},
+	    {FATTR_ATIME, FM_SET_ATIME},
+	    {FATTR_MTIME, FM_SET_MTIME},
+	    {FATTR_ATIME_NOW, FM_SET_ATIME_NOW},
+	    {FATTR_MTIME_NOW, FM_SET_MTIME_NOW},
+	    {FATTR_CTIME, FM_SET_CTIME},
+	    {FATTR_KILL_SUIDGID, FM_SET_KILL_SUIDGID},
+	};
+	struct stat st;
+	uint64_t fh;
+	int to_set = 0;
+	size_t i;
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, setattr);
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if (in->valid & bits[i].fattr)
+			to_set |= bits[i].fm;
+	req->kill_suidgid = (in->valid & FATTR_KILL_SUIDGID) != 0;
+	memset(&st, 0, sizeof(st));
+	st.st_mode = in->mode;
+	st.st_uid = in->uid;
+	st.st_gid = in->gid;
+	st.st_size = (off_t)in->size;
+	st.st_atim.tv_sec = (time_t)in->atime;
+	st.st_atim.tv_nsec = in->atimensec;
+	st.st_mtim.tv_sec = (time_t)in->mtime;
+	st.st_mtim.tv_nsec = in->mtimensec;
+	st.st_ctim.tv_sec = (time_t)in->ctime;
+	st.st_ctim.tv_nsec = in->ctimensec;
+	fh = in->fh;
+	OPS(req)->setattr(req, req->nodeid, &st, to_set, (in->valid & FATTR_FH) ? &fh : NULL);
+}
+
+static void do_readlink(struct fm_fuse_req *req, struct cur *c)
+{
+	(void)c;
+	NEED_OP(req, readlink);
+	/* The kernel reads the target into one page and needs room for the NUL. */
+	req->max_out = (uint32_t)sysconf(_SC_PAGESIZE) - 1;
+	OPS(req)->readlink(req, req->nodeid);
+}
+
+static void do_symlink(struct fm_fuse_req *req, struct cur *c)
+{
+	const char *name = take_str(c);
+	const char *target = name ? take_str(c) : NULL;
+
+	if (!target)
+		return bad_request(req);
+	NEED_OP(req, symlink);
+	OPS(req)->symlink(req, target, req->nodeid, name);
+}
+
+static void do_mknod(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_mknod_in *in = take(c, sizeof(*in));
+	const char *name = in ? take_str(c) : NULL;
+
+	if (!name)
+		return bad_request(req);
+	NEED_OP(req, mknod);
+	req->ctx.umask = in->umask;
+	OPS(req)->mknod(req, req->nodeid, name, in->mode, decode_dev(in->rdev));
+}
+
+static void do_mkdir(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_mkdir_in *in = take(c, sizeof(*in));
+	const char *name = in ? take_str(c) : NULL;
+
+	if (!name)
+		return bad_request(req);
+	NEED_OP(req, mkdir);
+	req->ctx.umask = in->umask;
+	OPS(req)->mkdir(req, req->nodeid, name, in->mode);
+}
+
+static void do_unlink(struct fm_fuse_req *req, struct cur *c)
+{
+	const char *name = take_str(c);
+
+	if (!name)
+		return bad_request(req);
+	NEED_OP(req, unlink);
+	OPS(req)->unlink(req, req->nodeid, name);
+}
+
+static void do_rmdir(struct fm_fuse_req *req, struct cur *c)
+{
+	const char *name = take_str(c);
+
+	if (!name)
+		return bad_request(req);
+	NEED_OP(req, rmdir);
+	OPS(req)->rmdir(req, req->nodeid, name);
+}
+
+static void do_rename(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_rename_in *in = take(c, sizeof(*in));
+	const char *name = in ? take_str(c) : NULL;
+	const char *newname = name ? take_str(c) : NULL;
+
+	if (!newname)
+		return bad_request(req);
+	NEED_OP(req, rename);
+	OPS(req)->rename(req, req->nodeid, name, in->newdir, newname, 0);
+}
+
+static void do_rename2(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_rename2_in *in = take(c, sizeof(*in));
+	const char *name = in ? take_str(c) : NULL;
+	const char *newname = name ? take_str(c) : NULL;
+
+	if (!newname)
+		return bad_request(req);
+	NEED_OP(req, rename);
+	OPS(req)->rename(req, req->nodeid, name, in->newdir, newname, in->flags);
+}
+
+static void do_link(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_link_in *in = take(c, sizeof(*in));
+	const char *newname = in ? take_str(c) : NULL;
+
+	if (!newname)
+		return bad_request(req);
+	NEED_OP(req, link);
+	OPS(req)->link(req, in->oldnodeid, req->nodeid, newname);
+}
+
+static void do_open(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_open_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, open);
+	req->kill_suidgid = (in->open_flags & FUSE_OPEN_KILL_SUIDGID) != 0;
+	OPS(req)->open(req, req->nodeid, (int)in->flags);
+}
+
+static void do_read(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_read_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, read);
+	req->max_out = in->size;
+	OPS(req)->read(req, req->nodeid, in->fh, in->size, (off_t)in->offset, (int)in->flags);
+}
+
+static void do_write(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_write_in *in = take(c, sizeof(*in));
+	const void *data = in ? take(c, in->size) : NULL;
+
+	if (!data)
+		return bad_request(req);
+	NEED_OP(req, write);
+	req->kill_suidgid = (in->write_flags & FUSE_WRITE_KILL_SUIDGID) != 0;
+	OPS(req)->write(req, req->nodeid, in->fh, data, in->size, (off_t)in->offset,
+			(int)in->flags);
+}
+
+static void do_statfs(struct fm_fuse_req *req, struct cur *c)
+{
+	(void)c;
+	NEED_OP(req, statfs);
+	OPS(req)->statfs(req, req->nodeid);
+}
+
+static void do_release(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_release_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	if (req->opcode == FUSE_RELEASEDIR) {
+		NEED_OP(req, releasedir);
+		OPS(req)->releasedir(req, req->nodeid, in->fh);
+	} else {
+		NEED_OP(req, release);
+		OPS(req)->release(req, req->nodeid, in->fh, (int)in->flags);
+	}
+}
+
+static void do_fsync(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_fsync_in *in = take(c, sizeof(*in));
+	bool datasync;
+
+	if (!in)
+		return bad_request(req);
+	datasync = (in->fsync_flags & FUSE_FSYNC_FDATASYNC) != 0;
+	if (req->opcode == FUSE_FSYNCDIR) {
+		NEED_OP(req, fsyncdir);
+		OPS(req)->fsyncdir(req, req->nodeid, in->fh, datasync);
+	} else {
+		NEED_OP(req, fsync);
+		OPS(req)->fsync(req, req->nodeid, in->fh, datasync);
+	}
+}
+
+static void do_setxattr(struct fm_fuse_req *req, struct cur *c)
+{
+	/* Without FUSE_SETXATTR_EXT the kernel sends the old 8-byte header. */
+	size_t insz =
+	    req->s->setxattr_ext ? sizeof(struct fuse_setxattr_in) : FUSE_COMPAT_SETXATTR_IN_SIZE;
+	struct fuse_setxattr_in in;
+	const void *p = take(c, insz);
+	const char *name = p ? take_str(c) : NULL;
+	const void *value;
+
+	if (!name)
+		return bad_request(req);
+	memset(&in, 0, sizeof(in));
+	memcpy(&in, p, insz);
+	value = take(c, in.size);
+	if (!value)
+		return bad_request(req);
+	NEED_OP(req, setxattr);
+	OPS(req)->setxattr(req, req->nodeid, name, value, in.size, (int)in.flags);
+}
+
+static void do_getxattr(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_getxattr_in *in = take(c, sizeof(*in));
+	const char *name = in ? take_str(c) : NULL;
+
+	if (!name)
+		return bad_request(req);
+	NEED_OP(req, getxattr);
+	req->max_out = in->size;
+	OPS(req)->getxattr(req, req->nodeid, name, in->size);
+}
+
+static void do_listxattr(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_getxattr_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, listxattr);
+	req->max_out = in->size;
+	OPS(req)->listxattr(req, req->nodeid, in->size);
+}
+
+static void do_removexattr(struct fm_fuse_req *req, struct cur *c)
+{
+	const char *name = take_str(c);
+
+	if (!name)
+		return bad_request(req);
+	NEED_OP(req, removexattr);
+	OPS(req)->removexattr(req, req->nodeid, name);
+}
+
+static void do_flush(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_flush_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, flush);
+	OPS(req)->flush(req, req->nodeid, in->fh, in->lock_owner);
+}
+
+static void do_opendir(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_open_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, opendir);
+	OPS(req)->opendir(req, req->nodeid, (int)in->flags);
+}
+
+static void do_readdir(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_read_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	req->max_out = in->size;
+	if (req->opcode == FUSE_READDIRPLUS) {
+		NEED_OP(req, readdirplus);
+		OPS(req)->readdirplus(req, req->nodeid, in->fh, in->size, (off_t)in->offset);
+	} else {
+		NEED_OP(req, readdir);
+		OPS(req)->readdir(req, req->nodeid, in->fh, in->size, (off_t)in->offset);
+	}
+}
+
+static void lock_from_wire(const struct fuse_file_lock *lk, struct flock *fl)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->l_type = (short)lk->type;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = (off_t)lk->start;
+	if (lk->end == FM_FUSE_OFFSET_MAX || lk->end < lk->start)
+		fl->l_len = 0;
+	else
+		fl->l_len = (off_t)(lk->end - lk->start + 1);
+	fl->l_pid = (pid_t)lk->pid;
+}
+
+static void do_lk(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_lk_in *in = take(c, sizeof(*in));
+	struct flock fl;
+
+	if (!in)
+		return bad_request(req);
+	lock_from_wire(&in->lk, &fl);
+	if (req->opcode == FUSE_GETLK) {
+		NEED_OP(req, getlk);
+		OPS(req)->getlk(req, req->nodeid, in->fh, in->owner, &fl);
+	} else {
+		NEED_OP(req, setlk);
+		OPS(req)->setlk(req, req->nodeid, in->fh, in->owner, &fl,
+				req->opcode == FUSE_SETLKW, (in->lk_flags & FUSE_LK_FLOCK) != 0);
+	}
+}
+
+static void do_access(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_access_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, access);
+	OPS(req)->access(req, req->nodeid, (int)in->mask);
+}
+
+static void do_create(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_create_in *in = take(c, sizeof(*in));
+	const char *name = in ? take_str(c) : NULL;
+
+	if (!name)
+		return bad_request(req);
+	NEED_OP(req, create);
+	req->ctx.umask = in->umask;
+	req->kill_suidgid = (in->open_flags & FUSE_OPEN_KILL_SUIDGID) != 0;
+	OPS(req)->create(req, req->nodeid, name, in->mode, (int)in->flags);
+}
+
+static void do_destroy(struct fm_fuse_req *req, struct cur *c)
+{
+	(void)c;
+	/* ops->destroy runs once, from fm_fuse_unmount, after the workers stopped. */
+	fm_fuse_reply_err(req, 0);
+}
+
+static void do_fallocate(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_fallocate_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, fallocate);
+	OPS(req)->fallocate(req, req->nodeid, in->fh, (int)in->mode, (off_t)in->offset,
+			    (off_t)in->length);
+}
+
+static void do_lseek(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_lseek_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, lseek);
+	OPS(req)->lseek(req, req->nodeid, in->fh, (off_t)in->offset, (int)in->whence);
+}
+
+static void do_copy_file_range(struct fm_fuse_req *req, struct cur *c)
+{
+	const struct fuse_copy_file_range_in *in = take(c, sizeof(*in));
+
+	if (!in)
+		return bad_request(req);
+	NEED_OP(req, copy_file_range);
+	OPS(req)->copy_file_range(req, req->nodeid, in->fh_in, (off_t)in->off_in, in->nodeid_out,
+				  in->fh_out, (off_t)in->off_out, (size_t)in->len, (int)in->flags);
+}
+
+/* Record the outcome of FUSE_INIT and wake fm_fuse_mount. */
+static void init_finish(struct fm_fuse_session *s, int err)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->init_done) {
+		s->init_done = true;
+		s->init_err = err;
+	}
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static uint32_t page_size(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	return ps > 0 ? (uint32_t)ps : 4096u;
+}
+
+static void do_init(struct fm_fuse_req *req, struct cur *c)
+{
+	struct fm_fuse_session *s = req->s;
+	struct fuse_init_in in;
+	struct fm_fuse_init_out out;
+	struct fm_fuse_conn *conn = &s->conn;
+	uint64_t kflags, want;
+	uint32_t ps = page_size(), pages;
+	int res;
+
+	if (atomic_load(&s->initialized)) {
+		fm_log(FM_LOG_ERROR, TAG, "second FUSE_INIT");
+		fm_fuse_reply_err(req, EIO);
+		return;
+	}
+	/* init_in grew over the protocol's life: take what the kernel sent, zero the rest. */
+	memset(&in, 0, sizeof(in));
+	if (c->left < 16) {
+		fm_fuse_reply_err(req, EIO);
+		init_finish(s, -EPROTO);
+		return;
+	}
+	memcpy(&in, c->p, c->left < sizeof(in) ? c->left : sizeof(in));
+	memset(&out, 0, sizeof(out));
+	out.major = FUSE_KERNEL_VERSION;
+	out.minor = FM_FUSE_PROTO_MINOR;
+	if (in.major > FUSE_KERNEL_VERSION) {
+		/* Tell the kernel our major; it sends a new INIT in that version. */
+		reply_one(req, &out, FUSE_COMPAT_INIT_OUT_SIZE);
+		return;
+	}
+	if (in.major < FUSE_KERNEL_VERSION || in.minor < FM_FUSE_MIN_KERNEL_MINOR) {
+		fm_log(FM_LOG_ERROR, TAG, "kernel FUSE protocol %u.%u is older than 7.%d", in.major,
+		       in.minor, FM_FUSE_MIN_KERNEL_MINOR);
+		fm_fuse_reply_err(req, EPROTO);
+		init_finish(s, -EPROTO);
+		return;
+	}
+
+	kflags = in.flags;
+	if (kflags & FUSE_INIT_EXT)
+		kflags |= (uint64_t)in.flags2 << 32;
+	want = FUSE_ASYNC_READ | FUSE_PARALLEL_DIROPS | FUSE_BIG_WRITES | FUSE_ATOMIC_O_TRUNC |
+	       FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS | FUSE_HANDLE_KILLPRIV |
+	       FUSE_HANDLE_KILLPRIV_V2 | FUSE_SETXATTR_EXT | FUSE_INIT_EXT;
+	if (s->ops.readdirplus)
+		want |= FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO;
+	if (s->ops.setlk)
+		want |= FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS;
+	if (s->want_passthrough)
+		want |= FUSE_PASSTHROUGH;
+
+	memset(conn, 0, sizeof(*conn));
+	conn->proto_major = FUSE_KERNEL_VERSION;
+	conn->proto_minor = in.minor < FM_FUSE_PROTO_MINOR ? in.minor : FM_FUSE_PROTO_MINOR;
+	conn->kernel_flags = kflags;
+	conn->want_flags = want & kflags;
+	conn->max_write = s->max_write;
+	conn->max_readahead = in.max_readahead;
+	conn->passthrough = (conn->want_flags & FUSE_PASSTHROUGH) != 0;
+	conn->max_stack_depth = conn->passthrough ? 1 : 0;
+	if (s->ops.init)
+		s->ops.init(s->ud, conn);
+
+	/* Re-check what init() left: only offered bits, and a max_write our buffers hold. */
+	want = conn->want_flags & kflags;
+	if (conn->max_write > s->max_write)
+		conn->max_write = s->max_write;
+	if (conn->max_write < MIN_MAX_WRITE)
+		conn->max_write = MIN_MAX_WRITE;
+	/* The kernel ignores passthrough together with the writeback cache. */
+	if (want & FUSE_WRITEBACK_CACHE)
+		want &= ~FUSE_PASSTHROUGH;
+	if (want & FUSE_PASSTHROUGH) {
+		if (conn->max_stack_depth < 1 || conn->max_stack_depth > 2)
+			conn->max_stack_depth = 1;
+	} else {
+		conn->max_stack_depth = 0;
+	}
+	conn->passthrough = (want & FUSE_PASSTHROUGH) != 0;
+	pages = (conn->max_write + ps - 1) / ps;
+	if (pages > MAX_PAGES_LIMIT)
+		pages = MAX_PAGES_LIMIT;
+	conn->max_pages = pages;
+	conn->want_flags = want;
+	s->setxattr_ext = (want & FUSE_SETXATTR_EXT) != 0;
+
+	out.max_readahead = conn->max_readahead;
+	out.flags = (uint32_t)want;
+	if (want & FUSE_INIT_EXT)
+		out.flags2 = (uint32_t)(want >> 32);
+	out.max_write = conn->max_write;
+	out.time_gran = 1;
+	out.max_pages = (uint16_t)pages;
+	out.max_stack_depth = conn->max_stack_depth;
+	atomic_store(&s->initialized, true);
+	res = reply_one(req, &out, sizeof(out));
+	if (res < 0)
+		atomic_store(&s->initialized, false);
+	if (res == 0)
+		fm_log(FM_LOG_DEBUG, TAG,
+		       "INIT: kernel 7.%u flags %#llx, agreed 7.%u flags %#llx max_write %u "
+		       "passthrough %d",
+		       in.minor, (unsigned long long)kflags, conn->proto_minor,
+		       (unsigned long long)want, conn->max_write, conn->passthrough);
+	init_finish(s, res);
+}
+
+typedef void (*op_fn)(struct fm_fuse_req *req, struct cur *c);
+
+/* Dispatch table indexed by opcode; holes answer ENOSYS. */
+static const op_fn op_table[] = {
+    [FUSE_LOOKUP] = do_lookup,
+    [FUSE_GETATTR] = do_getattr,
+    [FUSE_SETATTR] = do_setattr,
+    [FUSE_READLINK] = do_readlink,
+    [FUSE_SYMLINK] = do_symlink,
+    [FUSE_MKNOD] = do_mknod,
+    [FUSE_MKDIR] = do_mkdir,
+    [FUSE_UNLINK] = do_unlink,
+    [FUSE_RMDIR] = do_rmdir,
+    [FUSE_RENAME] = do_rename,
+    [FUSE_LINK] = do_link,
+    [FUSE_OPEN] = do_open,
+    [FUSE_READ] = do_read,
+    [FUSE_WRITE] = do_write,
+    [FUSE_STATFS] = do_statfs,
+    [FUSE_RELEASE] = do_release,
+    [FUSE_FSYNC] = do_fsync,
+    [FUSE_SETXATTR] = do_setxattr,
+    [FUSE_GETXATTR] = do_getxattr,
+    [FUSE_LISTXATTR] = do_listxattr,
+    [FUSE_REMOVEXATTR] = do_removexattr,
+    [FUSE_FLUSH] = do_flush,
+    [FUSE_INIT] = do_init,
+    [FUSE_OPENDIR] = do_opendir,
+    [FUSE_READDIR] = do_readdir,
+    [FUSE_RELEASEDIR] = do_release,
+    [FUSE_FSYNCDIR] = do_fsync,
+    [FUSE_GETLK] = do_lk,
+    [FUSE_SETLK] = do_lk,
+    [FUSE_SETLKW] = do_lk,
+    [FUSE_ACCESS] = do_access,
+    [FUSE_CREATE] = do_create,
+    [FUSE_DESTROY] = do_destroy,
+    [FUSE_FALLOCATE] = do_fallocate,
+    [FUSE_READDIRPLUS] = do_readdir,
+    [FUSE_RENAME2] = do_rename2,
+    [FUSE_LSEEK] = do_lseek,
+    [FUSE_COPY_FILE_RANGE] = do_copy_file_range,
+};
+
+/* Messages that take no reply: forgets, interrupts, and replies to our notifications. */
+static void do_noreply(struct worker *w, const struct fuse_in_header *h, struct cur *c)
+{
+	struct fm_fuse_session *s = w->s;
+
+	switch (h->opcode) {
+	case FUSE_FORGET: {
+		const struct fuse_forget_in *in = take(c, sizeof(*in));
+
+		if (in && s->ops.forget)
+			s->ops.forget(s->ud, h->nodeid, in->nlookup);
+		break;
+	}
+	case FUSE_BATCH_FORGET: {
+		const struct fuse_batch_forget_in *in = take(c, sizeof(*in));
+		const struct fuse_forget_one *one;
+		uint32_t i;
+
+		if (!in)
+			break;
+		for (i = 0; i < in->count; i++) {
+			one = take(c, sizeof(*one));
+			if (!one)
+				break;
+			if (s->ops.forget)
+				s->ops.forget(s->ud, one->nodeid, one->nlookup);
+		}
+		break;
+	}
+	case FUSE_INTERRUPT: {
+		const struct fuse_interrupt_in *in = take(c, sizeof(*in));
+
+		if (!in)
+			break;
+		/*
+		 * The kernel sends the interrupt only once the target was read, but another
+		 * worker may not have registered it yet: EAGAIN makes the kernel queue the
+		 * interrupt again.  If the target was answered meanwhile, the kernel drops it.
+		 */
+		if (!inflight_interrupt(s, in->unique)) {
+			sched_yield();
+			raw_reply(w->fd, h->unique, EAGAIN);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void handle_request(struct worker *w, size_t n)
+{
+	struct fm_fuse_session *s = w->s;
+	const struct fuse_in_header *h = (const struct fuse_in_header *)w->buf;
+	struct fm_fuse_req *req = &w->req;
+	size_t extlen;
+	struct cur c;
+	op_fn fn = NULL;
+
+	if (n < sizeof(*h)) {
+		fm_log(FM_LOG_ERROR, TAG, "short read of %zu bytes from /dev/fuse", n);
+		return;
+	}
+	extlen = (size_t)h->total_extlen * 8;
+	if (h->len != n || extlen > n - sizeof(*h)) {
+		fm_log(FM_LOG_ERROR, TAG, "request %llu: length %u, read %zu, extensions %zu",
+		       (unsigned long long)h->unique, h->len, n, extlen);
+		if (opcode_takes_reply(h->opcode))
+			raw_reply(w->fd, h->unique, EIO);
+		return;
+	}
+	/* Extensions (security context, supplementary groups) trail the arguments. */
+	c.p = w->buf + sizeof(*h);
+	c.left = n - sizeof(*h) - extlen;
+
+	if (!opcode_takes_reply(h->opcode)) {
+		do_noreply(w, h, &c);
+		return;
+	}
+
+	memset(req, 0, sizeof(*req));
+	req->magic = REQ_MAGIC;
+	req->fd = w->fd;
+	req->opcode = h->opcode;
+	req->unique = h->unique;
+	req->nodeid = h->nodeid;
+	req->ctx.uid = h->uid;
+	req->ctx.gid = h->gid;
+	req->ctx.pid = h->pid;
+	req->s = s;
+	req->w = w;
+	atomic_store(&req->state, REQ_ACTIVE);
+	inflight_add(s, req);
+
+	if (h->opcode < sizeof(op_table) / sizeof(op_table[0]))
+		fn = op_table[h->opcode];
+	if (h->opcode != FUSE_INIT && !atomic_load(&s->initialized)) {
+		fm_log(FM_LOG_ERROR, TAG, "opcode %u before FUSE_INIT", h->opcode);
+		fm_fuse_reply_err(req, EIO);
+	} else if (!fn) {
+		fm_log(FM_LOG_DEBUG, TAG, "opcode %u not implemented", h->opcode);
+		fm_fuse_reply_err(req, ENOSYS);
+	} else {
+		fn(req, &c);
+	}
+
+	/* Exactly once: a callback that neither answered nor held the request is a bug. */
+	if (atomic_load(&req->state) == REQ_ACTIVE) {
+		fm_log(FM_LOG_ERROR, TAG, "request %llu (opcode %u) left unanswered: answering EIO",
+		       (unsigned long long)req->unique, req->opcode);
+		fm_fuse_reply_err(req, EIO);
+	}
+	req->magic = REQ_DEAD;
+}
+
+static void worker_gone(void *arg)
+{
+	struct worker *w = arg;
+	struct fm_fuse_session *s = w->s;
+
+	pthread_mutex_lock(&s->lock);
+	w->live = false;
+	s->live_workers--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct fm_fuse_session *s = w->s;
+	int old;
+	ssize_t n;
+
+	/*
+	 * Cancellation is only enabled while blocked in read(2), where the worker holds
+	 * nothing; fm_fuse_unmount uses it to stop workers of a mount that stays busy.
+	 */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_cleanup_push(worker_gone, w);
+	while (!atomic_load(&s->stopping)) {
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+		n = read(w->fd, w->buf, s->buf_size);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		if (n < 0) {
+			int err = errno;
+
+			/* ENOENT: the request was interrupted before we could read it. */
+			if (err == ENOENT || err == EINTR || err == EAGAIN)
+				continue;
+			/* ENODEV: unmounted; the connection is gone. */
+			if (err != ENODEV)
+				fm_log(FM_LOG_ERROR, TAG, "read /dev/fuse: %s", strerror(err));
+			break;
+		}
+		handle_request(w, (size_t)n);
+	}
+	pthread_cleanup_pop(1);
+	return NULL;
+}
+
+/* ---- mounting ---- */
+
+/* Undo mountinfo's octal escapes (\040 for a space, ...) in place. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = '\0';
+}
+
+/*
+ * Look at the mounts on `path` in /proc/self/mountinfo.  *any_fuse: one of them is FUSE;
+ * *top_dev / *top_fuse: device and FUSE-ness of the last (topmost) one.  Returns the number
+ * of mounts on path, or -errno.
+ */
+static int scan_mounts(const char *path, bool *any_fuse, dev_t *top_dev, bool *top_fuse)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int count = 0;
+
+	*any_fuse = false;
+	*top_fuse = false;
+	*top_dev = 0;
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char *save = NULL, *tok, *mnt = NULL, *fstype = NULL;
+		unsigned int ma = 0, mi = 0;
+		bool after_dash = false;
+		int field = 0;
+
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			if (after_dash) {
+				fstype = tok;
+				break;
+			}
+			if (field == 2 && sscanf(tok, "%u:%u", &ma, &mi) != 2)
+				break;
+			if (field == 4)
+				mnt = tok;
+			if (field >= 6 && strcmp(tok, "-") == 0)
+				after_dash = true;
+			field++;
+		}
+		if (!mnt || !fstype)
+			continue;
+		unescape(mnt);
+		if (strcmp(mnt, path) != 0)
+			continue;
+		count++;
+		*top_dev = makedev(ma, mi);
+		*top_fuse = strcmp(fstype, "fuse") == 0 || strncmp(fstype, "fuse.", 5) == 0;
+		if (*top_fuse)
+			*any_fuse = true;
+	}
+	free(line);
+	fclose(f);
+	return count;
+}
+
+/* Wait until no worker is left or `ms` passed; true if none is left. */
+static bool wait_workers(struct fm_fuse_session *s, long ms)
+{
+	struct timespec ts;
+	bool none;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (s->live_workers > 0)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
+			break;
+	none = s->live_workers == 0;
+	pthread_mutex_unlock(&s->lock);
+	return none;
+}
+
+/* Wait until held requests are answered; false after `ms`. */
+static bool wait_inflight(struct fm_fuse_session *s, long ms)
+{
+	long waited = 0;
+
+	while (atomic_load(&s->inflight) > 0) {
+		if (waited >= ms)
+			return false;
+		usleep(10000);
+		waited += 10;
+	}
+	return true;
+}
+
+static void free_session(struct fm_fuse_session *s)
+{
+	unsigned int i;
+
+	if (s->workers) {
+		for (i = 0; i < s->nthreads; i++) {
+			fm_free(s->workers[i].buf);
+			fm_free(s->workers[i].scratch);
+		}
+	}
+	fm_free(s->workers);
+	fm_free(s->mountpoint);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->inflight_lock);
+	fm_free(s);
+}
+
+/*
+ * Unmount if the topmost mount on our path is still ours, stop the workers and close the
+ * device.  Returns false if held requests were never answered: the caller must then not
+ * free the session.
+ */
+/*
+ * Abort the connection through the fusectl file system, when it is mounted: pending and
+ * future requests fail with ENOTCONN even if some other process (a child forked without
+ * exec) still holds a copy of our /dev/fuse descriptor.  Best effort.
+ */
+static void abort_connection(struct fm_fuse_session *s)
+{
+	char p[96];
+	int fd;
+
+	/* The directory is named after the kernel's dev_t: major << 20 | minor. */
+	snprintf(p, sizeof(p), "/sys/fs/fuse/connections/%u/abort",
+		 (unsigned int)((major(s->dev) << 20) | minor(s->dev)));
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "1", 1) < 0)
+		fm_log(FM_LOG_DEBUG, TAG, "%s: %s", p, strerror(errno));
+	close(fd);
+}
+
+static bool stop_session(struct fm_fuse_session *s)
+{
+	bool any_fuse, top_fuse, busy;
+	dev_t top;
+	unsigned int i;
+
+	if (s->mounted && scan_mounts(s->mountpoint, &any_fuse, &top, &top_fuse) > 0 && top_fuse &&
+	    top == s->dev) {
+		if (umount2(s->mountpoint, MNT_DETACH) < 0)
+			fm_log(FM_LOG_WARN, TAG, "umount %s: %s", s->mountpoint, strerror(errno));
+	}
+	s->mounted = false;
+
+	/* Not busy: the superblock went away with the mount and every read gets ENODEV. */
+	busy = !wait_workers(s, STOP_GRACE_MS);
+	if (busy)
+		fm_log(FM_LOG_INFO, TAG, "%s still in use after unmount: aborting its connection",
+		       s->mountpoint);
+	atomic_store(&s->stopping, true);
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nthreads; i++)
+		if (s->workers[i].started && s->workers[i].live)
+			pthread_cancel(s->workers[i].thread);
+	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < s->nthreads; i++) {
+		if (s->workers[i].started) {
+			pthread_join(s->workers[i].thread, NULL);
+			s->workers[i].started = false;
+		}
+	}
+
+	/* Held requests still write to our descriptors: they must stay open until answered. */
+	if (!wait_inflight(s, HELD_DRAIN_MS)) {
+		fm_log(FM_LOG_ERROR, TAG,
+		       "%llu held request(s) on %s never answered: leaking the session",
+		       (unsigned long long)atomic_load(&s->inflight), s->mountpoint);
+		return false;
+	}
+	if (busy)
+		abort_connection(s);
+	/* Closing the last descriptor aborts a connection still busy: callers get ENOTCONN. */
+	for (i = 0; i < s->nthreads; i++) {
+		if (s->workers[i].fd >= 0 && s->workers[i].fd != s->fd)
+			close(s->workers[i].fd);
+		s->workers[i].fd = -1;
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	return true;
+}
+
+static int start_workers(struct fm_fuse_session *s)
+{
+	sigset_t all, old;
+	unsigned int i;
+	int res = 0;
+
+	for (i = 0; i < s->nthreads; i++)
+		s->workers[i].fd = -1;
+	for (i = 0; i < s->nthreads; i++) {
+		struct worker *w = &s->workers[i];
+
+		w->s = s;
+		w->buf = fm_malloc(s->buf_size);
+		w->scratch = fm_malloc(s->scratch_size);
+		if (!w->buf || !w->scratch)
+			return -ENOMEM;
+	}
+	s->workers[0].fd = s->fd;
+	for (i = 1; i < s->nthreads; i++) {
+		uint32_t master = (uint32_t)s->fd;
+		int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+		/* Without clones (old kernels) every worker shares the session descriptor. */
+		if (fd >= 0 && ioctl(fd, FM_FUSE_DEV_IOC_CLONE, &master) < 0) {
+			fm_log(FM_LOG_WARN, TAG, "FUSE_DEV_IOC_CLONE: %s", strerror(errno));
+			close(fd);
+			fd = -1;
+		}
+		s->workers[i].fd = fd >= 0 ? fd : s->fd;
+	}
+
+	/* Workers inherit a mask blocking every signal: the process's handlers run elsewhere. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < s->nthreads; i++) {
+		struct worker *w = &s->workers[i];
+
+		pthread_mutex_lock(&s->lock);
+		w->live = true;
+		s->live_workers++;
+		pthread_mutex_unlock(&s->lock);
+		res = -pthread_create(&w->thread, NULL, worker_main, w);
+		if (res < 0) {
+			pthread_mutex_lock(&s->lock);
+			w->live = false;
+			s->live_workers--;
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		w->started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return res;
+}
+
+static int wait_init(struct fm_fuse_session *s)
+{
+	struct timespec ts;
+	int res;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += INIT_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&s->lock);
+	while (!s->init_done && s->live_workers > 0)
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
+			break;
+	res = s->init_done ? s->init_err : (s->live_workers > 0 ? -ETIMEDOUT : -ENOTCONN);
+	pthread_mutex_unlock(&s->lock);
+	return res;
+}
+
+int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
+		  const struct fm_fuse_ops *ops, void *ud, struct fm_fuse_session **out)
+{
+	static const struct fm_fuse_options defaults;
+	struct fm_fuse_session *s;
+	pthread_condattr_t ca;
+	char *canon, type[256], data[256];
+	bool any_fuse, top_fuse;
+	struct stat st;
+	dev_t top;
+	int res;
+
+	if (!mountpoint || !ops || !out)
+		return -EINVAL;
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	if (opts->subtype && (strlen(opts->subtype) > 200 || strpbrk(opts->subtype, ", ")))
+		return -EINVAL;
+	if (opts->fsname && strchr(opts->fsname, ' '))
+		return -EINVAL;
+	if (stat(mountpoint, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	canon = realpath(mountpoint, NULL);
+	if (!canon)
+		return -errno;
+	res = scan_mounts(canon, &any_fuse, &top, &top_fuse);
+	if (res >= 0 && any_fuse)
+		res = -EBUSY;
+	if (res < 0) {
+		free(canon);
+		return res;
+	}
+
+	s = fm_calloc(1, sizeof(*s));
+	if (!s) {
+		free(canon);
+		return -ENOMEM;
+	}
+	s->mountpoint = fm_strdup(canon);
+	free(canon);
+	s->fd = -1;
+	s->ops = *ops;
+	s->ud = ud;
+	s->want_passthrough = opts->want_passthrough;
+	s->nthreads = opts->nthreads ? opts->nthreads : DEFAULT_THREADS;
+	if (s->nthreads > MAX_THREADS)
+		s->nthreads = MAX_THREADS;
+	s->max_write = opts->max_write ? opts->max_write : DEFAULT_MAX_WRITE;
+	if (s->max_write < MIN_MAX_WRITE)
+		s->max_write = MIN_MAX_WRITE;
+	if (s->max_write > MAX_PAGES_LIMIT * page_size())
+		s->max_write = MAX_PAGES_LIMIT * page_size();
+	s->buf_size = s->max_write + REQ_OVERHEAD;
+	/* Reads and directory listings may be as large as max_pages pages. */
+	s->scratch_size = s->max_write > 128u * 1024 ? s->max_write : 128u * 1024;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->inflight_lock, NULL);
+	s->workers = fm_calloc(s->nthreads, sizeof(*s->workers));
+	if (!s->mountpoint || !s->workers) {
+		res = -ENOMEM;
+		goto free_session;
+	}
+
+	s->fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (s->fd < 0) {
+		res = -errno;
+		fm_log(FM_LOG_ERROR, TAG, "open /dev/fuse: %s", strerror(-res));
+		goto free_session;
+	}
+	snprintf(type, sizeof(type), "%s%s%s", "fuse", opts->subtype ? "." : "",
+		 opts->subtype ? opts->subtype : "");
+	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u%s%s", s->fd,
+		 (unsigned int)geteuid(), (unsigned int)getegid(),
+		 opts->allow_other ? ",allow_other" : "",
+		 opts->default_permissions ? ",default_permissions" : "");
+	if (mount(opts->fsname ? opts->fsname : "fltmgr", s->mountpoint, type, MS_NOSUID | MS_NODEV,
+		  data) < 0) {
+		res = -errno;
+		fm_log(FM_LOG_ERROR, TAG, "mount %s: %s", s->mountpoint, strerror(-res));
+		goto close_fd;
+	}
+	s->mounted = true;
+	if (scan_mounts(s->mountpoint, &any_fuse, &s->dev, &top_fuse) <= 0 || !top_fuse) {
+		fm_log(FM_LOG_ERROR, TAG, "%s: our mount is not in mountinfo", s->mountpoint);
+		umount2(s->mountpoint, MNT_DETACH);
+		s->mounted = false;
+		res = -EIO;
+		goto close_fd;
+	}
+
+	res = start_workers(s);
+	if (res == 0)
+		res = wait_init(s);
+	if (res < 0) {
+		fm_log(FM_LOG_ERROR, TAG, "%s: FUSE_INIT failed: %s", s->mountpoint,
+		       strerror(-res));
+		if (stop_session(s))
+			free_session(s);
+		return res;
+	}
+	fm_log(FM_LOG_INFO, TAG, "mounted %s (%u workers, passthrough %s)", s->mountpoint,
+	       s->nthreads, s->conn.passthrough ? "on" : "off");
+	*out = s;
+	return 0;
+
+close_fd:
+	close(s->fd);
+free_session:
+	free_session(s);
+	return res;
+}
+
+void fm_fuse_unmount(struct fm_fuse_session *s)
+{
+	bool inited;
+
+	if (!s)
+		return;
+	inited = atomic_load(&s->initialized);
+	if (!stop_session(s))
+		return;
+	if (inited && s->ops.destroy)
+		s->ops.destroy(s->ud);
+	fm_log(FM_LOG_INFO, TAG, "unmounted %s", s->mountpoint);
+	free_session(s);
+}
+
+const struct fm_fuse_conn *fm_fuse_session_conn(const struct fm_fuse_session *s)
+{
+	return &s->conn;
+}
+
+uint64_t fm_fuse_session_inflight(struct fm_fuse_session *s)
+{
+	return atomic_load(&s->inflight);
+}
+
+int fm_fuse_backing_open(struct fm_fuse_session *s, int fd)
+{
+	struct fm_fuse_backing_map map = {.fd = fd};
+	int id;
+
+	if (!s || fd < 0)
+		return -EINVAL;
+	if (!s->conn.passthrough)
+		return -EOPNOTSUPP;
+	id = ioctl(s->fd, FM_FUSE_DEV_IOC_BACKING_OPEN, &map);
+	if (id < 0)
+		return -errno;
+	/* Id 0 is never handed out; the contract says > 0. */
+	return id > 0 ? id : -EIO;
+}
+
+int fm_fuse_backing_close(struct fm_fuse_session *s, int backing_id)
+{
+	uint32_t id = (uint32_t)backing_id;
+
+	if (!s || backing_id <= 0)
+		return -EINVAL;
+	if (ioctl(s->fd, FM_FUSE_DEV_IOC_BACKING_CLOSE, &id) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Notifications travel as a reply with unique 0 and the notify code in the error field. */
+static int notify(struct fm_fuse_session *s, int code, struct iovec *iov, int cnt)
+{
+	struct fuse_out_header oh;
+	size_t len = sizeof(oh);
+	int i;
+
+	for (i = 1; i < cnt; i++)
+		len += iov[i].iov_len;
+	oh.len = (uint32_t)len;
+	oh.error = code;
+	oh.unique = 0;
+	iov[0].iov_base = &oh;
+	iov[0].iov_len = sizeof(oh);
+	return write_iov(s->fd, iov, cnt, len);
+}
+
+int fm_fuse_notify_inval_entry(struct fm_fuse_session *s, uint64_t parent, const char *name)
+{
+	struct fuse_notify_inval_entry_out o;
+	struct iovec iov[3];
+	size_t len;
+
+	if (!s || !name || s->fd < 0)
+		return -EINVAL;
+	len = strlen(name);
+	if (len == 0 || len > NAME_MAX)
+		return -EINVAL;
+	memset(&o, 0, sizeof(o));
+	o.parent = parent;
+	o.namelen = (uint32_t)len;
+	iov[1].iov_base = &o;
+	iov[1].iov_len = sizeof(o);
+	/* The kernel wants the name NUL-terminated. */
+	iov[2].iov_base = (void *)name;
+	iov[2].iov_len = len + 1;
+	return notify(s, FUSE_NOTIFY_INVAL_ENTRY, iov, 3);
+}
+
+int fm_fuse_notify_inval_inode(struct fm_fuse_session *s, uint64_t nodeid, off_t off, off_t len)
+{
+	struct fuse_notify_inval_inode_out o;
+	struct iovec iov[2];
+
+	if (!s || s->fd < 0)
+		return -EINVAL;
+	memset(&o, 0, sizeof(o));
+	o.ino = nodeid;
+	o.off = off;
+	o.len = len;
+	iov[1].iov_base = &o;
+	iov[1].iov_len = sizeof(o);
+	return notify(s, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+}

@@ -2,6 +2,7 @@
 #ifndef FM_VOLUME_FUSE_DEV_H
 #define FM_VOLUME_FUSE_DEV_H
 
+#include <fcntl.h> /* struct flock */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +30,11 @@ struct fm_fuse_ctx {
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t pid;
-	uint32_t umask; /* only meaningful for create/mkdir/mknod */
+	/*
+	 * Only meaningful for create/mkdir/mknod, and informational: FUSE_DONT_MASK is not
+	 * negotiated, so the kernel has already applied it to the mode the callback receives.
+	 */
+	uint32_t umask;
 };
 
 /* What a lookup-like reply tells the kernel about one inode. */
@@ -48,10 +53,14 @@ struct fm_fuse_open {
 	bool keep_cache; /* FOPEN_KEEP_CACHE */
 	bool nonseekable;
 	bool parallel_direct_writes;
-	int32_t backing_id; /* > 0: FOPEN_PASSTHROUGH to this backing file (see fm_fuse_backing_open) */
+	int32_t
+	    backing_id; /* > 0: FOPEN_PASSTHROUGH to this backing file (see fm_fuse_backing_open) */
 };
 
-/* Bits of fm_fuse_ops.setattr's to_set, one per field the kernel asked to change. */
+/*
+ * Bits of fm_fuse_ops.setattr's to_set, one per field the kernel asked to change.  A time set
+ * to "now" arrives as FM_SET_ATIME | FM_SET_ATIME_NOW (same for mtime): test _NOW first.
+ */
 enum {
 	FM_SET_MODE = 1 << 0,
 	FM_SET_UID = 1 << 1,
@@ -65,7 +74,15 @@ enum {
 	FM_SET_KILL_SUIDGID = 1 << 9,
 };
 
-/* What the kernel offered and what was agreed at FUSE_INIT; init() may lower the wants. */
+/*
+ * What the kernel offered and what was agreed at FUSE_INIT.  init() may change want_flags
+ * (only bits in kernel_flags are kept), lower max_write, and clear passthrough by clearing
+ * FUSE_PASSTHROUGH in want_flags (setting FUSE_WRITEBACK_CACHE also excludes passthrough).
+ * By default we want: ASYNC_READ, PARALLEL_DIROPS, BIG_WRITES, ATOMIC_O_TRUNC, MAX_PAGES,
+ * CACHE_SYMLINKS, HANDLE_KILLPRIV(_V2) (see fm_fuse_req_kill_suidgid), SETXATTR_EXT, INIT_EXT;
+ * DO_READDIRPLUS + READDIRPLUS_AUTO when ops->readdirplus is set; POSIX_LOCKS + FLOCK_LOCKS
+ * when ops->setlk is set; PASSTHROUGH when options ask for it and the kernel offers it.
+ */
 struct fm_fuse_conn {
 	uint32_t proto_major;
 	uint32_t proto_minor;
@@ -91,8 +108,8 @@ struct fm_fuse_ops {
 	/* No reply.  BATCH_FORGET calls this once per entry. */
 	void (*forget)(void *ud, uint64_t nodeid, uint64_t nlookup);
 	void (*getattr)(struct fm_fuse_req *req, uint64_t nodeid, const uint64_t *fh);
-	void (*setattr)(struct fm_fuse_req *req, uint64_t nodeid, const struct stat *attr, int to_set,
-			const uint64_t *fh);
+	void (*setattr)(struct fm_fuse_req *req, uint64_t nodeid, const struct stat *attr,
+			int to_set, const uint64_t *fh);
 	void (*readlink)(struct fm_fuse_req *req, uint64_t nodeid);
 	void (*mknod)(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode,
 		      dev_t rdev);
@@ -165,8 +182,19 @@ struct fm_fuse_options {
 int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 		  const struct fm_fuse_ops *ops, void *ud, struct fm_fuse_session **out);
 
-/* Unmount (lazily if busy), stop the workers, call ops->destroy and free the session. */
+/*
+ * Unmount (lazily if busy), stop the workers, call ops->destroy and free the session.
+ * Workers blocked in a callback are waited for.  If processes still hold files on the
+ * detached mount, the connection is aborted after a short grace period (they get ENOTCONN:
+ * fail closed).  Held requests are waited for (bounded); if some are never answered the
+ * session is leaked rather than freed under them, and that is logged.  Also cleans up after
+ * an unmount done from outside (umount(8)), without touching whatever is now at that path.
+ * Call from a thread that is not one of the session's workers.
+ */
 void fm_fuse_unmount(struct fm_fuse_session *s);
+
+/* Debug counter: requests read from the kernel and not yet answered (tests check 0). */
+uint64_t fm_fuse_session_inflight(struct fm_fuse_session *s);
 
 /* The negotiated connection parameters (valid after fm_fuse_mount returned). */
 const struct fm_fuse_conn *fm_fuse_session_conn(const struct fm_fuse_session *s);
@@ -175,18 +203,32 @@ const struct fm_fuse_conn *fm_fuse_session_conn(const struct fm_fuse_session *s)
 int fm_fuse_backing_open(struct fm_fuse_session *s, int fd);
 int fm_fuse_backing_close(struct fm_fuse_session *s, int backing_id);
 
-/* Ask the kernel to drop cached entries/attributes/pages.  0 or -errno (-ENOENT is normal). */
+/*
+ * Ask the kernel to drop cached entries/attributes/pages.  0 or -errno (-ENOENT is normal:
+ * nothing was cached).  Deadlock rule: the kernel takes the directory's (entry) or the
+ * inode's (inode) lock to invalidate, and it may hold that same lock while it waits for our
+ * answer to a request on it (lookup/create/unlink/rename in that directory; write, setattr,
+ * read of that inode).  So never call these from a callback, synchronously, about the inode
+ * or the parent directory of the request being served: answer first, or hand the
+ * notification to another thread.  Safe from any thread otherwise.
+ */
 int fm_fuse_notify_inval_entry(struct fm_fuse_session *s, uint64_t parent, const char *name);
-int fm_fuse_notify_inval_inode(struct fm_fuse_session *s, uint64_t nodeid, off_t off,
-			       off_t len);
+int fm_fuse_notify_inval_inode(struct fm_fuse_session *s, uint64_t nodeid, off_t off, off_t len);
 
 /* Accessors on a request. */
 const struct fm_fuse_ctx *fm_fuse_req_ctx(const struct fm_fuse_req *req);
 void *fm_fuse_req_userdata(const struct fm_fuse_req *req);
 struct fm_fuse_session *fm_fuse_req_session(const struct fm_fuse_req *req);
 uint64_t fm_fuse_req_unique(const struct fm_fuse_req *req);
-/* True once the kernel sent FUSE_INTERRUPT for this request. */
+/* True once the kernel sent FUSE_INTERRUPT for this request (poll it while blocking). */
 bool fm_fuse_req_interrupted(const struct fm_fuse_req *req);
+/*
+ * True when the kernel asks the file system to clear S_ISUID/S_ISGID itself
+ * (FUSE_HANDLE_KILLPRIV_V2): a write with FUSE_WRITE_KILL_SUIDGID, an open/create with
+ * FUSE_OPEN_KILL_SUIDGID (O_TRUNC), a setattr with FM_SET_KILL_SUIDGID.  A volume that does
+ * its I/O with the caller's fsuid gets this from the lower file system for free.
+ */
+bool fm_fuse_req_kill_suidgid(const struct fm_fuse_req *req);
 
 /*
  * A request handed to a callback lives in its worker thread's storage.  To answer it later
@@ -203,7 +245,16 @@ struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req);
  */
 void *fm_fuse_req_scratch(struct fm_fuse_req *req, size_t size);
 
-/* Replies: each answers the request and releases it.  Return 0 or -errno from the write. */
+/*
+ * Replies: each answers the request and releases it.  Return 0 or -errno from the write
+ * (-ENOENT: the request was interrupted and the kernel no longer waits for it).  A second
+ * reply to a request still in its worker's storage is logged and ignored (-EINVAL); a held
+ * request is freed by its reply, so replying to it again is a use after free.  A reply
+ * larger than what the kernel asked for (read, readdir, xattr, readlink) is refused: the
+ * request is answered EIO and -EINVAL returned.  fm_fuse_reply_write also answers
+ * copy_file_range.  fm_fuse_reply_none on a request that needs a reply logs an error and
+ * answers EIO.
+ */
 int fm_fuse_reply_err(struct fm_fuse_req *req, int err); /* err: positive errno, or 0 */
 void fm_fuse_reply_none(struct fm_fuse_req *req);	 /* for requests that take no reply */
 int fm_fuse_reply_entry(struct fm_fuse_req *req, const struct fm_fuse_entry *e);

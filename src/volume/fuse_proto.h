@@ -1,0 +1,88 @@
+/* fuse_proto: private FUSE wire definitions newer than the system's <linux/fuse.h> (7.38). */
+#ifndef FM_VOLUME_FUSE_PROTO_H
+#define FM_VOLUME_FUSE_PROTO_H
+
+#include <linux/fuse.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+/*
+ * Debian 12's <linux/fuse.h> stops at protocol 7.38; the kernels we run on speak 7.40 and
+ * later.  Only what this transport uses is defined here, from the kernel's documented
+ * protocol (include/uapi/linux/fuse.h, "7.40: add max_stack_depth to fuse_init_out, add
+ * FUSE_PASSTHROUGH init flag, add backing_id to fuse_open_out, add FOPEN_PASSTHROUGH").
+ */
+
+/* The protocol minor we speak, and the oldest kernel minor we accept (Linux 5.4). */
+#define FM_FUSE_PROTO_MINOR 40
+#define FM_FUSE_MIN_KERNEL_MINOR 31
+
+/* Init flags of protocol 7.39 and 7.40 (bits 32..63 travel in init_in/init_out.flags2). */
+#ifndef FUSE_DIRECT_IO_ALLOW_MMAP
+#define FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+#endif
+#ifndef FUSE_PASSTHROUGH
+#define FUSE_PASSTHROUGH (1ULL << 37)
+#endif
+#ifndef FUSE_NO_EXPORT_SUPPORT
+#define FUSE_NO_EXPORT_SUPPORT (1ULL << 38)
+#endif
+#ifndef FUSE_HAS_RESEND
+#define FUSE_HAS_RESEND (1ULL << 39)
+#endif
+
+/* Open reply flag of 7.40: read/write of this open file go straight to the backing file. */
+#ifndef FOPEN_PASSTHROUGH
+#define FOPEN_PASSTHROUGH (1 << 7)
+#endif
+
+/* The kernel marks an interrupt request's unique with this bit (the target's unique | 1). */
+#define FM_FUSE_INT_REQ_BIT (1ULL << 0)
+
+/* fuse_lk_in.lk.end of a lock that runs to the end of the file. */
+#define FM_FUSE_OFFSET_MAX ((uint64_t)INT64_MAX)
+
+/* struct fuse_open_out as of 7.40: the old padding became backing_id. */
+struct fm_fuse_open_out {
+	uint64_t fh;
+	uint32_t open_flags;
+	int32_t backing_id;
+};
+
+/* struct fuse_init_out as of 7.40: max_stack_depth took the first unused word. */
+struct fm_fuse_init_out {
+	uint32_t major;
+	uint32_t minor;
+	uint32_t max_readahead;
+	uint32_t flags;
+	uint16_t max_background;
+	uint16_t congestion_threshold;
+	uint32_t max_write;
+	uint32_t time_gran;
+	uint16_t max_pages;
+	uint16_t map_alignment;
+	uint32_t flags2;
+	uint32_t max_stack_depth;
+	uint32_t unused[6];
+};
+
+/* Argument of FUSE_DEV_IOC_BACKING_OPEN: an open descriptor of the backing file. */
+struct fm_fuse_backing_map {
+	int32_t fd;
+	uint32_t flags; /* must be 0 */
+	uint64_t padding;
+};
+
+#define FM_FUSE_DEV_IOC_MAGIC 229
+#define FM_FUSE_DEV_IOC_CLONE _IOR(FM_FUSE_DEV_IOC_MAGIC, 0, uint32_t)
+#define FM_FUSE_DEV_IOC_BACKING_OPEN _IOW(FM_FUSE_DEV_IOC_MAGIC, 1, struct fm_fuse_backing_map)
+#define FM_FUSE_DEV_IOC_BACKING_CLOSE _IOW(FM_FUSE_DEV_IOC_MAGIC, 2, uint32_t)
+
+_Static_assert(sizeof(struct fm_fuse_open_out) == sizeof(struct fuse_open_out),
+	       "fuse_open_out layout");
+_Static_assert(sizeof(struct fm_fuse_init_out) == sizeof(struct fuse_init_out),
+	       "fuse_init_out layout");
+_Static_assert(sizeof(struct fm_fuse_backing_map) == 16, "fuse_backing_map layout");
+_Static_assert(sizeof(struct fuse_in_header) == 40, "fuse_in_header layout");
+
+#endif
