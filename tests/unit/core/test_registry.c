@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -546,6 +547,60 @@ static void t_alloc_failure(void)
 	fm_reg_fini();
 }
 
+static void *hammer(void *arg)
+{
+	long id = (long)arg;
+	char path[160], name[64];
+	int errors = 0;
+
+	snprintf(path, sizeof(path), "%s\\T%ld\\Sub", FM_REG_SERVICES, id);
+	for (int i = 0; i < 2000; i++) {
+		struct fm_regkey *k, *svc;
+		uint32_t v = 0;
+
+		if (fm_reg_open(path, 1, &k)) {
+			errors++;
+			continue;
+		}
+		if (fm_reg_set_dword(k, "V", (uint32_t)i) || fm_reg_get_dword(k, "v", &v) ||
+		    v != (uint32_t)i)
+			errors++;
+		if (fm_reg_open(FM_REG_SERVICES, 0, &svc) == 0) {
+			for (unsigned int j = 0; fm_reg_enum_key(svc, j, name, sizeof(name)) == 0;
+			     j++)
+				;
+			fm_reg_close(svc);
+		}
+		if (i % 3 == 0 && fm_reg_open(path, 0, &svc) == 0) {
+			/* Delete through one handle while another is still open. */
+			if (fm_reg_delete_key(svc))
+				errors++;
+			fm_reg_close(svc);
+			if (fm_reg_set_dword(k, "V", 1) != -ENOENT)
+				errors++;
+		}
+		fm_reg_close(k);
+	}
+	return (void *)(long)errors;
+}
+
+static void t_threads(void)
+{
+	pthread_t th[4];
+	void *ret;
+	long total = 0;
+
+	TAP_EQ_INT(fm_reg_init(NULL), 0);
+	for (long i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, hammer, (void *)i);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], &ret);
+		total += (long)ret;
+	}
+	TAP_EQ_INT(total, 0);
+	fm_reg_fini();
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fm-reg-XXXXXX");
@@ -564,6 +619,7 @@ int main(void)
 	TAP_RUN(t_malformed);
 	TAP_RUN(t_encode);
 	TAP_RUN(t_alloc_failure);
+	TAP_RUN(t_threads);
 	rmdir(tmpdir);
 	return tap_done();
 }
