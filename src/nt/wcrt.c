@@ -8,57 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if __has_include(<fm_wcrt.h>)
+#include "common/alloc.h"
+
 #include <fm_wcrt.h>
-#endif
 
 /*
- * The prototypes.  include/fm_wcrt.h (the WDK headers) declares the same functions for
- * minifilters and maps the CRT names (wcslen, _wcsicmp, ...) onto them; WCHAR is 16-bit
- * there too, so the declarations agree.  MS types: ULONG/LONG results are 32-bit, wint_t is
- * 16-bit.  _TRUNCATE is (size_t)-1.
+ * fm_wcrt.h (the WDK headers) declares these functions for minifilters and maps the CRT
+ * names onto them (wcslen -> fm_wcslen, _snwprintf -> fm_snwprintf ...).  Two v-forms it
+ * does not map are declared here.  Microsoft types: ULONG/LONG results have 32-bit ranges,
+ * wint_t is 16-bit.
  */
-size_t fm_wcslen(const uint16_t *s);
-size_t fm_wcsnlen(const uint16_t *s, size_t max);
-uint16_t *fm_wcscpy(uint16_t *dst, const uint16_t *src);
-uint16_t *fm_wcsncpy(uint16_t *dst, const uint16_t *src, size_t n);
-uint16_t *fm_wcscat(uint16_t *dst, const uint16_t *src);
-uint16_t *fm_wcsncat(uint16_t *dst, const uint16_t *src, size_t n);
-int fm_wcscmp(const uint16_t *a, const uint16_t *b);
-int fm_wcsncmp(const uint16_t *a, const uint16_t *b, size_t n);
-int fm__wcsicmp(const uint16_t *a, const uint16_t *b);
-int fm__wcsnicmp(const uint16_t *a, const uint16_t *b, size_t n);
-uint16_t *fm_wcschr(const uint16_t *s, uint16_t c);
-uint16_t *fm_wcsrchr(const uint16_t *s, uint16_t c);
-uint16_t *fm_wcsstr(const uint16_t *haystack, const uint16_t *needle);
-uint16_t *fm_wcstok_s(uint16_t *str, const uint16_t *delim, uint16_t **context);
-uint16_t fm_towupper(uint16_t c);
-uint16_t fm_towlower(uint16_t c);
-int fm_iswspace(uint16_t c);
-int fm_iswdigit(uint16_t c);
-int fm_iswalpha(uint16_t c);
-uint16_t *fm__wcslwr(uint16_t *s);
-uint16_t *fm__wcsupr(uint16_t *s);
-uint32_t fm_wcstoul(const uint16_t *s, uint16_t **end, int base);
-int32_t fm_wcstol(const uint16_t *s, uint16_t **end, int base);
-int fm__wtoi(const uint16_t *s);
-int fm_wtoi(const uint16_t *s);
-int fm__snwprintf(uint16_t *buf, size_t count, const uint16_t *fmt, ...);
-int fm__vsnwprintf(uint16_t *buf, size_t count, const uint16_t *fmt, va_list ap);
-int fm_swprintf(uint16_t *buf, size_t count, const uint16_t *fmt, ...);
-int fm_vswprintf(uint16_t *buf, size_t count, const uint16_t *fmt, va_list ap);
-int fm_swprintf_s(uint16_t *buf, size_t size, const uint16_t *fmt, ...);
-int fm_vswprintf_s(uint16_t *buf, size_t size, const uint16_t *fmt, va_list ap);
-int fm__snwprintf_s(uint16_t *buf, size_t size, size_t count, const uint16_t *fmt, ...);
-int fm__vsnwprintf_s(uint16_t *buf, size_t size, size_t count, const uint16_t *fmt, va_list ap);
-int fm__stricmp(const char *a, const char *b);
-int fm__strnicmp(const char *a, const char *b, size_t n);
-int fm_sprintf_s(char *buf, size_t size, const char *fmt, ...);
+int fm_vswprintf_s(WCHAR *buf, size_t size, const WCHAR *fmt, va_list ap);
 int fm_vsprintf_s(char *buf, size_t size, const char *fmt, va_list ap);
-int fm__snprintf(char *buf, size_t count, const char *fmt, ...);
-int fm__vsnprintf(char *buf, size_t count, const char *fmt, va_list ap);
-int fm__snprintf_s(char *buf, size_t size, size_t count, const char *fmt, ...);
-int fm__vsnprintf_s(char *buf, size_t size, size_t count, const char *fmt, va_list ap);
 
 #define FM_TRUNCATE ((size_t)-1)
 
@@ -141,12 +102,12 @@ int fm_wcsncmp(const uint16_t *a, const uint16_t *b, size_t n)
 	return 0;
 }
 
-int fm__wcsicmp(const uint16_t *a, const uint16_t *b)
+int fm_wcsicmp(const uint16_t *a, const uint16_t *b)
 {
-	return fm__wcsnicmp(a, b, SIZE_MAX);
+	return fm_wcsnicmp(a, b, SIZE_MAX);
 }
 
-int fm__wcsnicmp(const uint16_t *a, const uint16_t *b, size_t n)
+int fm_wcsnicmp(const uint16_t *a, const uint16_t *b, size_t n)
 {
 	/* Like Microsoft's CRT, compare the lower-case forms (this decides how '_' sorts). */
 	for (size_t i = 0; i < n; i++) {
@@ -194,7 +155,7 @@ uint16_t *fm_wcsstr(const uint16_t *haystack, const uint16_t *needle)
 	}
 }
 
-uint16_t *fm_wcstok_s(uint16_t *str, const uint16_t *delim, uint16_t **context)
+uint16_t *fm_wcstok(uint16_t *str, const uint16_t *delim, uint16_t **context)
 {
 	if (!delim || !context || (!str && !*context)) {
 		errno = EINVAL;
@@ -214,6 +175,45 @@ uint16_t *fm_wcstok_s(uint16_t *str, const uint16_t *delim, uint16_t **context)
 		*p++ = 0;
 	*context = p;
 	return tok;
+}
+
+size_t fm_wcsspn(const uint16_t *s, const uint16_t *accept)
+{
+	size_t n = 0;
+
+	while (s[n] && fm_wcschr(accept, s[n]))
+		n++;
+	return n;
+}
+
+size_t fm_wcscspn(const uint16_t *s, const uint16_t *reject)
+{
+	size_t n = 0;
+
+	while (s[n] && !fm_wcschr(reject, s[n]))
+		n++;
+	return n;
+}
+
+uint16_t *fm_wcspbrk(const uint16_t *s, const uint16_t *accept)
+{
+	s += fm_wcscspn(s, accept);
+	return *s ? (uint16_t *)s : NULL;
+}
+
+/* The copy is released with free() (as _wcsdup's is) or fm_free(); NULL if out of memory. */
+uint16_t *fm_wcsdup(const uint16_t *s)
+{
+	size_t n;
+	uint16_t *d;
+
+	if (!s)
+		return NULL;
+	n = fm_wcslen(s) + 1;
+	d = fm_malloc(n * sizeof(*d));
+	if (d)
+		memcpy(d, s, n * sizeof(*d));
+	return d;
 }
 
 /* ---- character classes and case ---------------------------------------------------------- */
@@ -316,14 +316,37 @@ int fm_iswalpha(uint16_t c)
 	       (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xFF41 && c <= 0xFF5A);
 }
 
-uint16_t *fm__wcslwr(uint16_t *s)
+int fm_iswalnum(uint16_t c)
+{
+	return fm_iswalpha(c) || fm_iswdigit(c);
+}
+
+int fm_iswupper(uint16_t c)
+{
+	return fm_towlower(c) != c;
+}
+
+int fm_iswlower(uint16_t c)
+{
+	/* Letters with no upper-case form (U+00DF, U+0138 ...) are lower case too. */
+	if (fm_towupper(c) != c)
+		return 1;
+	return c == 0xB5 || c == 0xDF || c == 0x138 || c == 0x149 || c == 0x17F || c == 0x3C2;
+}
+
+int fm_iswxdigit(uint16_t c)
+{
+	return fm_iswdigit(c) || ((c | 32) >= 'a' && (c | 32) <= 'f');
+}
+
+uint16_t *fm_wcslwr(uint16_t *s)
 {
 	for (uint16_t *p = s; p && *p; p++)
 		*p = fm_towlower(*p);
 	return s;
 }
 
-uint16_t *fm__wcsupr(uint16_t *s)
+uint16_t *fm_wcsupr(uint16_t *s)
 {
 	for (uint16_t *p = s; p && *p; p++)
 		*p = fm_towupper(*p);
@@ -384,7 +407,8 @@ static uint64_t parse_number(const uint16_t *s, uint16_t **end, int base, uint64
 	return v;
 }
 
-uint32_t fm_wcstoul(const uint16_t *s, uint16_t **end, int base)
+/* Microsoft's unsigned long is 32-bit: the range (and the overflow value) is ULONG's. */
+unsigned long fm_wcstoul(const uint16_t *s, uint16_t **end, int base)
 {
 	bool neg, overflow;
 	uint64_t v = parse_number(s, end, base, UINT32_MAX, &neg, &overflow);
@@ -397,7 +421,8 @@ uint32_t fm_wcstoul(const uint16_t *s, uint16_t **end, int base)
 	return neg ? (uint32_t)(0u - (uint32_t)v) : (uint32_t)v;
 }
 
-int32_t fm_wcstol(const uint16_t *s, uint16_t **end, int base)
+/* Likewise, the range is LONG's (32-bit). */
+long fm_wcstol(const uint16_t *s, uint16_t **end, int base)
 {
 	bool neg, overflow;
 	/* One more than INT32_MAX is allowed through for the negative limit. */
@@ -410,15 +435,9 @@ int32_t fm_wcstol(const uint16_t *s, uint16_t **end, int base)
 	return neg ? (int32_t)(-(int64_t)v) : (int32_t)v;
 }
 
-int fm__wtoi(const uint16_t *s)
+int fm_wtoi(const WCHAR *s)
 {
 	return (int)fm_wcstol(s, NULL, 10);
-}
-
-/* The same under the name the headers' first list used. */
-int fm_wtoi(const uint16_t *s)
-{
-	return fm__wtoi(s);
 }
 
 /* ---- formatted output -------------------------------------------------------------------- */
@@ -427,38 +446,38 @@ int fm_wtoi(const uint16_t *s)
  * Microsoft's legacy _snprintf/_snwprintf: the text may fill the whole buffer and is
  * terminated only if there is room; -1 when it did not fit (or the format is invalid).
  */
-int fm__vsnwprintf(uint16_t *buf, size_t count, const uint16_t *fmt, va_list ap)
+int fm_vsnwprintf(uint16_t *buf, size_t count, const uint16_t *fmt, va_list ap)
 {
 	int n = fm_ms_vsnwprintf_fill(buf, count, fmt, ap);
 
 	return (n < 0 || (size_t)n > count) ? -1 : n;
 }
 
-int fm__snwprintf(uint16_t *buf, size_t count, const uint16_t *fmt, ...)
+int fm_snwprintf(uint16_t *buf, size_t count, const uint16_t *fmt, ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = fm__vsnwprintf(buf, count, fmt, ap);
+	r = fm_vsnwprintf(buf, count, fmt, ap);
 	va_end(ap);
 	return r;
 }
 
-int fm__vsnprintf(char *buf, size_t count, const char *fmt, va_list ap)
+int fm_vsnprintf_ms(char *buf, size_t count, const char *fmt, va_list ap)
 {
 	int n = fm_ms_vsnprintf_fill(buf, count, fmt, ap);
 
 	return (n < 0 || (size_t)n > count) ? -1 : n;
 }
 
-int fm__snprintf(char *buf, size_t count, const char *fmt, ...)
+int fm_snprintf_ms(char *buf, size_t count, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = fm__vsnprintf(buf, count, fmt, ap);
+	r = fm_vsnprintf_ms(buf, count, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -558,7 +577,7 @@ int fm_sprintf_s(char *buf, size_t size, const char *fmt, ...)
  * is _TRUNCATE), always terminated.  Truncation to `count` or with _TRUNCATE returns -1 and
  * keeps the truncated text; output that overflows `size` otherwise empties the buffer.
  */
-int fm__vsnwprintf_s(uint16_t *buf, size_t size, size_t count, const uint16_t *fmt, va_list ap)
+int fm_vsnwprintf_s(uint16_t *buf, size_t size, size_t count, const uint16_t *fmt, va_list ap)
 {
 	int n;
 
@@ -582,74 +601,13 @@ int fm__vsnwprintf_s(uint16_t *buf, size_t size, size_t count, const uint16_t *f
 	return -1;
 }
 
-int fm__snwprintf_s(uint16_t *buf, size_t size, size_t count, const uint16_t *fmt, ...)
+int fm_snwprintf_s(uint16_t *buf, size_t size, size_t count, const uint16_t *fmt, ...)
 {
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
-	r = fm__vsnwprintf_s(buf, size, count, fmt, ap);
+	r = fm_vsnwprintf_s(buf, size, count, fmt, ap);
 	va_end(ap);
 	return r;
-}
-
-int fm__vsnprintf_s(char *buf, size_t size, size_t count, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (!buf || size == 0 || !fmt) {
-		if (buf && size)
-			buf[0] = 0;
-		errno = EINVAL;
-		return -1;
-	}
-	if (count != FM_TRUNCATE && count < size) {
-		n = fm_ms_vsnprintf(buf, count + 1, fmt, ap);
-		return (n < 0 || (size_t)n > count) ? -1 : n;
-	}
-	n = fm_ms_vsnprintf(buf, size, fmt, ap);
-	if (n >= 0 && (size_t)n < size)
-		return n;
-	if (n >= 0 && count == FM_TRUNCATE)
-		return -1;
-	buf[0] = 0;
-	errno = n < 0 ? EINVAL : ERANGE;
-	return -1;
-}
-
-int fm__snprintf_s(char *buf, size_t size, size_t count, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = fm__vsnprintf_s(buf, size, count, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-/* ---- narrow extras ----------------------------------------------------------------------- */
-
-static int ascii_lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-int fm__strnicmp(const char *a, const char *b, size_t n)
-{
-	/* The "C" locale: only ASCII letters fold, compared as lower case like Microsoft's. */
-	for (size_t i = 0; i < n; i++) {
-		int x = ascii_lower((unsigned char)a[i]), y = ascii_lower((unsigned char)b[i]);
-
-		if (x != y)
-			return x - y;
-		if (!x)
-			break;
-	}
-	return 0;
-}
-
-int fm__stricmp(const char *a, const char *b)
-{
-	return fm__strnicmp(a, b, SIZE_MAX);
 }
