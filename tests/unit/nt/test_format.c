@@ -78,6 +78,9 @@ static void t_microsoft_sizes(void)
 	NFMT("0000000000001234|0000000000000000|0X0000000000001234", "%p|%p|%#p", (void *)0x1234,
 	     (void *)0, (void *)0x1234);
 	NFMT("5", "%wd", 5);
+	/* Shapes minispy and friends use. */
+	NFMT("0000abcd|00FF|[ab   ]|0x0000002a", "%08I64x|%04X|[%-5S]|0x%08lx", 0xabcdull, 255,
+	     u"ab", 42u);
 }
 
 static void t_chars_and_strings_narrow(void)
