@@ -1654,12 +1654,9 @@ static int start_workers(struct fm_fuse_session *s)
 	unsigned int i;
 	int res = 0;
 
-	for (i = 0; i < s->nthreads; i++)
-		s->workers[i].fd = -1;
 	for (i = 0; i < s->nthreads; i++) {
 		struct worker *w = &s->workers[i];
 
-		w->s = s;
 		w->buf = fm_malloc(s->buf_size);
 		w->scratch = fm_malloc(s->scratch_size);
 		if (!w->buf || !w->scratch)
@@ -1719,14 +1716,56 @@ static int wait_init(struct fm_fuse_session *s)
 	return res;
 }
 
+/* A session with its options applied and nothing started; NULL if out of memory. */
+static struct fm_fuse_session *session_alloc(const struct fm_fuse_options *opts,
+					     const struct fm_fuse_ops *ops, void *ud,
+					     unsigned int nthreads)
+{
+	struct fm_fuse_session *s = fm_calloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+	unsigned int i;
+
+	if (!s)
+		return NULL;
+	s->fd = -1;
+	s->ops = *ops;
+	s->ud = ud;
+	s->want_passthrough = opts->want_passthrough;
+	s->nthreads = nthreads;
+	s->max_write = opts->max_write ? opts->max_write : DEFAULT_MAX_WRITE;
+	if (s->max_write < MIN_MAX_WRITE)
+		s->max_write = MIN_MAX_WRITE;
+	if (s->max_write > MAX_PAGES_LIMIT * page_size())
+		s->max_write = MAX_PAGES_LIMIT * page_size();
+	s->buf_size = s->max_write + REQ_OVERHEAD;
+	/* Reads and directory listings may be as large as max_pages pages. */
+	s->scratch_size = s->max_write > 128u * 1024 ? s->max_write : 128u * 1024;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->inflight_lock, NULL);
+	s->workers = fm_calloc(s->nthreads, sizeof(*s->workers));
+	if (!s->workers) {
+		free_session(s);
+		return NULL;
+	}
+	for (i = 0; i < s->nthreads; i++) {
+		s->workers[i].s = s;
+		s->workers[i].fd = -1;
+	}
+	return s;
+}
+
 int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 		  const struct fm_fuse_ops *ops, void *ud, struct fm_fuse_session **out)
 {
 	static const struct fm_fuse_options defaults;
 	struct fm_fuse_session *s;
-	pthread_condattr_t ca;
 	char *canon, type[256], data[256];
 	bool any_fuse, top_fuse;
+	unsigned int nthreads;
 	struct stat st;
 	dev_t top;
 	int res;
@@ -1755,36 +1794,14 @@ int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 		return res;
 	}
 
-	s = fm_calloc(1, sizeof(*s));
-	if (!s) {
-		free(canon);
-		return -ENOMEM;
-	}
-	s->mountpoint = fm_strdup(canon);
+	nthreads = opts->nthreads ? opts->nthreads : DEFAULT_THREADS;
+	if (nthreads > MAX_THREADS)
+		nthreads = MAX_THREADS;
+	s = session_alloc(opts, ops, ud, nthreads);
+	if (s)
+		s->mountpoint = fm_strdup(canon);
 	free(canon);
-	s->fd = -1;
-	s->ops = *ops;
-	s->ud = ud;
-	s->want_passthrough = opts->want_passthrough;
-	s->nthreads = opts->nthreads ? opts->nthreads : DEFAULT_THREADS;
-	if (s->nthreads > MAX_THREADS)
-		s->nthreads = MAX_THREADS;
-	s->max_write = opts->max_write ? opts->max_write : DEFAULT_MAX_WRITE;
-	if (s->max_write < MIN_MAX_WRITE)
-		s->max_write = MIN_MAX_WRITE;
-	if (s->max_write > MAX_PAGES_LIMIT * page_size())
-		s->max_write = MAX_PAGES_LIMIT * page_size();
-	s->buf_size = s->max_write + REQ_OVERHEAD;
-	/* Reads and directory listings may be as large as max_pages pages. */
-	s->scratch_size = s->max_write > 128u * 1024 ? s->max_write : 128u * 1024;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&s->inflight_lock, NULL);
-	s->workers = fm_calloc(s->nthreads, sizeof(*s->workers));
-	if (!s->mountpoint || !s->workers) {
+	if (!s || !s->mountpoint) {
 		res = -ENOMEM;
 		goto free_session;
 	}
@@ -1834,8 +1851,51 @@ int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 close_fd:
 	close(s->fd);
 free_session:
-	free_session(s);
+	if (s)
+		free_session(s);
 	return res;
+}
+
+int fm_fuse__session_new(const struct fm_fuse_options *opts, const struct fm_fuse_ops *ops,
+			 void *ud, int reply_fd, struct fm_fuse_session **out)
+{
+	static const struct fm_fuse_options defaults;
+	struct fm_fuse_session *s;
+
+	if (!ops || !out || reply_fd < 0)
+		return -EINVAL;
+	s = session_alloc(opts ? opts : &defaults, ops, ud, 1);
+	if (!s)
+		return -ENOMEM;
+	s->workers[0].fd = reply_fd;
+	s->workers[0].buf = fm_malloc(s->buf_size);
+	s->workers[0].scratch = fm_malloc(s->scratch_size);
+	if (!s->workers[0].buf || !s->workers[0].scratch) {
+		free_session(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+int fm_fuse__session_process(struct fm_fuse_session *s, const void *buf, size_t len)
+{
+	struct worker *w = &s->workers[0];
+
+	if (len > s->buf_size)
+		return -E2BIG;
+	memcpy(w->buf, buf, len);
+	handle_request(w, len);
+	return 0;
+}
+
+void fm_fuse__session_free(struct fm_fuse_session *s)
+{
+	if (!s)
+		return;
+	if (atomic_load(&s->initialized) && s->ops.destroy)
+		s->ops.destroy(s->ud);
+	free_session(s);
 }
 
 void fm_fuse_unmount(struct fm_fuse_session *s)

@@ -85,4 +85,22 @@ _Static_assert(sizeof(struct fm_fuse_init_out) == sizeof(struct fuse_init_out),
 _Static_assert(sizeof(struct fm_fuse_backing_map) == 16, "fuse_backing_map layout");
 _Static_assert(sizeof(struct fuse_in_header) == 40, "fuse_in_header layout");
 
+/*
+ * For unit tests and fuzzing, not for production: a session that is not mounted and has no
+ * worker threads.  Requests given to fm_fuse__session_process() are decoded and dispatched
+ * exactly as a worker would, in the calling thread, and replies are written to `reply_fd`
+ * (a SOCK_SEQPACKET socket keeps one message per reply).  The session starts before INIT:
+ * feed it a FUSE_INIT request first, as the kernel would.  Free with
+ * fm_fuse__session_free(), which calls ops->destroy if INIT succeeded; the caller keeps
+ * reply_fd.
+ */
+struct fm_fuse_session;
+struct fm_fuse_ops;
+struct fm_fuse_options;
+int fm_fuse__session_new(const struct fm_fuse_options *opts, const struct fm_fuse_ops *ops,
+			 void *ud, int reply_fd, struct fm_fuse_session **out);
+/* Process one raw request (header included); -E2BIG if it exceeds the request buffer. */
+int fm_fuse__session_process(struct fm_fuse_session *s, const void *buf, size_t len);
+void fm_fuse__session_free(struct fm_fuse_session *s);
+
 #endif
