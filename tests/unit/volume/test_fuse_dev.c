@@ -40,6 +40,7 @@ struct node {
 	char xval[128];
 	size_t xlen;
 	int backing_id;
+	bool long_ttl; /* the kernel may cache its entry and attributes for a minute */
 };
 
 static struct node nodes[MAXN];
@@ -131,6 +132,8 @@ static void reply_entry_locked(struct fm_fuse_req *req, uint64_t ino)
 {
 	struct fm_fuse_entry e = {.nodeid = ino, .generation = 1};
 
+	if (nodes[ino].long_ttl)
+		e.entry_timeout = e.attr_timeout = 60;
 	fill_stat(ino, &e.attr);
 	fm_fuse_reply_entry(req, &e);
 }
@@ -177,7 +180,7 @@ static void fs_getattr(struct fm_fuse_req *req, uint64_t nodeid, const uint64_t 
 	pthread_mutex_lock(&fs_lock);
 	if (valid(nodeid)) {
 		fill_stat(nodeid, &st);
-		fm_fuse_reply_attr(req, &st, 0);
+		fm_fuse_reply_attr(req, &st, nodes[nodeid].long_ttl ? 60 : 0);
 	} else {
 		fm_fuse_reply_err(req, ENOENT);
 	}
@@ -955,6 +958,45 @@ static void t_enosys(void)
 	close(fd);
 }
 
+static void t_notify(void)
+{
+	struct stat st;
+	uint64_t ino;
+
+	pthread_mutex_lock(&fs_lock);
+	ino = alloc_node(ROOT, "cached.txt", S_IFREG | 0644);
+	nodes[ino].long_ttl = true;
+	nodes[ino].size = 10;
+	pthread_mutex_unlock(&fs_lock);
+	TAP_EQ_INT(stat(path("cached.txt"), &st), 0);
+	TAP_EQ_INT(st.st_size, 10);
+
+	/* Changed behind the kernel's back: it keeps its cached attributes until told. */
+	pthread_mutex_lock(&fs_lock);
+	nodes[ino].size = 20;
+	pthread_mutex_unlock(&fs_lock);
+	TAP_EQ_INT(stat(path("cached.txt"), &st), 0);
+	TAP_EQ_INT(st.st_size, 10);
+	TAP_EQ_INT(fm_fuse_notify_inval_inode(sess, ino, 0, 0), 0);
+	TAP_EQ_INT(stat(path("cached.txt"), &st), 0);
+	TAP_EQ_INT(st.st_size, 20);
+
+	/* Removed behind its back: the cached entry still resolves until invalidated. */
+	pthread_mutex_lock(&fs_lock);
+	nodes[ino].parent = 0;
+	pthread_mutex_unlock(&fs_lock);
+	TAP_EQ_INT(stat(path("cached.txt"), &st), 0);
+	TAP_EQ_INT(fm_fuse_notify_inval_entry(sess, ROOT, "cached.txt"), 0);
+	TAP_EQ_INT(stat(path("cached.txt"), &st), -1);
+	TAP_EQ_INT(errno, ENOENT);
+	/* Nothing cached any more: the kernel says so. */
+	TAP_EQ_INT(fm_fuse_notify_inval_entry(sess, ROOT, "never-looked-up"), -ENOENT);
+	TAP_EQ_INT(fm_fuse_notify_inval_entry(sess, ROOT, ""), -EINVAL);
+	pthread_mutex_lock(&fs_lock);
+	memset(&nodes[ino], 0, sizeof(nodes[ino]));
+	pthread_mutex_unlock(&fs_lock);
+}
+
 static void t_child_process(void)
 {
 	pid_t pid = fork();
@@ -1154,6 +1196,7 @@ int main(void)
 		TAP_RUN(t_xattr);
 		TAP_RUN(t_statfs);
 		TAP_RUN(t_enosys);
+		TAP_RUN(t_notify);
 		TAP_RUN(t_child_process);
 		TAP_RUN(t_held_reply);
 		TAP_RUN(t_interrupt);

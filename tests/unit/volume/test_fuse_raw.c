@@ -222,6 +222,57 @@ static const struct fm_fuse_ops ops = {
     .create = op_create,
 };
 
+static struct flock seen_lock;
+static bool seen_sleep, seen_is_flock;
+
+static void op_getlk(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t owner,
+		     const struct flock *lock)
+{
+	struct flock conflict = {.l_type = F_WRLCK, .l_start = 100, .l_len = 0, .l_pid = 77};
+
+	(void)nodeid;
+	(void)fh;
+	(void)owner;
+	seen_lock = *lock;
+	fm_fuse_reply_lock(req, &conflict);
+}
+
+static void op_setlk(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t owner,
+		     const struct flock *lock, bool sleep, bool is_flock)
+{
+	(void)nodeid;
+	(void)fh;
+	(void)owner;
+	seen_lock = *lock;
+	seen_sleep = sleep;
+	seen_is_flock = is_flock;
+	fm_fuse_reply_err(req, 0);
+}
+
+static void op_readdirplus(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_t size,
+			   off_t off)
+{
+	struct fm_fuse_entry e = {.nodeid = 5};
+	char *buf = fm_fuse_req_scratch(req, size);
+	size_t used = 0;
+
+	(void)nodeid;
+	(void)fh;
+	e.attr.st_ino = 5;
+	e.attr.st_mode = S_IFREG;
+	if (off == 0 && buf)
+		used = fm_fuse_add_direntry_plus(buf, size, "f", &e, 1);
+	if (used > size)
+		used = 0;
+	fm_fuse_reply_buf(req, buf, used);
+}
+
+static const struct fm_fuse_ops lk_ops = {
+    .getlk = op_getlk,
+    .setlk = op_setlk,
+    .readdirplus = op_readdirplus,
+};
+
 /* ---- helpers ---- */
 
 static int send_init(uint32_t major, uint32_t minor, uint64_t flags, struct fm_fuse_init_out *out,
@@ -238,14 +289,19 @@ static int send_init(uint32_t major, uint32_t minor, uint64_t flags, struct fm_f
 	return reply(out, sizeof(*out), outlen);
 }
 
-static void new_session(bool passthrough)
+static void new_session_ops(bool passthrough, const struct fm_fuse_ops *o_ops)
 {
 	struct fm_fuse_options o = {.want_passthrough = passthrough};
 
 	if (sess)
 		fm_fuse__session_free(sess);
 	sess = NULL;
-	TAP_EQ_INT(fm_fuse__session_new(&o, &ops, NULL, sock[0], &sess), 0);
+	TAP_EQ_INT(fm_fuse__session_new(&o, o_ops, NULL, sock[0], &sess), 0);
+}
+
+static void new_session(bool passthrough)
+{
+	new_session_ops(passthrough, &ops);
 }
 
 static const uint64_t all_kernel_flags = 0xffffffffffULL & ~(uint64_t)(uint32_t)FUSE_INIT_RESERVED;
@@ -469,6 +525,79 @@ static void t_decode_args(void)
 	TAP_EQ_STR(seen_name, "new");
 }
 
+static void t_locks_readdirplus(void)
+{
+	struct fm_fuse_init_out out;
+	struct fuse_lk_in li = {.fh = 1, .owner = 2};
+	struct fuse_lk_out lo;
+	struct fuse_read_in ri = {.size = 4096};
+	char buf[4096];
+	struct fuse_direntplus dp;
+	uint64_t agreed;
+	size_t len = 0;
+
+	new_session_ops(false, &lk_ops);
+	TAP_EQ_INT(send_init(7, 45, all_kernel_flags, &out, NULL), 0);
+	agreed = out.flags | (uint64_t)out.flags2 << 32;
+	TAP_CHECK(agreed & FUSE_POSIX_LOCKS);
+	TAP_CHECK(agreed & FUSE_FLOCK_LOCKS);
+	TAP_CHECK(agreed & FUSE_DO_READDIRPLUS);
+	TAP_CHECK(agreed & FUSE_READDIRPLUS_AUTO);
+
+	/* Bytes 10..19 as the kernel sends them: start and inclusive end. */
+	li.lk.start = 10;
+	li.lk.end = 19;
+	li.lk.type = F_RDLCK;
+	li.lk.pid = 1234;
+	req_begin(FUSE_GETLK, 1);
+	req_add(&li, sizeof(li));
+	req_send();
+	TAP_EQ_INT(reply(&lo, sizeof(lo), &len), 0);
+	TAP_EQ_INT(len, sizeof(lo));
+	TAP_EQ_INT(seen_lock.l_start, 10);
+	TAP_EQ_INT(seen_lock.l_len, 10);
+	TAP_EQ_INT(seen_lock.l_type, F_RDLCK);
+	TAP_EQ_INT(seen_lock.l_pid, 1234);
+	/* The conflicting lock to the end of the file comes back with end = OFFSET_MAX. */
+	TAP_EQ_INT(lo.lk.type, F_WRLCK);
+	TAP_EQ_INT(lo.lk.start, 100);
+	TAP_CHECK(lo.lk.end == (uint64_t)INT64_MAX);
+	TAP_EQ_INT(lo.lk.pid, 77);
+
+	li.lk.end = (uint64_t)INT64_MAX;
+	li.lk_flags = FUSE_LK_FLOCK;
+	req_begin(FUSE_SETLKW, 1);
+	req_add(&li, sizeof(li));
+	req_send();
+	TAP_EQ_INT(reply_err(), 0);
+	TAP_EQ_INT(seen_lock.l_len, 0);
+	TAP_CHECK(seen_sleep);
+	TAP_CHECK(seen_is_flock);
+	li.lk_flags = 0;
+	req_begin(FUSE_SETLK, 1);
+	req_add(&li, sizeof(li));
+	req_send();
+	TAP_EQ_INT(reply_err(), 0);
+	TAP_CHECK(!seen_sleep);
+	TAP_CHECK(!seen_is_flock);
+
+	req_begin(FUSE_READDIRPLUS, 1);
+	req_add(&ri, sizeof(ri));
+	req_send();
+	TAP_EQ_INT(reply(buf, sizeof(buf), &len), 0);
+	TAP_EQ_INT(len, FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS + 1));
+	memcpy(&dp, buf, sizeof(dp));
+	TAP_EQ_INT(dp.entry_out.nodeid, 5);
+	TAP_EQ_INT(dp.dirent.namelen, 1);
+	TAP_EQ_INT(dp.dirent.off, 1);
+	TAP_EQ_INT(buf[FUSE_NAME_OFFSET_DIRENTPLUS], 'f');
+	/* Plain readdir has no op here. */
+	req_begin(FUSE_READDIR, 1);
+	req_add(&ri, sizeof(ri));
+	req_send();
+	TAP_EQ_INT(reply_err(), -ENOSYS);
+}
+
 static void t_enosys(void)
 {
 	struct fuse_mknod_in mi = {.mode = S_IFIFO | 0644};
@@ -666,6 +795,7 @@ int main(void)
 	TAP_RUN(t_init_versions);
 	TAP_RUN(t_decode_lookup);
 	TAP_RUN(t_decode_args);
+	TAP_RUN(t_locks_readdirplus);
 	TAP_RUN(t_enosys);
 	TAP_RUN(t_noreply_messages);
 	TAP_RUN(t_exactly_once);
