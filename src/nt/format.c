@@ -74,8 +74,13 @@ static void put_unit(struct sink *s, uint32_t u)
 
 static void put_repeat(struct sink *s, uint32_t u, long count)
 {
-	while (count-- > 0)
+	while (count > 0 && s->n < s->limit) {
 		put_unit(s, u);
+		count--;
+	}
+	/* Past the end only the count matters: a huge width costs nothing. */
+	if (count > 0)
+		s->n += (size_t)count;
 }
 
 /* Writes one Unicode scalar value in the sink's encoding. */
