@@ -25,6 +25,8 @@
 
 #define DEFAULT_THREADS 4
 #define MAX_THREADS 64
+/* Workers are added, up to this many, when none is left waiting for requests. */
+#define GROW_THREADS 16
 #define DEFAULT_MAX_WRITE (1u << 20)
 #define MIN_MAX_WRITE 4096u
 /* The kernel caps max_pages at fs.fuse.max_pages_limit, 256 by default. */
@@ -78,17 +80,21 @@ struct fm_fuse_session {
 	dev_t dev; /* the mount's device, to recognise it in mountinfo */
 	bool mounted;
 	bool want_passthrough;
-	unsigned int nthreads;
+	unsigned int max_threads; /* slots in workers[] */
 	struct worker *workers;
 	size_t buf_size;
 	size_t scratch_size;
 	uint32_t max_write; /* buffer capacity for write data */
 
-	pthread_mutex_t lock; /* guards the fields below up to live_workers */
+	pthread_mutex_t lock; /* guards the fields below up to spawning */
 	pthread_cond_t cond;
 	bool init_done;
 	int init_err;
-	unsigned int live_workers;
+	unsigned int nthreads;	   /* slots of workers[] taken */
+	unsigned int live_workers; /* threads not yet out of their loop */
+	unsigned int spawning;	   /* slots taken whose thread is being created */
+
+	_Atomic unsigned int idle; /* workers blocked in read(2) */
 
 	struct fm_fuse_conn conn; /* written once by the INIT handler, before initialized */
 	bool setxattr_ext;
@@ -1399,6 +1405,8 @@ static void handle_request(struct worker *w, size_t n)
 	req->magic = REQ_DEAD;
 }
 
+static int add_worker(struct fm_fuse_session *s);
+
 static void worker_gone(void *arg)
 {
 	struct worker *w = arg;
@@ -1425,9 +1433,16 @@ static void *worker_main(void *arg)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	pthread_cleanup_push(worker_gone, w);
 	while (!atomic_load(&s->stopping)) {
+		atomic_fetch_add(&s->idle, 1);
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
 		n = read(w->fd, w->buf, s->buf_size);
 		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+		/*
+		 * The last worker waiting for requests just took one: start another, so that
+		 * callbacks blocked in a filter never leave the mount without a reader.
+		 */
+		if (atomic_fetch_sub(&s->idle, 1) == 1 && n > 0)
+			add_worker(s);
 		if (n < 0) {
 			int err = errno;
 
@@ -1557,7 +1572,7 @@ static void free_session(struct fm_fuse_session *s)
 	unsigned int i;
 
 	if (s->workers) {
-		for (i = 0; i < s->nthreads; i++) {
+		for (i = 0; i < s->max_threads; i++) {
 			fm_free(s->workers[i].buf);
 			fm_free(s->workers[i].scratch);
 		}
@@ -1599,8 +1614,8 @@ static void abort_connection(struct fm_fuse_session *s)
 static bool stop_session(struct fm_fuse_session *s)
 {
 	bool any_fuse, top_fuse, busy;
+	unsigned int i, n;
 	dev_t top;
-	unsigned int i;
 
 	if (s->mounted && scan_mounts(s->mountpoint, &any_fuse, &top, &top_fuse) > 0 && top_fuse &&
 	    top == s->dev) {
@@ -1616,11 +1631,15 @@ static bool stop_session(struct fm_fuse_session *s)
 		       s->mountpoint);
 	atomic_store(&s->stopping, true);
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->nthreads; i++)
+	/* No slot is taken once stopping is set; wait for those being started. */
+	while (s->spawning > 0)
+		pthread_cond_wait(&s->cond, &s->lock);
+	n = s->nthreads;
+	for (i = 0; i < n; i++)
 		if (s->workers[i].started && s->workers[i].live)
 			pthread_cancel(s->workers[i].thread);
 	pthread_mutex_unlock(&s->lock);
-	for (i = 0; i < s->nthreads; i++) {
+	for (i = 0; i < n; i++) {
 		if (s->workers[i].started) {
 			pthread_join(s->workers[i].thread, NULL);
 			s->workers[i].started = false;
@@ -1637,7 +1656,7 @@ static bool stop_session(struct fm_fuse_session *s)
 	if (busy)
 		abort_connection(s);
 	/* Closing the last descriptor aborts a connection still busy: callers get ENOTCONN. */
-	for (i = 0; i < s->nthreads; i++) {
+	for (i = 0; i < n; i++) {
 		if (s->workers[i].fd >= 0 && s->workers[i].fd != s->fd)
 			close(s->workers[i].fd);
 		s->workers[i].fd = -1;
@@ -1648,56 +1667,83 @@ static bool stop_session(struct fm_fuse_session *s)
 	return true;
 }
 
-static int start_workers(struct fm_fuse_session *s)
+/*
+ * Start one more worker thread, on a clone of the session descriptor (the first one on the
+ * session descriptor itself).  From fm_fuse_mount, and from a worker that finds itself the
+ * last one waiting for requests.  -EAGAIN once stopping or at the limit.
+ */
+static int add_worker(struct fm_fuse_session *s)
 {
 	sigset_t all, old;
+	struct worker *w;
 	unsigned int i;
 	int res = 0;
 
-	for (i = 0; i < s->nthreads; i++) {
-		struct worker *w = &s->workers[i];
-
-		w->buf = fm_malloc(s->buf_size);
-		w->scratch = fm_malloc(s->scratch_size);
-		if (!w->buf || !w->scratch)
-			return -ENOMEM;
+	pthread_mutex_lock(&s->lock);
+	if (atomic_load(&s->stopping) || s->nthreads >= s->max_threads) {
+		pthread_mutex_unlock(&s->lock);
+		return -EAGAIN;
 	}
-	s->workers[0].fd = s->fd;
-	for (i = 1; i < s->nthreads; i++) {
+	i = s->nthreads++;
+	w = &s->workers[i];
+	w->live = true;
+	s->live_workers++;
+	s->spawning++;
+	pthread_mutex_unlock(&s->lock);
+
+	if (!w->buf)
+		w->buf = fm_malloc(s->buf_size);
+	if (!w->scratch)
+		w->scratch = fm_malloc(s->scratch_size);
+	if (!w->buf || !w->scratch)
+		res = -ENOMEM;
+	if (res == 0 && i == 0) {
+		w->fd = s->fd;
+	} else if (res == 0) {
 		uint32_t master = (uint32_t)s->fd;
 		int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 
-		/* Without clones (old kernels) every worker shares the session descriptor. */
+		/* Without clones (old kernels) workers share the session descriptor. */
 		if (fd >= 0 && ioctl(fd, FM_FUSE_DEV_IOC_CLONE, &master) < 0) {
 			fm_log(FM_LOG_WARN, TAG, "FUSE_DEV_IOC_CLONE: %s", strerror(errno));
 			close(fd);
 			fd = -1;
 		}
-		s->workers[i].fd = fd >= 0 ? fd : s->fd;
+		w->fd = fd >= 0 ? fd : s->fd;
 	}
-
-	/* Workers inherit a mask blocking every signal: the process's handlers run elsewhere. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (i = 0; i < s->nthreads; i++) {
-		struct worker *w = &s->workers[i];
-
-		pthread_mutex_lock(&s->lock);
-		w->live = true;
-		s->live_workers++;
-		pthread_mutex_unlock(&s->lock);
+	if (res == 0) {
+		/* Workers block every signal: the process's handlers run in its own threads. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
 		res = -pthread_create(&w->thread, NULL, worker_main, w);
-		if (res < 0) {
-			pthread_mutex_lock(&s->lock);
-			w->live = false;
-			s->live_workers--;
-			pthread_mutex_unlock(&s->lock);
-			break;
-		}
-		w->started = true;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	pthread_mutex_lock(&s->lock);
+	if (res == 0) {
+		w->started = true;
+	} else {
+		w->live = false;
+		s->live_workers--;
+		fm_log(FM_LOG_WARN, TAG, "starting worker %u: %s", i, strerror(-res));
+	}
+	s->spawning--;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 	return res;
+}
+
+static int start_workers(struct fm_fuse_session *s, unsigned int n)
+{
+	unsigned int i;
+	int res;
+
+	for (i = 0; i < n; i++) {
+		res = add_worker(s);
+		if (res < 0)
+			return res;
+	}
+	return 0;
 }
 
 static int wait_init(struct fm_fuse_session *s)
@@ -1719,7 +1765,7 @@ static int wait_init(struct fm_fuse_session *s)
 /* A session with its options applied and nothing started; NULL if out of memory. */
 static struct fm_fuse_session *session_alloc(const struct fm_fuse_options *opts,
 					     const struct fm_fuse_ops *ops, void *ud,
-					     unsigned int nthreads)
+					     unsigned int max_threads)
 {
 	struct fm_fuse_session *s = fm_calloc(1, sizeof(*s));
 	pthread_condattr_t ca;
@@ -1731,7 +1777,7 @@ static struct fm_fuse_session *session_alloc(const struct fm_fuse_options *opts,
 	s->ops = *ops;
 	s->ud = ud;
 	s->want_passthrough = opts->want_passthrough;
-	s->nthreads = nthreads;
+	s->max_threads = max_threads;
 	s->max_write = opts->max_write ? opts->max_write : DEFAULT_MAX_WRITE;
 	if (s->max_write < MIN_MAX_WRITE)
 		s->max_write = MIN_MAX_WRITE;
@@ -1746,12 +1792,12 @@ static struct fm_fuse_session *session_alloc(const struct fm_fuse_options *opts,
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->inflight_lock, NULL);
-	s->workers = fm_calloc(s->nthreads, sizeof(*s->workers));
+	s->workers = fm_calloc(s->max_threads, sizeof(*s->workers));
 	if (!s->workers) {
 		free_session(s);
 		return NULL;
 	}
-	for (i = 0; i < s->nthreads; i++) {
+	for (i = 0; i < s->max_threads; i++) {
 		s->workers[i].s = s;
 		s->workers[i].fd = -1;
 	}
@@ -1797,7 +1843,7 @@ int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 	nthreads = opts->nthreads ? opts->nthreads : DEFAULT_THREADS;
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
-	s = session_alloc(opts, ops, ud, nthreads);
+	s = session_alloc(opts, ops, ud, nthreads > GROW_THREADS ? nthreads : GROW_THREADS);
 	if (s)
 		s->mountpoint = fm_strdup(canon);
 	free(canon);
@@ -1833,7 +1879,7 @@ int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 		goto close_fd;
 	}
 
-	res = start_workers(s);
+	res = start_workers(s, nthreads);
 	if (res == 0)
 		res = wait_init(s);
 	if (res < 0) {
@@ -1843,8 +1889,8 @@ int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 			free_session(s);
 		return res;
 	}
-	fm_log(FM_LOG_INFO, TAG, "mounted %s (%u workers, passthrough %s)", s->mountpoint,
-	       s->nthreads, s->conn.passthrough ? "on" : "off");
+	fm_log(FM_LOG_INFO, TAG, "mounted %s (%u workers, passthrough %s)", s->mountpoint, nthreads,
+	       s->conn.passthrough ? "on" : "off");
 	*out = s;
 	return 0;
 
@@ -1867,6 +1913,7 @@ int fm_fuse__session_new(const struct fm_fuse_options *opts, const struct fm_fus
 	s = session_alloc(opts ? opts : &defaults, ops, ud, 1);
 	if (!s)
 		return -ENOMEM;
+	s->nthreads = 1;
 	s->workers[0].fd = reply_fd;
 	s->workers[0].buf = fm_malloc(s->buf_size);
 	s->workers[0].scratch = fm_malloc(s->scratch_size);

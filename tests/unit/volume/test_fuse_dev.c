@@ -711,16 +711,30 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int mount_fs(struct fm_fuse_session **out)
+static int mount_fs(struct fm_fuse_session **out, unsigned int nthreads)
 {
 	struct fm_fuse_options o = {
 	    .fsname = "fmtest",
 	    .subtype = "fmtest",
-	    .nthreads = 4,
+	    .nthreads = nthreads,
 	    .want_passthrough = true,
 	};
 
 	return fm_fuse_mount(mnt, &o, &test_ops, NULL, out);
+}
+
+static int count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	if (d)
+		closedir(d);
+	return n;
 }
 
 /* ---- test cases ---- */
@@ -772,7 +786,8 @@ static void t_mount_errors(void)
 
 static void t_mount(void)
 {
-	int res = mount_fs(&sess);
+	/* One worker to start with: t_interrupt checks that more start when it blocks. */
+	int res = mount_fs(&sess, 1);
 
 	TAP_EQ_INT(res, 0);
 	if (res)
@@ -1058,7 +1073,7 @@ static void t_interrupt(void)
 	while (!block_started && now_s() - t0 < 5)
 		usleep(2000);
 	TAP_CHECK(block_started);
-	/* Other workers keep serving while one is blocked. */
+	/* Other workers keep serving while one is blocked (the mount started with one). */
 	TAP_EQ_INT(access(path("hello.txt"), R_OK), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
@@ -1095,6 +1110,7 @@ static void t_inflight_zero(void)
 	while (fm_fuse_session_inflight(sess) != 0 && now_s() - t0 < 3)
 		usleep(5000);
 	TAP_EQ_INT(fm_fuse_session_inflight(sess), 0);
+	printf("# threads in this process after the mount tests: %d\n", count_threads());
 }
 
 static void t_unmount(void)
@@ -1111,7 +1127,7 @@ static void t_external_unmount(void)
 	struct fm_fuse_session *s = NULL;
 	double t0;
 
-	TAP_EQ_INT(mount_fs(&s), 0);
+	TAP_EQ_INT(mount_fs(&s, 4), 0);
 	if (!s)
 		return;
 	TAP_EQ_INT(umount2(mnt, MNT_DETACH), 0);
@@ -1129,7 +1145,7 @@ static void t_busy_unmount(void)
 	pid_t pid;
 	char c;
 
-	TAP_EQ_INT(mount_fs(&s), 0);
+	TAP_EQ_INT(mount_fs(&s, 4), 0);
 	if (!s)
 		return;
 	TAP_EQ_INT(pipe(pipefd), 0);
