@@ -17,7 +17,7 @@
  * NUL-terminated, truncated if needed (after an error: what was produced so far).  buf may be
  * NULL when cap is 0 (size query).
  *
- * Semantics (docs: src/nt/format.c's header comment lists them in full):
+ * Semantics:
  *  - size prefixes hh h l (32-bit: %ld/%lu/%lx read an int-sized argument, as ULONG/LONG are
  *    32-bit) ll L I32 I64 I (pointer-sized) z j t, and w (wide);
  *  - narrow engine: %s %hs char*, %S %ls %ws WCHAR*, %c char, %C %lc %wc WCHAR;
@@ -29,7 +29,10 @@
  *  - wide text in narrow output is UTF-8 (a lone surrogate becomes U+FFFD); narrow text in
  *    wide output is read as UTF-8 (an invalid byte becomes U+FFFD);
  *  - width and precision count units of the argument (bytes of a char string, UTF-16 units of
- *    a WCHAR string; a surrogate pair is never split).
+ *    a WCHAR string; a surrogate pair is never split);
+ *  - e E f F g G a A as in C (digits from the C library: infinity prints "inf", not the old
+ *    CRT's "1.#INF"); 'L' reads a long double;
+ *  - flags - + space # 0, width and precision with '*' (a negative '*' width means '-').
  * Thread-safe; any context.  Allocates only for a floating-point conversion longer than 480
  * characters (and returns -1 if that allocation fails).
  */
