@@ -33,7 +33,7 @@
  *  - e E f F g G a A as in C (digits from the C library: infinity prints "inf", not the old
  *    CRT's "1.#INF"); 'L' reads a long double;
  *  - flags - + space # 0, width and precision with '*' (a negative '*' width means '-').
- * Thread-safe; any context.  Allocates only for a floating-point conversion longer than 480
+ * Thread-safe; any context.  Allocates only for a floating-point conversion longer than 511
  * characters (and returns -1 if that allocation fails).
  */
 int fm_ms_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap);
