@@ -15,8 +15,10 @@
  * requests from its own clone of the /dev/fuse descriptor (FUSE_DEV_IOC_CLONE) into a buffer it
  * reuses.  Every request is decoded and handed to one callback of struct fm_fuse_ops together
  * with a struct fm_fuse_req; the callback (or whoever it hands the request to) must answer it
- * exactly once with one of the fm_fuse_reply_* functions.  A second reply, or a request freed
- * without one, is a bug: it is asserted in debug builds and logged otherwise.
+ * exactly once with one of the fm_fuse_reply_* functions.  A second reply, or a callback that
+ * returns without answering or holding its request, is a bug: it is logged, the second reply
+ * is ignored, and an unanswered request is answered EIO so the caller never hangs.
+ * fm_fuse_session_inflight() counts requests not answered yet.
  *
  * All errors inside this layer are 0 / -errno.  Reply functions take positive errno values, as
  * the kernel protocol does (fm_fuse_reply_err(req, ENOENT)).
@@ -163,9 +165,14 @@ struct fm_fuse_ops {
 };
 
 struct fm_fuse_options {
-	const char *fsname;	  /* shown as the mount's source in /proc/mounts */
-	const char *subtype;	  /* type becomes "fuse.<subtype>" */
-	unsigned int nthreads;	  /* worker threads; 0 = a default */
+	const char *fsname;  /* shown as the mount's source in /proc/mounts */
+	const char *subtype; /* type becomes "fuse.<subtype>" */
+	/*
+	 * Worker threads started at mount; 0 = 4.  When the last worker waiting for requests
+	 * takes one, another is started (up to 16, or nthreads if more), so callbacks blocked
+	 * in a filter never leave the mount without a reader.
+	 */
+	unsigned int nthreads;
 	bool allow_other;	  /* other users may use the mount */
 	bool default_permissions; /* the kernel checks mode bits */
 	bool want_passthrough;	  /* negotiate FUSE_PASSTHROUGH if the kernel has it */
@@ -177,7 +184,10 @@ struct fm_fuse_options {
  * caller opens what it needs below first) and start serving it.  Returns once the kernel's
  * FUSE_INIT has been answered, so the mount is usable when this returns.  On success *out owns
  * the session; release it with fm_fuse_unmount().  Returns 0 or -errno (-ENOENT mount point
- * missing, -EBUSY already a FUSE mount of ours, -EPERM not root, ...).
+ * missing, -ENOTDIR not a directory, -EBUSY already a FUSE mount (ours or anyone's), -EPERM
+ * not root, -ETIMEDOUT no FUSE_INIT within 10 s, -EPROTO kernel older than protocol 7.31).
+ * The mount is "fuse.<subtype>" with nosuid,nodev; the device descriptors are O_CLOEXEC, but a
+ * child forked without exec holds copies of them until it exits.
  */
 int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 		  const struct fm_fuse_ops *ops, void *ud, struct fm_fuse_session **out);
@@ -199,7 +209,13 @@ uint64_t fm_fuse_session_inflight(struct fm_fuse_session *s);
 /* The negotiated connection parameters (valid after fm_fuse_mount returned). */
 const struct fm_fuse_conn *fm_fuse_session_conn(const struct fm_fuse_session *s);
 
-/* Register an open descriptor as a passthrough backing file; returns backing id > 0 or -errno. */
+/*
+ * Register an open descriptor as a passthrough backing file (FUSE_DEV_IOC_BACKING_OPEN); the
+ * kernel keeps its own reference, so the caller may close fd afterwards.  Returns a backing id
+ * > 0 for fm_fuse_open.backing_id, or -errno (-EOPNOTSUPP: passthrough was not negotiated,
+ * -EPERM: not CAP_SYS_ADMIN, -ELOOP: the backing file system is stacked too deep).  Close the
+ * id once no open needs it any more; files already opened with it keep working.
+ */
 int fm_fuse_backing_open(struct fm_fuse_session *s, int fd);
 int fm_fuse_backing_close(struct fm_fuse_session *s, int backing_id);
 
