@@ -711,16 +711,70 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int mount_fs(struct fm_fuse_session **out, unsigned int nthreads)
+static int mount_opts(struct fm_fuse_session **out, unsigned int nthreads, bool others)
 {
 	struct fm_fuse_options o = {
 	    .fsname = "fmtest",
 	    .subtype = "fmtest",
 	    .nthreads = nthreads,
 	    .want_passthrough = true,
+	    .allow_other = others,
+	    .default_permissions = others,
 	};
 
 	return fm_fuse_mount(mnt, &o, &test_ops, NULL, out);
+}
+
+static int mount_fs(struct fm_fuse_session **out, unsigned int nthreads)
+{
+	return mount_opts(out, nthreads, false);
+}
+
+static bool mount_has_option(const char *where, const char *opt)
+{
+	FILE *f = fopen("/proc/mounts", "re");
+	char line[1024], dev[256], dir[512], type[64], opts[512];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %511s %63s %511s", dev, dir, type, opts) == 4 &&
+		    strcmp(dir, where) == 0 && strstr(opts, opt))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+/* As user nobody in a child: 0 or the errno of stat(path), then of open(path). */
+static int as_nobody(const char *p, int *open_err)
+{
+	int fds[2], res[2] = {-1, -1}, status;
+	pid_t pid;
+
+	if (pipe(fds) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct stat st;
+		int r[2], fd;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(1);
+		r[0] = stat(p, &st) == 0 ? 0 : errno;
+		fd = open(p, O_RDONLY);
+		r[1] = fd >= 0 ? 0 : errno;
+		if (write(fds[1], r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], res, sizeof(res)) != sizeof(res))
+		res[0] = res[1] = -1;
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	*open_err = res[1];
+	return res[0];
 }
 
 static int count_threads(void)
@@ -1137,6 +1191,36 @@ static void t_external_unmount(void)
 	TAP_CHECK(!in_proc_mounts(mnt));
 }
 
+static void t_mount_options(void)
+{
+	struct fm_fuse_session *s = NULL;
+	int open_err = -1;
+
+	/* Default: only the mounting user may enter the mount. */
+	TAP_EQ_INT(mount_fs(&s, 2), 0);
+	if (!s)
+		return;
+	TAP_CHECK(!mount_has_option(mnt, "allow_other"));
+	TAP_CHECK(mount_has_option(mnt, "nosuid"));
+	TAP_CHECK(mount_has_option(mnt, "nodev"));
+	TAP_EQ_INT(as_nobody(path("hello.txt"), &open_err), EACCES);
+	fm_fuse_unmount(s);
+
+	/* allow_other lets others in; default_permissions makes the kernel check modes. */
+	s = NULL;
+	TAP_EQ_INT(mount_opts(&s, 2, true), 0);
+	if (!s)
+		return;
+	TAP_CHECK(mount_has_option(mnt, "allow_other"));
+	TAP_CHECK(mount_has_option(mnt, "default_permissions"));
+	TAP_EQ_INT(chmod(path("rw.txt"), 0600), 0);
+	TAP_EQ_INT(as_nobody(path("hello.txt"), &open_err), 0);
+	TAP_EQ_INT(open_err, 0);
+	TAP_EQ_INT(as_nobody(path("rw.txt"), &open_err), 0);
+	TAP_EQ_INT(open_err, EACCES);
+	fm_fuse_unmount(s);
+}
+
 static void t_busy_unmount(void)
 {
 	struct fm_fuse_session *s = NULL;
@@ -1196,6 +1280,8 @@ int main(void)
 	snprintf(mnt, sizeof(mnt), "%s/mnt", tmpdir);
 	snprintf(backing_path, sizeof(backing_path), "%s/backing.bin", tmpdir);
 	mkdir(mnt, 0755);
+	/* t_mount_options walks the path as another user. */
+	chmod(tmpdir, 0755);
 	fs_reset();
 
 	TAP_RUN(t_direntry_packing);
@@ -1225,6 +1311,8 @@ int main(void)
 	}
 	fs_reset();
 	TAP_RUN(t_external_unmount);
+	fs_reset();
+	TAP_RUN(t_mount_options);
 	fs_reset();
 	TAP_RUN(t_busy_unmount);
 
