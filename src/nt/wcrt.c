@@ -51,6 +51,8 @@ uint16_t *fm_wcscpy(uint16_t *dst, const uint16_t *src)
 {
 	size_t i = 0;
 
+	if (!dst || !src)
+		return dst;
 	do
 		dst[i] = src[i];
 	while (src[i++]);
@@ -61,6 +63,8 @@ uint16_t *fm_wcsncpy(uint16_t *dst, const uint16_t *src, size_t n)
 {
 	size_t i = 0;
 
+	if (!dst || !src)
+		return dst;
 	for (; i < n && src[i]; i++)
 		dst[i] = src[i];
 	/* As in C, the rest of the n units is zero-filled (and nothing is added when full). */
@@ -71,15 +75,20 @@ uint16_t *fm_wcsncpy(uint16_t *dst, const uint16_t *src, size_t n)
 
 uint16_t *fm_wcscat(uint16_t *dst, const uint16_t *src)
 {
+	if (!dst || !src)
+		return dst;
 	fm_wcscpy(dst + fm_wcslen(dst), src);
 	return dst;
 }
 
 uint16_t *fm_wcsncat(uint16_t *dst, const uint16_t *src, size_t n)
 {
-	uint16_t *d = dst + fm_wcslen(dst);
+	uint16_t *d;
 	size_t i = 0;
 
+	if (!dst || !src)
+		return dst;
+	d = dst + fm_wcslen(dst);
 	for (; i < n && src[i]; i++)
 		d[i] = src[i];
 	d[i] = 0;
@@ -91,8 +100,16 @@ int fm_wcscmp(const uint16_t *a, const uint16_t *b)
 	return fm_wcsncmp(a, b, SIZE_MAX);
 }
 
+/* A NULL string (a filter bug) sorts before every string instead of crashing the daemon. */
+static int null_order(const void *a, const void *b)
+{
+	return a == b ? 0 : a ? 1 : -1;
+}
+
 int fm_wcsncmp(const uint16_t *a, const uint16_t *b, size_t n)
 {
+	if (!a || !b)
+		return null_order(a, b);
 	for (size_t i = 0; i < n; i++) {
 		if (a[i] != b[i])
 			return a[i] < b[i] ? -1 : 1;
@@ -109,6 +126,8 @@ int fm_wcsicmp(const uint16_t *a, const uint16_t *b)
 
 int fm_wcsnicmp(const uint16_t *a, const uint16_t *b, size_t n)
 {
+	if (!a || !b)
+		return null_order(a, b);
 	/* Like Microsoft's CRT, compare the lower-case forms (this decides how '_' sorts). */
 	for (size_t i = 0; i < n; i++) {
 		uint16_t x = fm_towlower(a[i]), y = fm_towlower(b[i]);
@@ -123,6 +142,8 @@ int fm_wcsnicmp(const uint16_t *a, const uint16_t *b, size_t n)
 
 uint16_t *fm_wcschr(const uint16_t *s, uint16_t c)
 {
+	if (!s)
+		return NULL;
 	for (;; s++) {
 		if (*s == c)
 			return (uint16_t *)s;
@@ -135,6 +156,8 @@ uint16_t *fm_wcsrchr(const uint16_t *s, uint16_t c)
 {
 	const uint16_t *last = NULL;
 
+	if (!s)
+		return NULL;
 	for (;; s++) {
 		if (*s == c)
 			last = s;
@@ -147,6 +170,8 @@ uint16_t *fm_wcsstr(const uint16_t *haystack, const uint16_t *needle)
 {
 	size_t n = fm_wcslen(needle);
 
+	if (!haystack || !needle)
+		return NULL;
 	for (const uint16_t *h = haystack;; h++) {
 		if (fm_wcsncmp(h, needle, n) == 0)
 			return (uint16_t *)h;
@@ -181,6 +206,8 @@ size_t fm_wcsspn(const uint16_t *s, const uint16_t *accept)
 {
 	size_t n = 0;
 
+	if (!s || !accept)
+		return 0;
 	while (s[n] && fm_wcschr(accept, s[n]))
 		n++;
 	return n;
@@ -190,6 +217,8 @@ size_t fm_wcscspn(const uint16_t *s, const uint16_t *reject)
 {
 	size_t n = 0;
 
+	if (!s || !reject)
+		return 0;
 	while (s[n] && !fm_wcschr(reject, s[n]))
 		n++;
 	return n;
@@ -197,6 +226,8 @@ size_t fm_wcscspn(const uint16_t *s, const uint16_t *reject)
 
 uint16_t *fm_wcspbrk(const uint16_t *s, const uint16_t *accept)
 {
+	if (!s || !accept)
+		return NULL;
 	s += fm_wcscspn(s, accept);
 	return *s ? (uint16_t *)s : NULL;
 }

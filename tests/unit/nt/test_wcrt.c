@@ -53,6 +53,24 @@ static void t_compare(void)
 	TAP_EQ_INT(fm_wcsnicmp(u"a", u"b", 0), 0);
 }
 
+static void t_null_arguments_do_not_crash(void)
+{
+	uint16_t b[4] = {'x', 0};
+
+	TAP_CHECK(fm_wcscpy(NULL, u"a") == NULL);
+	TAP_CHECK(fm_wcscpy(b, NULL) == b && b[0] == 'x');
+	TAP_CHECK(fm_wcsncpy(b, NULL, 2) == b && fm_wcscat(b, NULL) == b);
+	TAP_CHECK(fm_wcsncat(NULL, u"a", 1) == NULL);
+	TAP_CHECK(fm_wcscmp(NULL, u"a") < 0 && fm_wcscmp(u"a", NULL) > 0);
+	TAP_EQ_INT(fm_wcscmp(NULL, NULL), 0);
+	TAP_CHECK(fm_wcsicmp(NULL, u"a") < 0 && fm_wcsnicmp(u"a", NULL, 1) > 0);
+	TAP_CHECK(fm_wcschr(NULL, 'a') == NULL && fm_wcsrchr(NULL, 'a') == NULL);
+	TAP_CHECK(fm_wcsstr(NULL, u"a") == NULL && fm_wcsstr(u"a", NULL) == NULL);
+	TAP_CHECK(fm_wcsspn(NULL, u"a") == 0 && fm_wcscspn(u"a", NULL) == 0);
+	TAP_CHECK(fm_wcspbrk(NULL, u"a") == NULL);
+	TAP_CHECK(fm_wcsupr(NULL) == NULL);
+}
+
 static void t_search(void)
 {
 	const uint16_t *s = u"a\\dir\\file.txt";
@@ -299,6 +317,7 @@ int main(void)
 	TAP_RUN(t_length_copy_concat);
 	TAP_RUN(t_compare);
 	TAP_RUN(t_search);
+	TAP_RUN(t_null_arguments_do_not_crash);
 	TAP_RUN(t_span_and_dup);
 	TAP_RUN(t_tokens);
 	TAP_RUN(t_case_mapping);
