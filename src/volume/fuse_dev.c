@@ -1945,12 +1945,34 @@ void fm_fuse__session_free(struct fm_fuse_session *s)
 	free_session(s);
 }
 
+/* True when called from one of the session's worker threads. */
+static bool on_worker(struct fm_fuse_session *s)
+{
+	bool found = false;
+	unsigned int i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nthreads; i++)
+		if (s->workers[i].started && pthread_equal(s->workers[i].thread, pthread_self()))
+			found = true;
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
 void fm_fuse_unmount(struct fm_fuse_session *s)
 {
 	bool inited;
 
 	if (!s)
 		return;
+	/* A worker cannot wait for itself to stop. */
+	if (on_worker(s)) {
+		fm_log(FM_LOG_ERROR, TAG,
+		       "fm_fuse_unmount(%s) called from one of its workers: "
+		       "refused",
+		       s->mountpoint);
+		return;
+	}
 	inited = atomic_load(&s->initialized);
 	if (!stop_session(s))
 		return;
