@@ -58,7 +58,7 @@ struct fm_fuse_req {
 	struct fm_fuse_ctx ctx;
 	struct fm_fuse_session *s;
 	struct worker *w;	  /* NULL once held */
-	struct fm_fuse_req *next; /* in-flight hash chain, guarded by s->inflight_lock */
+	struct fm_fuse_req *next; /* in-flight hash chain, guarded by its bucket's lock */
 };
 
 struct worker {
@@ -103,8 +103,11 @@ struct fm_fuse_session {
 	_Atomic bool stopping;
 	_Atomic uint64_t inflight;
 
-	pthread_mutex_t inflight_lock;
-	struct fm_fuse_req *inflight_tab[INFLIGHT_BUCKETS]; /* guarded by inflight_lock */
+	/* Requests awaiting their reply, by unique; one lock per bucket. */
+	struct inflight_bucket {
+		pthread_mutex_t lock;
+		struct fm_fuse_req *head; /* guarded by lock */
+	} inflight_tab[INFLIGHT_BUCKETS];
 };
 
 /* Decoding cursor over one request's arguments. */
@@ -196,29 +199,30 @@ static void fill_entry(struct fuse_entry_out *o, const struct fm_fuse_entry *e)
 
 /* ---- in-flight table: for FUSE_INTERRUPT and the exactly-once counter ---- */
 
-static size_t bucket_of(uint64_t unique)
+static struct inflight_bucket *bucket_of(struct fm_fuse_session *s, uint64_t unique)
 {
-	return (size_t)((unique >> 1) % INFLIGHT_BUCKETS);
+	/* The kernel's uniques step by 2: bit 0 marks interrupts. */
+	return &s->inflight_tab[(unique >> 1) % INFLIGHT_BUCKETS];
 }
 
 static void inflight_add(struct fm_fuse_session *s, struct fm_fuse_req *req)
 {
-	size_t b = bucket_of(req->unique);
+	struct inflight_bucket *b = bucket_of(s, req->unique);
 
-	pthread_mutex_lock(&s->inflight_lock);
-	req->next = s->inflight_tab[b];
-	s->inflight_tab[b] = req;
-	pthread_mutex_unlock(&s->inflight_lock);
+	pthread_mutex_lock(&b->lock);
+	req->next = b->head;
+	b->head = req;
+	pthread_mutex_unlock(&b->lock);
 	atomic_fetch_add(&s->inflight, 1);
 }
 
-/* Unlink `req` (or replace it by `with`) in its chain; caller holds inflight_lock. */
-static void inflight_swap_locked(struct fm_fuse_session *s, struct fm_fuse_req *req,
+/* Unlink `req` (or replace it by `with`) in its chain; caller holds the bucket's lock. */
+static void inflight_swap_locked(struct inflight_bucket *b, struct fm_fuse_req *req,
 				 struct fm_fuse_req *with)
 {
-	struct fm_fuse_req **pp = &s->inflight_tab[bucket_of(req->unique)];
+	struct fm_fuse_req **pp;
 
-	for (; *pp; pp = &(*pp)->next) {
+	for (pp = &b->head; *pp; pp = &(*pp)->next) {
 		if (*pp == req) {
 			if (with) {
 				with->next = req->next;
@@ -233,27 +237,30 @@ static void inflight_swap_locked(struct fm_fuse_session *s, struct fm_fuse_req *
 
 static void inflight_remove(struct fm_fuse_session *s, struct fm_fuse_req *req)
 {
-	pthread_mutex_lock(&s->inflight_lock);
-	inflight_swap_locked(s, req, NULL);
-	pthread_mutex_unlock(&s->inflight_lock);
+	struct inflight_bucket *b = bucket_of(s, req->unique);
+
+	pthread_mutex_lock(&b->lock);
+	inflight_swap_locked(b, req, NULL);
+	pthread_mutex_unlock(&b->lock);
 	atomic_fetch_sub(&s->inflight, 1);
 }
 
 /* Mark the request `unique` interrupted; false if it is not (or no longer, or not yet) ours. */
 static bool inflight_interrupt(struct fm_fuse_session *s, uint64_t unique)
 {
+	struct inflight_bucket *b = bucket_of(s, unique);
 	struct fm_fuse_req *r;
 	bool found = false;
 
-	pthread_mutex_lock(&s->inflight_lock);
-	for (r = s->inflight_tab[bucket_of(unique)]; r; r = r->next) {
+	pthread_mutex_lock(&b->lock);
+	for (r = b->head; r; r = r->next) {
 		if (r->unique == unique) {
 			atomic_store(&r->interrupted, true);
 			found = true;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&s->inflight_lock);
+	pthread_mutex_unlock(&b->lock);
 	return found;
 }
 
@@ -599,6 +606,7 @@ bool fm_fuse_req_kill_suidgid(const struct fm_fuse_req *req)
 
 struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req)
 {
+	struct inflight_bucket *b;
 	struct fm_fuse_req *copy;
 	struct fm_fuse_session *s;
 
@@ -617,12 +625,13 @@ struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req)
 	copy->w = NULL;
 	copy->max_out = req->max_out;
 	atomic_store(&copy->state, REQ_ACTIVE);
-	/* Under the table lock, so that an interrupt lands on exactly one of the two. */
-	pthread_mutex_lock(&s->inflight_lock);
+	/* Under the bucket's lock, so that an interrupt lands on exactly one of the two. */
+	b = bucket_of(s, req->unique);
+	pthread_mutex_lock(&b->lock);
 	atomic_store(&copy->interrupted, atomic_load(&req->interrupted));
-	inflight_swap_locked(s, req, copy);
+	inflight_swap_locked(b, req, copy);
 	atomic_store(&req->state, REQ_MOVED);
-	pthread_mutex_unlock(&s->inflight_lock);
+	pthread_mutex_unlock(&b->lock);
 	return copy;
 }
 
@@ -1581,7 +1590,8 @@ static void free_session(struct fm_fuse_session *s)
 	fm_free(s->mountpoint);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->inflight_lock);
+	for (i = 0; i < INFLIGHT_BUCKETS; i++)
+		pthread_mutex_destroy(&s->inflight_tab[i].lock);
 	fm_free(s);
 }
 
@@ -1791,7 +1801,8 @@ static struct fm_fuse_session *session_alloc(const struct fm_fuse_options *opts,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&s->inflight_lock, NULL);
+	for (i = 0; i < INFLIGHT_BUCKETS; i++)
+		pthread_mutex_init(&s->inflight_tab[i].lock, NULL);
 	s->workers = fm_calloc(s->max_threads, sizeof(*s->workers));
 	if (!s->workers) {
 		free_session(s);
