@@ -1,0 +1,2 @@
+/* DriverSpecs.h: the annotations live in sal.h. */
+#include <sal.h>

@@ -1,0 +1,2 @@
+/* driverspecs.h: the annotations live in sal.h. */
+#include <sal.h>

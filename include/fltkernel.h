@@ -1,0 +1,2 @@
+/* Lower-case spelling of fltKernel.h, as some sources include it. */
+#include <fltKernel.h>

@@ -1,0 +1,2 @@
+/* Lower-case spelling of fltUserStructures.h. */
+#include <fltUserStructures.h>

@@ -1,0 +1,2 @@
+/* specstrings.h: the annotations live in sal.h. */
+#include <sal.h>
