@@ -36,6 +36,13 @@
  * pointer), one per handle whose opened link lies in this directory; the root holds one
  * forever.
  */
+/* Another name of a hard-linked file, learned from a lookup or a link. */
+struct alias {
+	struct alias *next;
+	struct fm_stream *parent; /* referenced */
+	char *name;
+};
+
 struct fm_stream {
 	struct fm_stream *hnext;
 	dev_t dev;
@@ -45,13 +52,20 @@ struct fm_stream {
 	uint64_t nlookup;
 	struct fm_stream *parent;
 	char *name;
-	bool deleted; /* its remembered name is gone (unlinked or renamed over) */
+	struct alias *aliases; /* other known links, promoted when the name above goes */
+	bool deleted;	       /* its remembered name is gone (unlinked or renamed over) */
 	unsigned int nhandles;
 	bool delete_pending;
+	/*
+	 * Kernel file handle (name_to_handle_at), taken when the remembered name is removed
+	 * while the inode may live on (hard links, open files): reaches it without a name.
+	 */
+	struct file_handle *fh;
 };
 
 struct fm_lower {
 	int root_fd;
+	int mount_fd;	      /* a real descriptor of the root, for open_by_handle_at */
 	pthread_mutex_t lock; /* the stream table and every stream's mutable fields */
 	struct fm_stream *buckets[HASH_BUCKETS];
 	struct fm_stream root;
@@ -310,11 +324,20 @@ static void put_locked(struct fm_lower *lw, struct fm_stream *s)
 
 		if (s == &lw->root)
 			return;
+		while (s->aliases) {
+			struct alias *a = s->aliases;
+
+			s->aliases = a->next;
+			put_locked(lw, a->parent);
+			fm_free(a->name);
+			fm_free(a);
+		}
 		while (*pp && *pp != s)
 			pp = &(*pp)->hnext;
 		if (*pp)
 			*pp = s->hnext;
 		fm_free(s->name);
+		fm_free(s->fh);
 		fm_free(s);
 		s = parent;
 	}
@@ -356,6 +379,78 @@ static int rename_locked(struct fm_lower *lw, struct fm_stream *s, struct fm_str
 	s->deleted = false;
 	put_locked(lw, old);
 	return 0;
+}
+
+static struct alias **find_alias(struct fm_stream *s, struct fm_stream *parent, const char *name)
+{
+	struct alias **pa;
+
+	for (pa = &s->aliases; *pa; pa = &(*pa)->next)
+		if ((*pa)->parent == parent && !strcmp((*pa)->name, name))
+			return pa;
+	return NULL;
+}
+
+/* Remember (parent, name) as another link of s, unless known (at most 16). Under lock. */
+static void add_alias(struct fm_stream *s, struct fm_stream *parent, const char *name)
+{
+	struct alias *a;
+	int n = 0;
+
+	if (S_ISDIR(s->type) || s->deleted ||
+	    (s->parent == parent && s->name && !strcmp(s->name, name)))
+		return;
+	if (find_alias(s, parent, name))
+		return;
+	for (a = s->aliases; a; a = a->next)
+		n++;
+	if (n >= 16)
+		return;
+	a = fm_calloc(1, sizeof(*a));
+	if (!a)
+		return;
+	a->name = fm_strdup(name);
+	if (!a->name) {
+		fm_free(a);
+		return;
+	}
+	a->parent = parent;
+	parent->refs++;
+	a->next = s->aliases;
+	s->aliases = a;
+}
+
+/*
+ * The link (parent, name) of s is gone: forget it; when it was the remembered name, another
+ * known link takes its place, or the stream becomes nameless.  Under lock.
+ */
+static void link_gone(struct fm_lower *lw, struct fm_stream *s, struct fm_stream *parent,
+		      const char *name)
+{
+	struct alias **pa, *a;
+
+	if (s->parent == parent && s->name && !strcmp(s->name, name)) {
+		if (s->aliases) {
+			a = s->aliases;
+			s->aliases = a->next;
+			put_locked(lw, s->parent);
+			fm_free(s->name);
+			s->parent = a->parent;
+			s->name = a->name;
+			fm_free(a);
+		} else {
+			s->deleted = true;
+		}
+		return;
+	}
+	pa = find_alias(s, parent, name);
+	if (pa) {
+		a = *pa;
+		*pa = a->next;
+		put_locked(lw, a->parent);
+		fm_free(a->name);
+		fm_free(a);
+	}
 }
 
 /* A new stream with one reference (the caller's), named (parent, name); parent gets a ref. */
@@ -495,6 +590,7 @@ int fm_lower_create(int root_fd, struct fm_lower **out)
 	if (!lw)
 		return -ENOMEM;
 	lw->root_fd = root_fd;
+	lw->mount_fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	pthread_mutex_init(&lw->lock, NULL);
 	lw->root.dev = st.st_dev;
 	lw->root.ino = st.st_ino;
@@ -520,12 +616,22 @@ void fm_lower_destroy(struct fm_lower *lw)
 		while (s) {
 			struct fm_stream *next = s->hnext;
 
+			while (s->aliases) {
+				struct alias *al = s->aliases;
+
+				s->aliases = al->next;
+				fm_free(al->name);
+				fm_free(al);
+			}
+			fm_free(s->fh);
 			fm_free(s->name);
 			fm_free(s);
 			s = next;
 		}
 	}
 	close(lw->root_fd);
+	if (lw->mount_fd >= 0)
+		close(lw->mount_fd);
 	pthread_mutex_destroy(&lw->lock);
 	fm_free(lw);
 }
@@ -582,6 +688,8 @@ static int remember_locked(struct fm_lower *lw, struct fm_stream *parent, const 
 	if (s) {
 		if (s->deleted)
 			r = rename_locked(lw, s, parent, name);
+		else
+			add_alias(s, parent, name);
 		if (r < 0)
 			return r;
 		if (s->nlookup++ == 0)
@@ -636,15 +744,36 @@ void fm_lower_remember(struct fm_lower *lw, struct fm_stream *s)
 	pthread_mutex_unlock(&lw->lock);
 }
 
-/* Open a stream itself (O_PATH, no symlink following).  fd or -errno. */
+/*
+ * Open a stream itself (O_PATH, no symlink following).  A stream whose remembered name is
+ * gone is reached through its kernel file handle, if one was taken.  fd or -errno.
+ */
 static int open_stream(struct fm_lower *lw, struct fm_stream *s)
 {
 	char path[PATH_MAX];
 	int r = fm_lower_stream_path(lw, s, path, sizeof(path));
+	struct file_handle *fh = NULL;
 
-	if (r < 0)
+	if (r >= 0)
+		return open_beneath(lw, path, O_PATH | O_NOFOLLOW, 0);
+	if (r != -ENOENT)
 		return r;
-	return open_beneath(lw, path, O_PATH | O_NOFOLLOW, 0);
+	pthread_mutex_lock(&lw->lock);
+	if (s->fh) {
+		size_t n = sizeof(*s->fh) + s->fh->handle_bytes;
+
+		fh = fm_malloc(n);
+		if (fh)
+			memcpy(fh, s->fh, n);
+	}
+	pthread_mutex_unlock(&lw->lock);
+	if (!fh)
+		return r;
+	r = open_by_handle_at(lw->mount_fd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (r < 0)
+		r = errno == ESTALE ? -ENOENT : -errno;
+	fm_free(fh);
+	return r;
 }
 
 int fm_lower_getattr(struct fm_lower *lw, struct fm_stream *s, struct stat *st)
@@ -798,14 +927,22 @@ static void renamed(struct fm_lower *lw, struct fm_stream *sp, const char *sname
 	if (replaced)
 		t = find_locked(lw, replaced->st_dev, replaced->st_ino);
 	s = find_locked(lw, moved->st_dev, moved->st_ino);
-	if (t && t != s && t->parent == tp && t->name && !strcmp(t->name, tname)) {
-		if (exchanged)
+	if (t && t != s) {
+		if (exchanged && t->parent == tp && t->name && !strcmp(t->name, tname))
 			rename_locked(lw, t, sp, sname);
-		else
-			t->deleted = true;
+		else if (!exchanged)
+			link_gone(lw, t, tp, tname);
 	}
-	if (s && (s->deleted || (s->parent == sp && s->name && !strcmp(s->name, sname))))
+	if (s && (s->deleted || (s->parent == sp && s->name && !strcmp(s->name, sname)))) {
 		rename_locked(lw, s, tp, tname);
+	} else if (s) {
+		struct alias **pa = find_alias(s, sp, sname);
+
+		if (pa) {
+			link_gone(lw, s, sp, sname);
+			add_alias(s, tp, tname);
+		}
+	}
 	pthread_mutex_unlock(&lw->lock);
 }
 
@@ -1633,6 +1770,38 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 
 /* ---- SET_INFORMATION ------------------------------------------------------------------------ */
 
+/*
+ * Before the remembered name of a file goes, take its kernel file handle: other links or
+ * open descriptors may keep the inode alive and the kernel may still ask about it.
+ */
+static void keep_file_handle(struct fm_lower *lw, struct fm_stream *s, int pfd, const char *name)
+{
+	struct file_handle *fh;
+	bool primary;
+	int mnt;
+
+	pthread_mutex_lock(&lw->lock);
+	primary = !s->fh && !s->aliases && s->parent && s->name && !strcmp(s->name, name);
+	pthread_mutex_unlock(&lw->lock);
+	if (!primary)
+		return;
+	fh = fm_malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	if (!fh)
+		return;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(pfd, name, fh, &mnt, 0) < 0) {
+		fm_free(fh);
+		return;
+	}
+	pthread_mutex_lock(&lw->lock);
+	if (!s->fh) {
+		s->fh = fh;
+		fh = NULL;
+	}
+	pthread_mutex_unlock(&lw->lock);
+	fm_free(fh);
+}
+
 /* Remove the link a handle was opened by (unlinkat/rmdir), then forget that name. */
 static int unlink_link(struct fm_lower *lw, struct fm_handle *h, struct fm_stream *s, bool dir)
 {
@@ -1643,12 +1812,13 @@ static int unlink_link(struct fm_lower *lw, struct fm_handle *h, struct fm_strea
 	pfd = open_stream_dir(lw, h->link_parent);
 	if (pfd < 0)
 		return pfd;
+	if (!dir)
+		keep_file_handle(lw, s, pfd, h->link_name);
 	r = unlinkat(pfd, h->link_name, dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
 	close(pfd);
 	if (r == 0) {
 		pthread_mutex_lock(&lw->lock);
-		if (s->parent == h->link_parent && s->name && !strcmp(s->name, h->link_name))
-			s->deleted = true;
+		link_gone(lw, s, h->link_parent, h->link_name);
 		pthread_mutex_unlock(&lw->lock);
 	}
 	return r;
@@ -1826,12 +1996,14 @@ static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 		r = linkat(h->fd, "", tpfd, tname, AT_EMPTY_PATH) < 0 ? -errno : 0;
 		if (r == -EEXIST && replace && unlinkat(tpfd, tname, 0) == 0)
 			r = linkat(h->fd, "", tpfd, tname, AT_EMPTY_PATH) < 0 ? -errno : 0;
-		if (r == 0 && have_t) {
-			pthread_mutex_lock(&lw->lock);
-			struct fm_stream *t = find_locked(lw, tst.st_dev, tst.st_ino);
+		if (r == 0) {
+			struct fm_stream *t;
 
-			if (t && t->parent == tpstream && t->name && !strcmp(t->name, tname))
-				t->deleted = true;
+			pthread_mutex_lock(&lw->lock);
+			t = have_t ? find_locked(lw, tst.st_dev, tst.st_ino) : NULL;
+			if (t && t != fo->FsContext)
+				link_gone(lw, t, tpstream, tname);
+			add_alias(fo->FsContext, tpstream, tname);
 			pthread_mutex_unlock(&lw->lock);
 		}
 		goto out;

@@ -1,0 +1,942 @@
+/* Integration: a volume with no filters behaves like the backing file system for POSIX callers. */
+#include "core/core.h"
+#include "core/registry.h"
+#include "volume/volume.h"
+
+#include "tap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * The script runs in a forked child with its working directory at the root under test and
+ * writes one line per step ("step: rc errno extra") into a shared log; sections start with
+ * "## name".  It runs once on the volume and once on a native directory; every section whose
+ * lines differ is a failed test point, with the differing lines as diagnostics.
+ */
+
+#define LOG_CAP (1 << 20)
+
+static char *logbuf;
+static size_t loglen;
+static char base[64], volpath[128], natpath[128];
+static struct fm_vol *vol;
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(logbuf + loglen, LOG_CAP - loglen, fmt, ap);
+	va_end(ap);
+	if (n > 0 && loglen + (size_t)n < LOG_CAP)
+		loglen += (size_t)n;
+}
+
+#define SECTION(name) logf_("## %s\n", name)
+/* Log a call's result: return value (or -1) and errno when it failed. */
+#define STEP(label, expr)                                                                          \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long step__r = (long)(expr);                                                       \
+		logf_("%s: %ld %s\n", label, step__r < 0 ? -1L : step__r,                          \
+		      step__r < 0 ? strerrorname_np(errno) : "-");                                 \
+	} while (0)
+/* As STEP but the value is only logged as ok / failed (descriptors differ). */
+#define STEPOK(label, expr)                                                                        \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long step__r = (long)(expr);                                                       \
+		logf_("%s: %s %s\n", label, step__r < 0 ? "fail" : "ok",                           \
+		      step__r < 0 ? strerrorname_np(errno) : "-");                                 \
+	} while (0)
+
+static void log_stat(const char *label, const char *path, bool follow)
+{
+	struct stat st;
+	int r = follow ? stat(path, &st) : lstat(path, &st);
+
+	if (r < 0) {
+		logf_("%s: stat %s\n", label, strerrorname_np(errno));
+		return;
+	}
+	logf_("%s: mode=%o nlink=%lu uid=%u gid=%u size=%lld\n", label, st.st_mode,
+	      (unsigned long)st.st_nlink, st.st_uid, st.st_gid,
+	      S_ISDIR(st.st_mode) ? 0LL : (long long)st.st_size);
+}
+
+static void log_content(const char *label, const char *path)
+{
+	char buf[512];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+	size_t i;
+
+	if (fd < 0) {
+		logf_("%s: open %s\n", label, strerrorname_np(errno));
+		return;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	logf_("%s: %zd [", label, n);
+	for (i = 0; n > 0 && i < (size_t)n; i++)
+		logf_("%02x", (unsigned char)buf[i]);
+	logf_("]\n");
+}
+
+static int write_file(const char *path, const char *s, int flags)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -1 : (int)n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void log_dir(const char *label, const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char *names[512];
+	size_t n = 0, i;
+
+	if (!d) {
+		logf_("%s: opendir %s\n", label, strerrorname_np(errno));
+		return;
+	}
+	while ((e = readdir(d)) && n < 512) {
+		char *s;
+
+		if (asprintf(&s, "%s/%d", e->d_name, e->d_type) < 0)
+			break;
+		names[n++] = s;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	logf_("%s: %zu entries:", label, n);
+	for (i = 0; i < n; i++) {
+		size_t j;
+
+		logf_(" ");
+		for (j = 0; names[i][j]; j++) {
+			unsigned char c = (unsigned char)names[i][j];
+
+			if (c < 0x20 || c >= 0x7f)
+				logf_("\\x%02x", c);
+			else
+				logf_("%c", c);
+		}
+		free(names[i]);
+	}
+	logf_("\n");
+}
+
+/* ---- the script ------------------------------------------------------------------------------ */
+
+static void s_create(void)
+{
+	int fd;
+
+	SECTION("create");
+	fd = open("c1", O_WRONLY | O_CREAT | O_EXCL, 0640);
+	STEPOK("open excl", fd);
+	STEP("write", write(fd, "hello", 5));
+	STEP("close", close(fd));
+	STEPOK("open excl again", open("c1", O_WRONLY | O_CREAT | O_EXCL, 0640));
+	log_stat("stat c1", "c1", false);
+	log_content("content c1", "c1");
+	fd = open("c1", O_RDWR | O_TRUNC);
+	STEPOK("open trunc", fd);
+	log_stat("stat after trunc", "c1", false);
+	STEP("close", close(fd));
+	fd = open("c1", O_WRONLY | O_APPEND);
+	STEPOK("open append", fd);
+	STEP("append 1", write(fd, "abc", 3));
+	STEP("lseek 0", lseek(fd, 0, SEEK_SET));
+	STEP("append 2", write(fd, "def", 3));
+	STEP("close", close(fd));
+	log_content("content after append", "c1");
+	STEPOK("open missing", open("missing", O_RDONLY));
+	STEPOK("open dir for write", open(".", O_WRONLY));
+	STEPOK("open file as dir", open("c1", O_RDONLY | O_DIRECTORY));
+	STEPOK("open under file", open("c1/x", O_RDONLY));
+	fd = open("c2", O_RDWR | O_CREAT, 0600);
+	STEPOK("open creat (no excl)", fd);
+	STEP("close", close(fd));
+	STEPOK("open creat existing", fd = open("c2", O_RDWR | O_CREAT, 0666));
+	STEP("close", close(fd));
+	log_stat("stat c2", "c2", false);
+}
+
+static void s_rw(void)
+{
+	char buf[200];
+	int fd;
+
+	SECTION("read-write");
+	fd = open("rw", O_RDWR | O_CREAT, 0644);
+	STEPOK("open", fd);
+	STEP("pwrite 0", pwrite(fd, "0123456789", 10, 0));
+	STEP("pwrite 100", pwrite(fd, "XYZ", 3, 100));
+	memset(buf, 'q', sizeof(buf));
+	STEP("pread 5", pread(fd, buf, 10, 5));
+	logf_("data: %.5s %d %d\n", buf, buf[5], buf[9]);
+	STEP("pread at eof", pread(fd, buf, 10, 103));
+	STEP("pread past eof", pread(fd, buf, 10, 5000));
+	STEP("pread across eof", pread(fd, buf, 50, 90));
+	STEP("read seq", read(fd, buf, 4));
+	STEP("read seq 2", read(fd, buf, 4));
+	STEP("close", close(fd));
+	log_stat("stat rw", "rw", false);
+	fd = open("rw", O_RDONLY);
+	STEP("write on rdonly", write(fd, "x", 1));
+	STEP("close", close(fd));
+	fd = open("big", O_RDWR | O_CREAT, 0644);
+	{
+		static char big[1 << 20];
+		size_t i;
+		long sum = 0;
+
+		for (i = 0; i < sizeof(big); i++)
+			big[i] = (char)(i * 7 + i / 4096);
+		STEP("write 1M", write(fd, big, sizeof(big)));
+		memset(big, 0, sizeof(big));
+		STEP("pread 1M", pread(fd, big, sizeof(big), 0));
+		for (i = 0; i < sizeof(big); i++)
+			sum += (unsigned char)big[i] * (long)(i % 13 + 1);
+		logf_("sum: %ld\n", sum);
+	}
+	STEP("close", close(fd));
+}
+
+static void s_stat(void)
+{
+	struct timespec ts[2] = {{1000000000, 123456700}, {1200000000, 987654300}};
+	struct stat st;
+
+	SECTION("stat");
+	STEP("create", write_file("st", "12345", O_TRUNC));
+	log_stat("stat", "st", false);
+	STEP("utimensat", utimensat(AT_FDCWD, "st", ts, 0));
+	if (stat("st", &st) == 0)
+		logf_("times: %ld.%09ld %ld.%09ld\n", (long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+		      (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	{
+		int fd = open("st", O_RDWR);
+		struct timespec t2[2] = {{1300000000, 0}, {0, UTIME_OMIT}};
+
+		STEP("futimens", futimens(fd, t2));
+		if (fstat(fd, &st) == 0)
+			logf_("ftimes: %ld.%09ld %ld.%09ld\n", (long)st.st_atim.tv_sec,
+			      st.st_atim.tv_nsec, (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+		if (fstat(fd, &st) == 0)
+			logf_("fstat: mode=%o nlink=%lu size=%lld\n", st.st_mode,
+			      (unsigned long)st.st_nlink, (long long)st.st_size);
+		close(fd);
+	}
+	STEP("utimensat missing", utimensat(AT_FDCWD, "nope", ts, 0));
+	{
+		time_t before = time(NULL);
+
+		STEP("utimes now", utimensat(AT_FDCWD, "st", NULL, 0));
+		if (stat("st", &st) == 0)
+			logf_("now ok: %d\n", st.st_mtim.tv_sec >= before - 1 &&
+						  st.st_mtim.tv_sec <= time(NULL) + 1);
+	}
+}
+
+static void s_truncate(void)
+{
+	SECTION("truncate");
+	STEP("create", write_file("tr", "abcdefghijklmnop", O_TRUNC));
+	STEP("truncate 10", truncate("tr", 10));
+	log_stat("stat", "tr", false);
+	{
+		int fd = open("tr", O_RDWR);
+
+		STEP("ftruncate 3", ftruncate(fd, 3));
+		log_stat("stat", "tr", false);
+		STEP("ftruncate 5000", ftruncate(fd, 5000));
+		log_stat("stat", "tr", false);
+		STEP("ftruncate 3", ftruncate(fd, 3));
+		close(fd);
+	}
+	log_content("content", "tr");
+	STEP("truncate missing", truncate("nope", 1));
+	STEP("truncate dir", truncate(".", 1));
+}
+
+static void s_chmod(void)
+{
+	SECTION("chmod-chown");
+	STEP("create", write_file("cm", "x", O_TRUNC));
+	STEP("chmod 600", chmod("cm", 0600));
+	log_stat("stat", "cm", false);
+	STEP("chmod 4755", chmod("cm", 04755));
+	log_stat("stat", "cm", false);
+	STEP("chown nobody", chown("cm", 65534, 65534));
+	log_stat("stat", "cm", false);
+	STEP("chown gid only", chown("cm", (uid_t)-1, 0));
+	log_stat("stat", "cm", false);
+	STEP("chmod missing", chmod("nope", 0600));
+	STEP("mkdir", mkdir("cmd", 0700));
+	STEP("chmod dir", chmod("cmd", 0751));
+	log_stat("stat dir", "cmd", false);
+}
+
+static void s_dirs(void)
+{
+	SECTION("dirs");
+	STEP("mkdir", mkdir("d", 0755));
+	STEP("mkdir again", mkdir("d", 0755));
+	log_stat("stat d", "d", false);
+	STEP("create d/f", write_file("d/f", "in d", 0));
+	STEP("rmdir nonempty", rmdir("d"));
+	STEP("unlink dir", unlink("d"));
+	STEP("rmdir file", rmdir("d/f"));
+	STEP("unlink d/f", unlink("d/f"));
+	STEP("unlink d/f again", unlink("d/f"));
+	STEP("rmdir d", rmdir("d"));
+	STEP("rmdir d again", rmdir("d"));
+	STEP("mkdir nested", mkdir("n1", 0777));
+	STEP("mkdir nested 2", mkdir("n1/n2", 0700));
+	STEP("mkdir missing parent", mkdir("zz/n2", 0700));
+	log_stat("stat n1", "n1", false);
+	log_stat("stat n1/n2", "n1/n2", false);
+	STEP("chdir", chdir("n1/n2"));
+	STEP("create here", write_file("inner", "deep", 0));
+	STEP("chdir back", chdir("../.."));
+	log_content("inner", "n1/n2/inner");
+	STEP("unlink missing", unlink("nothing"));
+}
+
+static void s_rename(void)
+{
+	SECTION("rename");
+	STEP("create a", write_file("ra", "AAA", O_TRUNC));
+	STEP("create b", write_file("rb", "BBBBB", O_TRUNC));
+	STEP("rename a->b", rename("ra", "rb"));
+	log_content("b", "rb");
+	log_stat("a", "ra", false);
+	STEP("create c", write_file("rc", "C", O_TRUNC));
+	STEP("noreplace", renameat2(AT_FDCWD, "rc", AT_FDCWD, "rb", RENAME_NOREPLACE));
+	STEP("noreplace free", renameat2(AT_FDCWD, "rc", AT_FDCWD, "rc2", RENAME_NOREPLACE));
+	STEP("exchange", renameat2(AT_FDCWD, "rc2", AT_FDCWD, "rb", RENAME_EXCHANGE));
+	log_content("rb", "rb");
+	log_content("rc2", "rc2");
+	STEP("mkdir d1", mkdir("rd1", 0755));
+	STEP("mkdir d1/sub", mkdir("rd1/sub", 0755));
+	STEP("create d1/sub/x", write_file("rd1/sub/x", "xx", 0));
+	STEP("rename d1->d2", rename("rd1", "rd2"));
+	log_content("d2/sub/x", "rd2/sub/x");
+	log_content("d1/sub/x", "rd1/sub/x");
+	STEP("rename into itself", rename("rd2", "rd2/sub/in"));
+	STEP("rename file over dir", rename("rb", "rd2"));
+	STEP("mkdir e", mkdir("re", 0755));
+	STEP("rename dir over empty dir", rename("re", "rd2/sub2"));
+	STEP("mkdir e", mkdir("re", 0755));
+	STEP("rename dir over nonempty", rename("re", "rd2"));
+	STEP("rename missing", rename("nothing", "x"));
+	STEP("rename across dirs", rename("rc2", "rd2/sub/moved"));
+	log_content("moved", "rd2/sub/moved");
+	{
+		/* An open file keeps working after its directory is renamed. */
+		int fd = open("rd2/sub/x", O_RDWR);
+
+		STEP("rename d2->d3 with open file", rename("rd2", "rd3"));
+		STEP("write after rename", pwrite(fd, "yy", 2, 2));
+		STEP("close", close(fd));
+		log_content("d3/sub/x", "rd3/sub/x");
+	}
+	log_dir("rd3/sub", "rd3/sub");
+}
+
+static void s_readdir(void)
+{
+	int i;
+
+	SECTION("readdir");
+	STEP("mkdir", mkdir("ls", 0755));
+	for (i = 0; i < 300; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "ls/file-with-a-longish-name-%03d", i);
+		if (write_file(name, "", 0) < 0)
+			logf_("create %s failed\n", name);
+	}
+	STEP("mkdir sub", mkdir("ls/sub", 0755));
+	STEP("symlink", symlink("file-with-a-longish-name-000", "ls/link"));
+	log_dir("ls", "ls");
+	log_dir("empty", "n1/n2");
+	{
+		/* rewinddir and a second pass see the same. */
+		DIR *d = opendir("ls");
+		int n1 = 0, n2 = 0;
+
+		while (d && readdir(d))
+			n1++;
+		if (d)
+			rewinddir(d);
+		while (d && readdir(d))
+			n2++;
+		if (d)
+			closedir(d);
+		logf_("passes: %d %d\n", n1, n2);
+	}
+	{
+		/* seekdir to a telldir position resumes there. */
+		DIR *d = opendir("ls");
+		long pos = -1;
+		int i2;
+		char after[300] = "";
+		struct dirent *e;
+
+		for (i2 = 0; d && i2 < 100 && readdir(d); i2++)
+			;
+		if (d)
+			pos = telldir(d);
+		e = d ? readdir(d) : NULL;
+		if (e)
+			snprintf(after, sizeof(after), "%s", e->d_name);
+		if (d) {
+			for (i2 = 0; i2 < 50 && readdir(d); i2++)
+				;
+			seekdir(d, pos);
+			e = readdir(d);
+			logf_("seekdir same: %d\n", e && !strcmp(e->d_name, after));
+			closedir(d);
+		}
+	}
+}
+
+static void s_symlink(void)
+{
+	char buf[256];
+	ssize_t n;
+
+	SECTION("symlink");
+	STEP("create target", write_file("sl-target", "target data", O_TRUNC));
+	STEP("symlink", symlink("sl-target", "sl"));
+	STEP("symlink again", symlink("sl-target", "sl"));
+	n = readlink("sl", buf, sizeof(buf) - 1);
+	STEP("readlink", n);
+	if (n >= 0) {
+		buf[n] = '\0';
+		logf_("target: %s\n", buf);
+	}
+	log_stat("lstat", "sl", false);
+	log_stat("stat", "sl", true);
+	log_content("through link", "sl");
+	STEP("dangling", symlink("/nonexistent/abs", "sl-dangling"));
+	n = readlink("sl-dangling", buf, sizeof(buf) - 1);
+	STEP("readlink dangling", n);
+	STEPOK("open dangling", open("sl-dangling", O_RDONLY));
+	STEP("readlink on file", readlink("sl-target", buf, sizeof(buf)));
+	STEP("unlink link", unlink("sl"));
+	log_stat("target still", "sl-target", false);
+	STEP("dir link", symlink("n1", "sl-dir"));
+	log_content("via dir link", "sl-dir/n2/inner");
+}
+
+static void s_link(void)
+{
+	SECTION("link");
+	STEP("create", write_file("ln1", "linked", O_TRUNC));
+	STEP("link", link("ln1", "ln2"));
+	log_stat("ln1", "ln1", false);
+	STEP("link again", link("ln1", "ln2"));
+	STEP("link dir", link("n1", "n1link"));
+	STEP("unlink ln1", unlink("ln1"));
+	log_stat("ln2", "ln2", false);
+	log_content("ln2", "ln2");
+	STEP("link missing", link("nothing", "x"));
+}
+
+static void s_xattr(void)
+{
+	char buf[256];
+	ssize_t n;
+
+	SECTION("xattr");
+	STEP("create", write_file("xa", "x", O_TRUNC));
+	STEP("setxattr", setxattr("xa", "user.k", "value", 5, 0));
+	STEP("setxattr create exists", setxattr("xa", "user.k", "v2", 2, XATTR_CREATE));
+	STEP("setxattr replace missing", setxattr("xa", "user.q", "v2", 2, XATTR_REPLACE));
+	STEP("getxattr size", getxattr("xa", "user.k", NULL, 0));
+	n = getxattr("xa", "user.k", buf, sizeof(buf));
+	STEP("getxattr", n);
+	if (n > 0)
+		logf_("value: %.*s\n", (int)n, buf);
+	STEP("getxattr small", getxattr("xa", "user.k", buf, 2));
+	STEP("setxattr 2", setxattr("xa", "user.k2", "", 0, 0));
+	n = listxattr("xa", buf, sizeof(buf));
+	STEP("listxattr", n);
+	STEP("removexattr", removexattr("xa", "user.k"));
+	STEP("getxattr removed", getxattr("xa", "user.k", buf, sizeof(buf)));
+	STEP("removexattr missing", removexattr("xa", "user.k"));
+	STEP("dir setxattr", setxattr("n1", "user.d", "dd", 2, 0));
+	STEP("dir getxattr", getxattr("n1", "user.d", buf, sizeof(buf)));
+}
+
+static void s_statfs(void)
+{
+	struct statvfs a;
+
+	SECTION("statfs");
+	STEP("statvfs", statvfs(".", &a));
+	logf_("total=%llu namemax=%lu files=%llu\n", (unsigned long long)a.f_blocks * a.f_frsize,
+	      a.f_namemax, (unsigned long long)a.f_files);
+}
+
+static void s_fsync(void)
+{
+	int fd;
+
+	SECTION("fsync");
+	fd = open("fs", O_RDWR | O_CREAT, 0644);
+	STEP("write", write(fd, "data", 4));
+	STEP("fsync", fsync(fd));
+	STEP("fdatasync", fdatasync(fd));
+	STEP("close", close(fd));
+	fd = open(".", O_RDONLY | O_DIRECTORY);
+	STEP("fsync dir", fsync(fd));
+	STEP("close", close(fd));
+}
+
+static void s_names(void)
+{
+	char name[300];
+	const char *odd[] = {"\xff\xfe",
+			     "caf\xc3\xa9",
+			     "a:b*c?d\"e<f>g|h\\i",
+			     "\x01ctl",
+			     "\xf0\x9f\x98\x80 emoji",
+			     "\xef\x80\xaa private",
+			     "trailing.",
+			     "trailing "};
+	size_t i;
+
+	SECTION("names");
+	memset(name, 'L', 255);
+	name[255] = '\0';
+	STEP("create 255", write_file(name, "long", O_TRUNC));
+	log_content("read 255", name);
+	name[255] = 'L';
+	name[256] = '\0';
+	STEP("create 256", write_file(name, "long", O_TRUNC));
+	STEP("mkdir names", mkdir("nm", 0755));
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "nm/%s", odd[i]);
+		STEP("create odd", write_file(path, odd[i], O_TRUNC));
+		log_content("read odd", path);
+	}
+	log_dir("nm", "nm");
+	STEP("rename odd", rename("nm/\xff\xfe", "nm/\xfe\xff"));
+	log_dir("nm", "nm");
+}
+
+static void s_unlink_open(void)
+{
+	char buf[16];
+	int fd;
+
+	SECTION("unlink-open");
+	STEP("create", write_file("uo", "still here", O_TRUNC));
+	fd = open("uo", O_RDWR);
+	STEP("unlink while open", unlink("uo"));
+	STEP("read after unlink", pread(fd, buf, 10, 0));
+	STEP("fstat nlink", ({
+		     struct stat st;
+		     fstat(fd, &st) < 0 ? -1 : (long)st.st_nlink;
+	     }));
+	STEP("close", close(fd));
+	log_stat("gone", "uo", false);
+	STEP("chmod readonly", (write_file("ro", "r", O_TRUNC), chmod("ro", 0444)));
+	STEP("unlink readonly", unlink("ro"));
+}
+
+static void run_script(void)
+{
+	umask(022);
+	s_create();
+	s_rw();
+	s_stat();
+	s_truncate();
+	s_chmod();
+	s_dirs();
+	s_rename();
+	s_readdir();
+	s_symlink();
+	s_link();
+	s_xattr();
+	s_statfs();
+	s_fsync();
+	s_names();
+	s_unlink_open();
+}
+
+/* ---- harness ------------------------------------------------------------------------------- */
+
+/* Run fn in a child with cwd `dir`, as uid/gid (0 = root); its log in *out (malloc'ed). */
+static int run_child(const char *dir, uid_t uid, void (*fn)(void), char **out)
+{
+	char *shared = mmap(NULL, LOG_CAP + sizeof(size_t), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+	int status;
+
+	if (shared == MAP_FAILED)
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		logbuf = shared + sizeof(size_t);
+		loglen = 0;
+		alarm(20);
+		if (uid) {
+			if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+			    setresuid(uid, uid, uid) < 0)
+				_exit(3);
+		}
+		if (chdir(dir) < 0)
+			_exit(2);
+		fn();
+		memcpy(shared, &loglen, sizeof(size_t));
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+		munmap(shared, LOG_CAP + sizeof(size_t));
+		return -1;
+	}
+	{
+		size_t n;
+
+		memcpy(&n, shared, sizeof(n));
+		*out = strndup(shared + sizeof(size_t), n);
+	}
+	munmap(shared, LOG_CAP + sizeof(size_t));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		printf("# child in %s: status 0x%x\n", dir, status);
+		return -1;
+	}
+	return 0;
+}
+
+static char *vol_log, *nat_log;
+
+static void compare_sections(void)
+{
+	char *a = vol_log, *b = nat_log;
+
+	while (a && b && *a && *b) {
+		char *ea = strstr(a + 1, "\n## "), *eb = strstr(b + 1, "\n## ");
+		size_t la = ea ? (size_t)(ea - a + 1) : strlen(a);
+		size_t lb = eb ? (size_t)(eb - b + 1) : strlen(b);
+		char name[64] = "?";
+		int ok;
+
+		sscanf(a, "## %63s", name);
+		ok = la == lb && !memcmp(a, b, la);
+		if (!ok) {
+			/* Print the differing lines of the section. */
+			char *pa = a, *pb = b;
+
+			while (pa < a + la || pb < b + lb) {
+				char *na = memchr(pa, '\n', (size_t)(a + la - pa));
+				char *nb = memchr(pb, '\n', (size_t)(b + lb - pb));
+				int lna = na ? (int)(na - pa) : 0, lnb = nb ? (int)(nb - pb) : 0;
+
+				if (lna != lnb || memcmp(pa, pb, (size_t)lna))
+					printf("#   volume: %.*s\n#   native: %.*s\n", lna, pa, lnb,
+					       pb);
+				pa = na ? na + 1 : a + la;
+				pb = nb ? nb + 1 : b + lb;
+			}
+		}
+		tap__n++;
+		if (!ok)
+			tap__failed_cases++;
+		printf("%s %d - posix section %s matches native\n", ok ? "ok" : "not ok", tap__n,
+		       name);
+		a += la;
+		b += lb;
+	}
+}
+
+static void t_script_ran(void)
+{
+	TAP_CHECK(run_child(volpath, 0, run_script, &vol_log) == 0);
+	TAP_CHECK(run_child(natpath, 0, run_script, &nat_log) == 0);
+	TAP_CHECK(vol_log && nat_log && strlen(vol_log) > 1000);
+}
+
+/* ---- permissions ----------------------------------------------------------------------------- */
+
+static void perm_script(void)
+{
+	int fd;
+
+	SECTION("nobody");
+	STEPOK("read root 0600", open("secret", O_RDONLY));
+	STEPOK("create in root dir", open("rootdir/newfile", O_WRONLY | O_CREAT, 0644));
+	STEP("mkdir in root dir", mkdir("rootdir/sub", 0755));
+	STEP("unlink in root dir", unlink("rootdir/f"));
+	STEP("rename in root dir", rename("rootdir/f", "rootdir/g"));
+	STEP("chmod root file", chmod("secret", 0666));
+	STEP("utimes root file", utimensat(AT_FDCWD, "secret", NULL, 0));
+	STEP("truncate root file", truncate("rootdir/f", 0));
+	fd = open("pub/mine", O_WRONLY | O_CREAT | O_EXCL, 0640);
+	STEPOK("create in 0777 dir", fd);
+	STEP("write", write(fd, "nobody's", 8));
+	STEP("close", close(fd));
+	log_stat("stat mine", "pub/mine", false);
+	STEP("mkdir in 0777 dir", mkdir("pub/mydir", 0700));
+	log_stat("stat mydir", "pub/mydir", false);
+	STEP("symlink in 0777 dir", symlink("mine", "pub/mylink"));
+	log_stat("stat mylink", "pub/mylink", false);
+	STEP("utimes own file", utimensat(AT_FDCWD, "pub/mine", NULL, 0));
+	STEP("chmod own file", chmod("pub/mine", 0604));
+	log_stat("stat mine", "pub/mine", false);
+	STEP("unlink root file in sticky dir", unlink("pub/rootfile"));
+}
+
+static void prepare_perm(const char *root)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/secret", root);
+	close(open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+	chmod(p, 0600);
+	snprintf(p, sizeof(p), "%s/rootdir", root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/rootdir/f", root);
+	close(open(p, O_WRONLY | O_CREAT | O_TRUNC, 0666));
+	chmod(p, 0666);
+	snprintf(p, sizeof(p), "%s/pub", root);
+	mkdir(p, 0777);
+	chmod(p, 01777);
+	snprintf(p, sizeof(p), "%s/pub/rootfile", root);
+	close(open(p, O_WRONLY | O_CREAT | O_TRUNC, 0666));
+}
+
+static void t_permissions(void)
+{
+	char *a = NULL, *b = NULL;
+
+	prepare_perm(volpath);
+	prepare_perm(natpath);
+	TAP_CHECK(run_child(volpath, 65534, perm_script, &a) == 0);
+	TAP_CHECK(run_child(natpath, 65534, perm_script, &b) == 0);
+	if (a && b && strcmp(a, b)) {
+		printf("# volume:\n%s# native:\n%s", a, b);
+		TAP_CHECK(!"nobody's view differs");
+	}
+	/* The file really belongs to nobody and the denials really happened. */
+	TAP_CHECK(a && strstr(a, "stat mine: mode=100640 nlink=1 uid=65534 gid=65534"));
+	TAP_CHECK(a && strstr(a, "read root 0600: fail EACCES"));
+	TAP_CHECK(a && strstr(a, "create in root dir: fail EACCES"));
+	free(a);
+	free(b);
+}
+
+/* ---- backing directory check (after unmount) --------------------------------------------------- */
+
+static int tree_diff(const char *x, const char *y, int depth)
+{
+	DIR *d = opendir(x);
+	struct dirent *e;
+	int diffs = 0;
+
+	if (!d)
+		return 1;
+	while ((e = readdir(d))) {
+		char px[1024], py[1024];
+		struct stat sx, sy;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(px, sizeof(px), "%s/%s", x, e->d_name);
+		snprintf(py, sizeof(py), "%s/%s", y, e->d_name);
+		if (lstat(px, &sx) < 0 || lstat(py, &sy) < 0) {
+			printf("#   only in %s: %s\n", x, e->d_name);
+			diffs++;
+			continue;
+		}
+		if (sx.st_mode != sy.st_mode || sx.st_uid != sy.st_uid || sx.st_gid != sy.st_gid ||
+		    (!S_ISDIR(sx.st_mode) && sx.st_size != sy.st_size) ||
+		    sx.st_nlink != sy.st_nlink) {
+			printf("#   differs: %s (mode %o/%o uid %u/%u size %lld/%lld)\n", px,
+			       sx.st_mode, sy.st_mode, sx.st_uid, sy.st_uid, (long long)sx.st_size,
+			       (long long)sy.st_size);
+			diffs++;
+		} else if (S_ISREG(sx.st_mode) && sx.st_size < (1 << 21)) {
+			static char bx[1 << 21], by[1 << 21];
+			int fx = open(px, O_RDONLY), fy = open(py, O_RDONLY);
+			ssize_t nx = read(fx, bx, sizeof(bx)), ny = read(fy, by, sizeof(by));
+
+			close(fx);
+			close(fy);
+			if (nx != ny || (nx > 0 && memcmp(bx, by, (size_t)nx))) {
+				printf("#   content differs: %s\n", px);
+				diffs++;
+			}
+		}
+		if (S_ISDIR(sx.st_mode) && depth < 8)
+			diffs += tree_diff(px, py, depth + 1);
+	}
+	closedir(d);
+	return diffs;
+}
+
+static bool mounted(const char *path)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	char line[4096];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char dev[1024], mp[1024];
+
+		if (sscanf(line, "%1023s %1023s", dev, mp) == 2 && !strcmp(mp, path))
+			found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static void t_mounted(void)
+{
+	TAP_CHECK(mounted(volpath));
+	TAP_EQ_STR(fm_vol_mount_point(vol), volpath);
+	TAP_EQ_STR(fm_vol_backing_dir(vol), volpath);
+	TAP_CHECK(fm_vol_core(vol) != NULL);
+}
+
+static void t_bad_mounts(void)
+{
+	struct fm_vol *v = NULL;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/nonexistent", base);
+	TAP_EQ_INT(fm_vol_mount(p, NULL, NULL, &v), -ENOENT);
+	snprintf(p, sizeof(p), "%s/vol/c1", base);
+	TAP_EQ_INT(fm_vol_mount(natpath, p, NULL, &v), -ENOTDIR);
+}
+
+static void t_unmount(void)
+{
+	fm_vol_unmount(vol);
+	vol = NULL;
+	TAP_CHECK(!mounted(volpath));
+}
+
+static void t_backing_matches_native(void)
+{
+	int d1 = tree_diff(volpath, natpath, 0), d2 = tree_diff(natpath, volpath, 0);
+
+	TAP_EQ_INT(d1, 0);
+	TAP_EQ_INT(d2, 0);
+}
+
+static void on_timeout(int sig)
+{
+	(void)sig;
+	if (volpath[0])
+		umount2(volpath, MNT_DETACH);
+	printf("Bail out! timed out\n");
+	_exit(1);
+}
+
+static void rm_rf(const char *path)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", path);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", path);
+}
+
+int main(void)
+{
+	int r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		tap_skip("volume posix", "needs root to mount FUSE");
+		return tap_done();
+	}
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		tap_skip("volume posix", "no /dev/fuse");
+		return tap_done();
+	}
+	signal(SIGALRM, on_timeout);
+	alarm(90);
+	snprintf(base, sizeof(base), "/tmp/fm-vol-XXXXXX");
+	if (!mkdtemp(base)) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	chmod(base, 0755);
+	snprintf(volpath, sizeof(volpath), "%s/vol", base);
+	snprintf(natpath, sizeof(natpath), "%s/native", base);
+	mkdir(volpath, 0755);
+	mkdir(natpath, 0755);
+	r = fm_reg_init(NULL);
+	if (r == 0)
+		r = fm_core_init();
+	if (r < 0) {
+		printf("Bail out! core init: %s\n", strerror(-r));
+		rm_rf(base);
+		return 1;
+	}
+	r = fm_vol_mount(volpath, NULL, NULL, &vol);
+	if (r < 0) {
+		printf("Bail out! fm_vol_mount: %s\n", strerror(-r));
+		rm_rf(base);
+		return 1;
+	}
+	TAP_RUN(t_mounted);
+	TAP_RUN(t_script_ran);
+	compare_sections();
+	TAP_RUN(t_permissions);
+	TAP_RUN(t_bad_mounts);
+	TAP_RUN(t_unmount);
+	TAP_RUN(t_backing_matches_native);
+	free(vol_log);
+	free(nat_log);
+	fm_core_shutdown();
+	rm_rf(base);
+	return tap_done();
+}
