@@ -1627,10 +1627,21 @@ static bool stop_session(struct fm_fuse_session *s)
 	unsigned int i, n;
 	dev_t top;
 
-	if (s->mounted && scan_mounts(s->mountpoint, &any_fuse, &top, &top_fuse) > 0 && top_fuse &&
-	    top == s->dev) {
-		if (umount2(s->mountpoint, MNT_DETACH) < 0)
-			fm_log(FM_LOG_WARN, TAG, "umount %s: %s", s->mountpoint, strerror(errno));
+	/*
+	 * Unmount by path only if the topmost mount there is ours: after an unmount from
+	 * outside, the path shows whatever was below, which is not ours to unmount.
+	 */
+	if (s->mounted && scan_mounts(s->mountpoint, &any_fuse, &top, &top_fuse) > 0) {
+		if (top_fuse && top == s->dev) {
+			if (umount2(s->mountpoint, MNT_DETACH) < 0)
+				fm_log(FM_LOG_WARN, TAG, "umount %s: %s", s->mountpoint,
+				       strerror(errno));
+		} else if (any_fuse) {
+			fm_log(FM_LOG_WARN, TAG,
+			       "%s: another mount covers ours; not unmounting it "
+			       "by path (its connection is aborted below)",
+			       s->mountpoint);
+		}
 	}
 	s->mounted = false;
 
