@@ -1098,6 +1098,39 @@ static void t_child_process(void)
 	TAP_EQ_INT(unlink(path("child.txt")), 0);
 }
 
+/* Several processes at once: replies from several workers, growth under load. */
+static void t_parallel_load(void)
+{
+	pid_t pids[6];
+	int i, status, failed = 0;
+
+	for (i = 0; i < 6; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			char buf[64];
+			struct stat st;
+			int k;
+
+			for (k = 0; k < 300; k++) {
+				if (stat(path("hello.txt"), &st) != 0)
+					_exit(1);
+				if (read_file(path(k % 2 ? "hello.txt" : "async.txt"), buf,
+					      sizeof(buf)) <= 0)
+					_exit(2);
+				if (k % 2 && memcmp(buf, hello, strlen(hello)) != 0)
+					_exit(3);
+			}
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 6; i++) {
+		waitpid(pids[i], &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	TAP_EQ_INT(failed, 0);
+}
+
 static void t_held_reply(void)
 {
 	char buf[128];
@@ -1301,6 +1334,7 @@ int main(void)
 		TAP_RUN(t_notify);
 		TAP_RUN(t_child_process);
 		TAP_RUN(t_held_reply);
+		TAP_RUN(t_parallel_load);
 		TAP_RUN(t_interrupt);
 		if (fm_fuse_session_conn(sess)->passthrough)
 			TAP_RUN(t_passthrough);
