@@ -607,7 +607,13 @@ static void run_script(void)
 
 /* ---- harness ------------------------------------------------------------------------------- */
 
-/* Run fn in a child with cwd `dir`, as uid/gid (0 = root); its log in *out (malloc'ed). */
+/* Supplementary group of the unprivileged child (a group with no name is fine). */
+#define TEST_GROUP 4242
+
+/*
+ * Run fn in a child with cwd `dir`, as uid = gid (0 = root, otherwise with TEST_GROUP as its
+ * only supplementary group); its log in *out (malloc'ed).
+ */
 static int run_child(const char *dir, uid_t uid, void (*fn)(void), char **out)
 {
 	char *shared = mmap(NULL, LOG_CAP + sizeof(size_t), PROT_READ | PROT_WRITE,
@@ -624,7 +630,9 @@ static int run_child(const char *dir, uid_t uid, void (*fn)(void), char **out)
 		loglen = 0;
 		alarm(20);
 		if (uid) {
-			if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+			gid_t g = TEST_GROUP;
+
+			if (setgroups(1, &g) < 0 || setresgid(uid, uid, uid) < 0 ||
 			    setresuid(uid, uid, uid) < 0)
 				_exit(3);
 		}
@@ -728,6 +736,11 @@ static void perm_script(void)
 	STEP("chmod own file", chmod("pub/mine", 0604));
 	log_stat("stat mine", "pub/mine", false);
 	STEP("unlink root file in sticky dir", unlink("pub/rootfile"));
+	/* Allowed only through the supplementary group. */
+	fd = open("grpdir/bygroup", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	STEPOK("create via supplementary group", fd);
+	STEP("close", close(fd));
+	log_stat("stat bygroup", "grpdir/bygroup", false);
 }
 
 static void prepare_perm(const char *root)
@@ -747,6 +760,11 @@ static void prepare_perm(const char *root)
 	chmod(p, 01777);
 	snprintf(p, sizeof(p), "%s/pub/rootfile", root);
 	close(open(p, O_WRONLY | O_CREAT | O_TRUNC, 0666));
+	snprintf(p, sizeof(p), "%s/grpdir", root);
+	mkdir(p, 0770);
+	chmod(p, 0770);
+	if (chown(p, 0, TEST_GROUP) < 0)
+		printf("# chown %s failed\n", p);
 }
 
 static void t_permissions(void)
@@ -765,6 +783,23 @@ static void t_permissions(void)
 	TAP_CHECK(a && strstr(a, "stat mine: mode=100640 nlink=1 uid=65534 gid=65534"));
 	TAP_CHECK(a && strstr(a, "read root 0600: fail EACCES"));
 	TAP_CHECK(a && strstr(a, "create in root dir: fail EACCES"));
+	TAP_CHECK(a && strstr(a, "create via supplementary group: ok"));
+	TAP_CHECK(a && strstr(a, "stat bygroup: mode=100600 nlink=1 uid=65534 gid=65534"));
+	{
+		/* The workers are root again: root creates inside nobody's 0700 directory. */
+		char p[256];
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/pub/mydir/rootfile", volpath);
+		fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		TAP_CHECK(fd >= 0);
+		if (fd >= 0)
+			close(fd);
+		snprintf(p, sizeof(p), "%s/pub/mydir/rootfile", natpath);
+		fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd >= 0)
+			close(fd);
+	}
 	free(a);
 	free(b);
 }
