@@ -61,6 +61,7 @@ struct fm_stream {
 	 * while the inode may live on (hard links, open files): reaches it without a name.
 	 */
 	struct file_handle *fh;
+	struct fm_handle *handles; /* open handles (fm_handle.snext), the last way to reach it */
 };
 
 struct fm_lower {
@@ -82,6 +83,7 @@ struct dir_ent {
 /* FsContext2: one open handle. */
 struct fm_handle {
 	struct fm_lower *lw;
+	struct fm_handle *snext; /* the stream's list of handles, fm_lower.lock */
 	int fd;
 	int oflags;
 	bool can_read, can_write, can_delete;
@@ -767,12 +769,22 @@ static int open_stream(struct fm_lower *lw, struct fm_stream *s)
 			memcpy(fh, s->fh, n);
 	}
 	pthread_mutex_unlock(&lw->lock);
-	if (!fh)
-		return r;
-	r = open_by_handle_at(lw->mount_fd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (r < 0)
-		r = errno == ESTALE ? -ENOENT : -errno;
-	fm_free(fh);
+	if (fh) {
+		r = open_by_handle_at(lw->mount_fd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (r < 0)
+			r = errno == ESTALE ? -ENOENT : -errno;
+		fm_free(fh);
+		if (r >= 0)
+			return r;
+	}
+	/* Unlinked but open (some file systems refuse handles of unlinked inodes). */
+	pthread_mutex_lock(&lw->lock);
+	if (s->handles) {
+		r = fcntl(s->handles->fd, F_DUPFD_CLOEXEC, 0);
+		if (r < 0)
+			r = -errno;
+	}
+	pthread_mutex_unlock(&lw->lock);
 	return r;
 }
 
@@ -1429,6 +1441,8 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 			goto fail;
 		}
 	}
+	h->lw = lw;
+	h->fd = fd;
 	pthread_mutex_lock(&lw->lock);
 	if (!*path) {
 		s = &lw->root;
@@ -1447,15 +1461,16 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 				r = -ENOMEM;
 		}
 	}
-	if (r == 0)
+	if (r == 0) {
 		s->nhandles++;
+		h->snext = s->handles;
+		s->handles = h;
+	}
 	pthread_mutex_unlock(&lw->lock);
 	if (r < 0) {
 		fm_stream_put(lw, s);
 		goto fail;
 	}
-	h->lw = lw;
-	h->fd = fd;
 	h->oflags = oflags;
 	h->can_read = rd && !(oflags & O_PATH);
 	h->can_write = (wr || ap) && !(oflags & O_PATH) && !(oflags & O_DIRECTORY);
@@ -2509,12 +2524,20 @@ static NTSTATUS irp_close(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 
 	if (!h)
 		return complete(data, STATUS_SUCCESS, 0);
-	if (!h->cleaned) {
-		pthread_mutex_lock(&lw->lock);
-		if (s && s->nhandles)
-			s->nhandles--;
-		pthread_mutex_unlock(&lw->lock);
+	pthread_mutex_lock(&lw->lock);
+	if (!h->cleaned && s && s->nhandles)
+		s->nhandles--;
+	if (s) {
+		struct fm_handle **ph;
+
+		for (ph = &s->handles; *ph; ph = &(*ph)->snext) {
+			if (*ph == h) {
+				*ph = h->snext;
+				break;
+			}
+		}
 	}
+	pthread_mutex_unlock(&lw->lock);
 	close(h->fd);
 	dir_free(h);
 	fm_free(h->pattern);
