@@ -1483,6 +1483,8 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	fo->ReadAccess = h->can_read;
 	fo->WriteAccess = h->can_write;
 	fo->DeleteAccess = h->can_delete;
+	/* The volume is case-sensitive; every open is. */
+	fo->Flags |= FO_OPENED_CASE_SENSITIVE | (h->delete_on_close ? FO_DELETE_ON_CLOSE : 0);
 	if (target_dir)
 		info = target_exists ? FILE_EXISTS : FILE_DOES_NOT_EXIST;
 	return complete(data, STATUS_SUCCESS, info);
