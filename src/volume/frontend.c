@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* FUSE_INIT capability bit we add (kernel protocol value, 7.39). */
+#define FE_FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+
 #define ENTRY_TIMEOUT 1.0
 #define ATTR_TIMEOUT 1.0
 #define QUERY_BUF (64 * 1024)
@@ -398,6 +401,17 @@ static void reply_entry_fo(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJE
 }
 
 /* ---- operations ------------------------------------------------------------------------------ */
+
+/*
+ * direct_io files must still be mmap-able (executables).  Set-user-ID bits on write and
+ * truncation are cleared by the lower (the transport lets the server handle them).
+ */
+static void op_init(void *ud, struct fm_fuse_conn *conn)
+{
+	(void)ud;
+	if (conn->kernel_flags & FE_FUSE_DIRECT_IO_ALLOW_MMAP)
+		conn->want_flags |= FE_FUSE_DIRECT_IO_ALLOW_MMAP;
+}
 
 static void op_lookup(struct fm_fuse_req *req, uint64_t parent, const char *name)
 {
@@ -1382,6 +1396,7 @@ static void op_copy_file_range(struct fm_fuse_req *req, uint64_t nodeid_in, uint
 }
 
 const struct fm_fuse_ops fm_frontend_ops = {
+    .init = op_init,
     .lookup = op_lookup,
     .forget = op_forget,
     .getattr = op_getattr,

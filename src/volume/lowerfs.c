@@ -1504,6 +1504,31 @@ fail:
 
 /* ---- READ / WRITE ------------------------------------------------------------------------- */
 
+/*
+ * The lower writes as root, which keeps set-user-ID / set-group-ID bits; an unprivileged
+ * writer's data or size change clears them, as the kernel would for that writer.
+ */
+static void kill_privs(PFLT_CALLBACK_DATA data, struct fm_handle *h)
+{
+	const struct fm_requestor *who = fm_irp_requestor(data);
+	struct stat st;
+	mode_t kill;
+	char p[64];
+
+	if (!who || who->uid == 0 || data->RequestorMode == KernelMode)
+		return;
+	if (fstat(h->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	kill = st.st_mode & S_ISUID;
+	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	if (!kill)
+		return;
+	proc_fd_path(h->fd, p, sizeof(p));
+	if (fchmodat(AT_FDCWD, p, st.st_mode & 07777 & ~kill, 0) < 0)
+		fm_warn("lowerfs: clearing set-id bits: %s", strerror(errno));
+}
+
 static NTSTATUS irp_read(PFLT_CALLBACK_DATA data)
 {
 	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
@@ -1588,6 +1613,8 @@ static NTSTATUS irp_write(PFLT_CALLBACK_DATA data)
 			break;
 		done += (size_t)n;
 	}
+	if (done)
+		kill_privs(data, h);
 	return complete(data, STATUS_SUCCESS, done);
 }
 
@@ -2144,6 +2171,7 @@ static NTSTATUS irp_set_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 			return complete(data, STATUS_INVALID_PARAMETER, 0);
 		if (ftruncate(h->fd, (off_t)eof) < 0)
 			return fail_errno(data, errno);
+		kill_privs(data, h);
 		return complete(data, STATUS_SUCCESS, 0);
 	}
 	case FileAllocationInformation: {

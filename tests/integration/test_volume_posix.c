@@ -219,6 +219,24 @@ static void s_rw(void)
 	fd = open("rw", O_RDONLY);
 	STEP("write on rdonly", write(fd, "x", 1));
 	STEP("close", close(fd));
+	fd = open("rw", O_RDONLY);
+	{
+		/* Shared and private mappings of a file (executables are mapped). */
+		char *m = mmap(NULL, 10, PROT_READ, MAP_SHARED, fd, 0);
+
+		STEP("mmap shared", m == MAP_FAILED ? -1 : 0);
+		if (m != MAP_FAILED) {
+			logf_("mapped: %.10s\n", m);
+			munmap(m, 10);
+		}
+		m = mmap(NULL, 10, PROT_READ, MAP_PRIVATE, fd, 0);
+		STEP("mmap private", m == MAP_FAILED ? -1 : 0);
+		if (m != MAP_FAILED) {
+			logf_("mapped: %.10s\n", m);
+			munmap(m, 10);
+		}
+	}
+	STEP("close", close(fd));
 	fd = open("big", O_RDWR | O_CREAT, 0644);
 	{
 		static char big[1 << 20];
@@ -736,6 +754,12 @@ static void perm_script(void)
 	STEP("chmod own file", chmod("pub/mine", 0604));
 	log_stat("stat mine", "pub/mine", false);
 	STEP("unlink root file in sticky dir", unlink("pub/rootfile"));
+	/* Writing clears set-user-ID and set-group-ID bits for an unprivileged writer. */
+	fd = open("pub/suid", O_WRONLY);
+	STEPOK("open suid file", fd);
+	STEP("write suid file", write(fd, "x", 1));
+	STEP("close", close(fd));
+	log_stat("stat suid", "pub/suid", false);
 	/* Allowed only through the supplementary group. */
 	fd = open("grpdir/bygroup", O_WRONLY | O_CREAT | O_EXCL, 0600);
 	STEPOK("create via supplementary group", fd);
@@ -760,6 +784,9 @@ static void prepare_perm(const char *root)
 	chmod(p, 01777);
 	snprintf(p, sizeof(p), "%s/pub/rootfile", root);
 	close(open(p, O_WRONLY | O_CREAT | O_TRUNC, 0666));
+	snprintf(p, sizeof(p), "%s/pub/suid", root);
+	close(open(p, O_WRONLY | O_CREAT | O_TRUNC, 0666));
+	chmod(p, 06777);
 	snprintf(p, sizeof(p), "%s/grpdir", root);
 	mkdir(p, 0770);
 	chmod(p, 0770);
