@@ -919,9 +919,22 @@ static void t_bad_mounts(void)
 
 static void t_unmount(void)
 {
+	char p[256], buf[8];
+	int fd, dfd;
+
+	/* Handles still open at dismount are closed by it; the descriptors fail afterwards. */
+	snprintf(p, sizeof(p), "%s/c1", volpath);
+	fd = open(p, O_RDONLY);
+	dfd = open(volpath, O_RDONLY | O_DIRECTORY);
+	TAP_CHECK(fd >= 0 && dfd >= 0);
 	fm_vol_unmount(vol);
 	vol = NULL;
 	TAP_CHECK(!mounted(volpath));
+	TAP_CHECK(pread(fd, buf, sizeof(buf), 0) < 0);
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
 }
 
 static void t_backing_matches_native(void)
