@@ -61,6 +61,27 @@ fm_ok "mount again" fm_fltmc mount "$back"
 fm_ok "and a second one" fm_fltmc mount "$back2" "$mp2"
 fm_ok "unmount by backing directory" fm_fltmc unmount "$back2"
 fm_ok "mount it once more" fm_fltmc mount "$back2" "$mp2"
+
+# A real minifilter attaches to the mounted volumes and shows in instances (when built).
+fx=$FM_BUILD/tests/fixtures/fx_seed.so
+if [ -f "$fx" ]; then
+	fm_ok "register the seed fixture" fm_fltmc register fxseed "$fx" --altitude 385100
+	fm_ok "load it" fm_fltmc load fxseed
+	fm_ok "instances -v <mount point>" fm_fltmc instances -v "$back"
+	fm_like "lists its instance on that volume" "$FM_OUT" \
+		"^fxseed +$back +385100 +fxseed Instance +0$"
+	fm_unlike "and not the other volume" "$FM_OUT" "$mp2"
+	fm_ok "instances -f fxseed" fm_fltmc instances -f fxseed
+	fm_is "one row per volume" "$(printf '%s\n' "$FM_OUT" | grep -c '^fxseed ')" 2
+	fm_ok "filters" fm_fltmc filters
+	fm_like "shows two instances" "$FM_OUT" "^fxseed +2 +385100 +0$"
+	fm_is "files still readable with the filter attached" "$(cat "$back/f.txt" 2>&1)" \
+		"backing data"
+else
+	fm_skip "a minifilter attaches to the volumes" "fixture $fx not built"
+fi
+
+# Stop with volumes mounted (and the filter loaded): everything is torn down.
 fm_stop_daemon
 fm_is "daemon exits 0 on SIGTERM with volumes mounted" "$FM_DSTATUS" 0
 fm_is "nothing left in /proc/mounts under the test dir" "$(fm_mounts_under_tmp)" ""
