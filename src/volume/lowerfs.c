@@ -1652,6 +1652,40 @@ static long stream_nt_path(struct fm_lower *lw, struct fm_stream *s, WCHAR *out,
 	return w < 0 ? w : w + 1;
 }
 
+static void fill_basic(FILE_BASIC_INFORMATION *b, const struct file_facts *f)
+{
+	memset(b, 0, sizeof(*b));
+	b->CreationTime = f->creation;
+	b->LastAccessTime = f->access;
+	b->LastWriteTime = f->write;
+	b->ChangeTime = f->change;
+	b->FileAttributes = f->attributes;
+}
+
+static void fill_standard(FILE_STANDARD_INFORMATION *b, const struct file_facts *f, bool pending,
+			  bool dir)
+{
+	memset(b, 0, sizeof(*b));
+	b->AllocationSize = f->alloc;
+	b->EndOfFile = f->eof;
+	b->NumberOfLinks = f->links;
+	b->DeletePending = pending;
+	b->Directory = dir;
+}
+
+static ACCESS_MASK granted(const struct fm_handle *h)
+{
+	return FILE_READ_ATTRIBUTES | SYNCHRONIZE | (h->can_read ? FILE_GENERIC_READ : 0) |
+	       (h->can_write ? FILE_GENERIC_WRITE : 0) | (h->can_delete ? DELETE : 0);
+}
+
+static LONGLONG position_of(const struct fm_handle *h)
+{
+	off_t pos = (h->oflags & O_PATH) ? 0 : lseek(h->fd, 0, SEEK_CUR);
+
+	return pos < 0 ? 0 : pos;
+}
+
 static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 {
 	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
@@ -1677,6 +1711,21 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	case FileInternalInformation:
 		need = sizeof(FILE_INTERNAL_INFORMATION);
 		break;
+	case FileEaInformation:
+		need = sizeof(FILE_EA_INFORMATION);
+		break;
+	case FileAccessInformation:
+		need = sizeof(FILE_ACCESS_INFORMATION);
+		break;
+	case FileModeInformation:
+		need = sizeof(FILE_MODE_INFORMATION);
+		break;
+	case FileAlignmentInformation:
+		need = sizeof(FILE_ALIGNMENT_INFORMATION);
+		break;
+	case FileIdInformation:
+		need = sizeof(FILE_ID_INFORMATION);
+		break;
 	case FileNetworkOpenInformation:
 		need = sizeof(FILE_NETWORK_OPEN_INFORMATION);
 		break;
@@ -1696,6 +1745,9 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	case FileNormalizedNameInformation:
 		need = offsetof(FILE_NAME_INFORMATION, FileName);
 		break;
+	case FileAllInformation:
+		need = offsetof(FILE_ALL_INFORMATION, NameInformation.FileName);
+		break;
 	default:
 		return complete(data, STATUS_INVALID_PARAMETER, 0);
 	}
@@ -1711,31 +1763,37 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	pthread_mutex_unlock(&lw->lock);
 
 	switch (cls) {
-	case FileBasicInformation: {
-		FILE_BASIC_INFORMATION *b = buf;
-
-		memset(b, 0, sizeof(*b));
-		b->CreationTime = f.creation;
-		b->LastAccessTime = f.access;
-		b->LastWriteTime = f.write;
-		b->ChangeTime = f.change;
-		b->FileAttributes = f.attributes;
+	case FileBasicInformation:
+		fill_basic(buf, &f);
 		break;
-	}
-	case FileStandardInformation: {
-		FILE_STANDARD_INFORMATION *b = buf;
-
-		memset(b, 0, sizeof(*b));
-		b->AllocationSize = f.alloc;
-		b->EndOfFile = f.eof;
-		b->NumberOfLinks = f.links;
-		b->DeletePending = pending;
-		b->Directory = S_ISDIR(st.st_mode);
+	case FileStandardInformation:
+		fill_standard(buf, &f, pending, S_ISDIR(st.st_mode));
 		break;
-	}
 	case FileInternalInformation:
 		((FILE_INTERNAL_INFORMATION *)buf)->IndexNumber = f.id;
 		break;
+	case FileEaInformation:
+		((FILE_EA_INFORMATION *)buf)->EaSize = 0;
+		break;
+	case FileAccessInformation:
+		((FILE_ACCESS_INFORMATION *)buf)->AccessFlags = granted(h);
+		break;
+	case FileModeInformation:
+		((FILE_MODE_INFORMATION *)buf)->Mode = 0;
+		break;
+	case FileAlignmentInformation:
+		((FILE_ALIGNMENT_INFORMATION *)buf)->AlignmentRequirement = 0;
+		break;
+	case FileIdInformation: {
+		FILE_ID_INFORMATION *b = buf;
+		struct statvfs sv;
+
+		memset(b, 0, sizeof(*b));
+		if (fstatvfs(lw->root_fd, &sv) == 0)
+			b->VolumeSerialNumber = (ULONGLONG)sv.f_fsid;
+		memcpy(&b->FileId, &f.id, sizeof(f.id));
+		break;
+	}
 	case FileNetworkOpenInformation: {
 		FILE_NETWORK_OPEN_INFORMATION *b = buf;
 
@@ -1756,12 +1814,9 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		b->ReparseTag = f.tag;
 		break;
 	}
-	case FilePositionInformation: {
-		off_t pos = (h->oflags & O_PATH) ? 0 : lseek(h->fd, 0, SEEK_CUR);
-
-		((FILE_POSITION_INFORMATION *)buf)->CurrentByteOffset.QuadPart = pos < 0 ? 0 : pos;
+	case FilePositionInformation:
+		((FILE_POSITION_INFORMATION *)buf)->CurrentByteOffset.QuadPart = position_of(h);
 		break;
-	}
 	case FileStatInformation:
 	case FileStatLxInformation: {
 		FILE_STAT_LX_INFORMATION *b = buf;
@@ -1777,9 +1832,7 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		b->FileAttributes = f.attributes;
 		b->ReparseTag = f.tag;
 		b->NumberOfLinks = f.links;
-		b->EffectiveAccess = (h->can_read ? FILE_GENERIC_READ : 0) |
-				     (h->can_write ? FILE_GENERIC_WRITE : 0) |
-				     (h->can_delete ? DELETE : 0);
+		b->EffectiveAccess = granted(h);
 		if (cls == FileStatLxInformation) {
 			b->LxFlags = LX_FILE_METADATA_HAS_UID | LX_FILE_METADATA_HAS_GID |
 				     LX_FILE_METADATA_HAS_MODE;
@@ -1796,14 +1849,27 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		break;
 	}
 	case FileNameInformation:
-	case FileNormalizedNameInformation: {
+	case FileNormalizedNameInformation:
+	case FileAllInformation: {
 		WCHAR name[PATH_MAX];
 		long n = stream_nt_path(lw, fo->FsContext, name, PATH_MAX);
+		FILE_NAME_INFORMATION *ni = buf;
 
 		if (n < 0)
 			return n == -ENOENT ? complete(data, STATUS_FILE_DELETED, 0)
 					    : fail_errno(data, (int)n);
-		((FILE_NAME_INFORMATION *)buf)->FileNameLength = (ULONG)(n * sizeof(WCHAR));
+		if (cls == FileAllInformation) {
+			FILE_ALL_INFORMATION *a = buf;
+
+			memset(a, 0, need);
+			fill_basic(&a->BasicInformation, &f);
+			fill_standard(&a->StandardInformation, &f, pending, S_ISDIR(st.st_mode));
+			a->InternalInformation.IndexNumber = f.id;
+			a->AccessInformation.AccessFlags = granted(h);
+			a->PositionInformation.CurrentByteOffset.QuadPart = position_of(h);
+			ni = &a->NameInformation;
+		}
+		ni->FileNameLength = (ULONG)(n * sizeof(WCHAR));
 		return put_name(data, buf, len, need, name, (size_t)n * sizeof(WCHAR));
 	}
 	default:

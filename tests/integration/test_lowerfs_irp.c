@@ -362,6 +362,15 @@ static void t_query_info(void)
 	TAP_EQ_INT(query(fo, FileNameInformation, &u, 10, &info), STATUS_BUFFER_OVERFLOW);
 	TAP_EQ_INT(u.name.FileNameLength, 18);
 	TAP_EQ_INT(info, 10);
+	{
+		FILE_ALL_INFORMATION *all = (void *)u.raw;
+
+		TAP_EQ_INT(query(fo, FileAllInformation, &u, sizeof(u), &info), STATUS_SUCCESS);
+		TAP_EQ_INT(all->StandardInformation.EndOfFile.QuadPart, 42);
+		TAP_EQ_INT(all->InternalInformation.IndexNumber.QuadPart, st.st_ino);
+		TAP_CHECK(wide_eq(all->NameInformation.FileName,
+				  all->NameInformation.FileNameLength, u"\\qd\\f.txt"));
+	}
 	TAP_EQ_INT(query(fo, (FILE_INFORMATION_CLASS)200, &u, sizeof(u), &info),
 		   STATUS_INVALID_PARAMETER);
 	close_fo(fo);
