@@ -1,0 +1,391 @@
+/* Integration: a minifilter on a FUSE volume sees the IRPs of POSIX calls and changes what they get. */
+#include "core/core.h"
+#include "core/registry.h"
+#include "volume/volume.h"
+
+#include "tap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/*
+ * The filter (built into this program, loaded with fm_filter_load_builtin) denies creates of
+ * names containing "deny", hides directory entries starting with "hidden" in its
+ * IRP_MJ_DIRECTORY_CONTROL post-operation, and counts what it sees.  A forked child does the
+ * POSIX calls on the mounted volume; the filter's counters live in this process.
+ */
+
+static PFLT_FILTER filter;
+static atomic_int n_create, n_write, n_read, n_rename, n_delete, n_dirq, n_cleanup, n_close;
+static atomic_int n_hidden;
+static char base[64], volpath[128];
+static struct fm_vol *vol;
+
+static bool name_has(PCUNICODE_STRING s, const char *needle)
+{
+	size_t n = s->Length / sizeof(WCHAR), m = strlen(needle), i, j;
+
+	for (i = 0; i + m <= n; i++) {
+		for (j = 0; j < m && s->Buffer[i + j] == (WCHAR)needle[j]; j++)
+			;
+		if (j == m)
+			return true;
+	}
+	return false;
+}
+
+static FLT_PREOP_CALLBACK_STATUS FLTAPI pre_create(PFLT_CALLBACK_DATA data,
+						   PCFLT_RELATED_OBJECTS objs, PVOID *ctx)
+{
+	(void)objs;
+	*ctx = NULL;
+	atomic_fetch_add(&n_create, 1);
+	if (name_has(&data->Iopb->TargetFileObject->FileName, "deny")) {
+		data->IoStatus.Status = STATUS_ACCESS_DENIED;
+		data->IoStatus.Information = 0;
+		return FLT_PREOP_COMPLETE;
+	}
+	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
+static FLT_PREOP_CALLBACK_STATUS FLTAPI pre_count(PFLT_CALLBACK_DATA data,
+						  PCFLT_RELATED_OBJECTS objs, PVOID *ctx)
+{
+	(void)objs;
+	*ctx = NULL;
+	switch (data->Iopb->MajorFunction) {
+	case IRP_MJ_WRITE:
+		atomic_fetch_add(&n_write, 1);
+		break;
+	case IRP_MJ_READ:
+		atomic_fetch_add(&n_read, 1);
+		break;
+	case IRP_MJ_CLEANUP:
+		atomic_fetch_add(&n_cleanup, 1);
+		break;
+	case IRP_MJ_CLOSE:
+		atomic_fetch_add(&n_close, 1);
+		break;
+	case IRP_MJ_SET_INFORMATION:
+		switch (data->Iopb->Parameters.SetFileInformation.FileInformationClass) {
+		case FileRenameInformationEx:
+			atomic_fetch_add(&n_rename, 1);
+			break;
+		case FileDispositionInformationEx:
+			atomic_fetch_add(&n_delete, 1);
+			break;
+		default:
+			break;
+		}
+		break;
+	default:
+		break;
+	}
+	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+}
+
+static FLT_PREOP_CALLBACK_STATUS FLTAPI pre_dir(PFLT_CALLBACK_DATA data, PCFLT_RELATED_OBJECTS objs,
+						PVOID *ctx)
+{
+	(void)objs;
+	(void)data;
+	*ctx = NULL;
+	atomic_fetch_add(&n_dirq, 1);
+	return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+}
+
+/* Unlink every entry whose name starts with "hidden" from a FileIdExtdDirectoryInformation list. */
+static FLT_POSTOP_CALLBACK_STATUS FLTAPI post_dir(PFLT_CALLBACK_DATA data,
+						  PCFLT_RELATED_OBJECTS objs, PVOID ctx,
+						  FLT_POST_OPERATION_FLAGS flags)
+{
+	PFLT_PARAMETERS p = &data->Iopb->Parameters;
+	PFILE_ID_EXTD_DIR_INFORMATION e, prev = NULL;
+	char *buf = p->DirectoryControl.QueryDirectory.DirectoryBuffer;
+
+	(void)objs;
+	(void)ctx;
+	if ((flags & FLTFL_POST_OPERATION_DRAINING) || !NT_SUCCESS(data->IoStatus.Status) ||
+	    p->DirectoryControl.QueryDirectory.FileInformationClass !=
+		FileIdExtdDirectoryInformation ||
+	    !buf)
+		return FLT_POSTOP_FINISHED_PROCESSING;
+	e = (PFILE_ID_EXTD_DIR_INFORMATION)buf;
+	for (;;) {
+		ULONG next = e->NextEntryOffset;
+		bool hide = e->FileNameLength >= 12 && e->FileName[0] == 'h' &&
+			    e->FileName[1] == 'i' && e->FileName[2] == 'd' &&
+			    e->FileName[3] == 'd' && e->FileName[4] == 'e' && e->FileName[5] == 'n';
+
+		if (hide) {
+			atomic_fetch_add(&n_hidden, 1);
+			if (prev) {
+				prev->NextEntryOffset = next ? prev->NextEntryOffset + next : 0;
+			} else if (next) {
+				/* First entry: pull the rest of the list forward. */
+				ULONG_PTR used = data->IoStatus.Information;
+
+				memmove(buf, buf + next, used - next);
+				data->IoStatus.Information = used - next;
+				continue;
+			} else {
+				data->IoStatus.Information = 0;
+				data->IoStatus.Status = STATUS_NO_MORE_FILES;
+				break;
+			}
+		} else {
+			prev = e;
+		}
+		if (!next)
+			break;
+		e = (PFILE_ID_EXTD_DIR_INFORMATION)((char *)e + next);
+	}
+	return FLT_POSTOP_FINISHED_PROCESSING;
+}
+
+static NTSTATUS FLTAPI f_unload(FLT_FILTER_UNLOAD_FLAGS flags)
+{
+	(void)flags;
+	FltUnregisterFilter(filter);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS FLTAPI f_setup(PCFLT_RELATED_OBJECTS objs, FLT_INSTANCE_SETUP_FLAGS flags,
+			       DEVICE_TYPE devtype, FLT_FILESYSTEM_TYPE fstype)
+{
+	(void)objs;
+	(void)flags;
+	(void)devtype;
+	return fstype == FLT_FSTYPE_NTFS ? STATUS_SUCCESS : STATUS_FLT_DO_NOT_ATTACH;
+}
+
+static const FLT_OPERATION_REGISTRATION f_ops[] = {
+    {IRP_MJ_CREATE, 0, pre_create, NULL, NULL},
+    {IRP_MJ_READ, 0, pre_count, NULL, NULL},
+    {IRP_MJ_WRITE, 0, pre_count, NULL, NULL},
+    {IRP_MJ_SET_INFORMATION, 0, pre_count, NULL, NULL},
+    {IRP_MJ_CLEANUP, 0, pre_count, NULL, NULL},
+    {IRP_MJ_CLOSE, 0, pre_count, NULL, NULL},
+    {IRP_MJ_DIRECTORY_CONTROL, 0, pre_dir, post_dir, NULL},
+    {IRP_MJ_OPERATION_END, 0, NULL, NULL, NULL},
+};
+
+static FLT_REGISTRATION f_reg = {
+    sizeof(FLT_REGISTRATION),
+    FLT_REGISTRATION_VERSION,
+    0,
+    NULL,
+    f_ops,
+    f_unload,
+    f_setup,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+static NTSTATUS FLTAPI f_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
+{
+	NTSTATUS st;
+
+	(void)regpath;
+	st = FltRegisterFilter(drv, &f_reg, &filter);
+	if (!NT_SUCCESS(st))
+		return st;
+	st = FltStartFiltering(filter);
+	if (!NT_SUCCESS(st))
+		FltUnregisterFilter(filter);
+	return st;
+}
+
+static void reg_service(const char *svc, const char *altitude)
+{
+	char path[256], inst[128];
+	struct fm_regkey *k;
+
+	snprintf(inst, sizeof(inst), "%s Instance", svc);
+	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, svc);
+	if (fm_reg_open(path, 1, &k) == 0) {
+		fm_reg_set_string(k, "DefaultInstance", inst);
+		fm_reg_close(k);
+	}
+	snprintf(path, sizeof(path), "%s\\%s\\Instances\\%s", FM_REG_SERVICES, svc, inst);
+	if (fm_reg_open(path, 1, &k) == 0) {
+		fm_reg_set_string(k, "Altitude", altitude);
+		fm_reg_set_dword(k, "Flags", 0);
+		fm_reg_close(k);
+	}
+}
+
+/* ---- what the child does ------------------------------------------------------------------- */
+
+static int child_main(void)
+{
+	char buf[64];
+	int fd, errs = 0;
+	DIR *d;
+	struct dirent *e;
+	bool saw_visible = false, saw_hidden = false;
+
+	if (chdir(volpath) < 0)
+		return 100;
+	fd = open("deny-me", O_WRONLY | O_CREAT, 0644);
+	if (fd >= 0 || errno != EACCES)
+		errs |= 1;
+	fd = open("visible.txt", O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		return 101;
+	if (write(fd, "a", 1) != 1 || write(fd, "b", 1) != 1 || write(fd, "c", 1) != 1)
+		errs |= 2;
+	if (pread(fd, buf, sizeof(buf), 0) != 3)
+		errs |= 4;
+	close(fd);
+	fd = open("hidden-one", O_WRONLY | O_CREAT, 0644);
+	if (fd < 0)
+		errs |= 8;
+	else
+		close(fd);
+	d = opendir(".");
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, "visible.txt"))
+			saw_visible = true;
+		if (!strcmp(e->d_name, "hidden-one"))
+			saw_hidden = true;
+	}
+	if (d)
+		closedir(d);
+	if (!saw_visible || saw_hidden)
+		errs |= 16;
+	/* Hidden from listings, still there by name. */
+	if (access("hidden-one", F_OK) != 0)
+		errs |= 32;
+	if (rename("visible.txt", "renamed.txt") != 0)
+		errs |= 64;
+	if (unlink("renamed.txt") != 0)
+		errs |= 128;
+	return errs;
+}
+
+static int run_child(void)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		alarm(20);
+		_exit(child_main());
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+}
+
+static void t_filtered_ops(void)
+{
+	int r = run_child();
+
+	TAP_EQ_INT(r, 0);
+	TAP_CHECK(atomic_load(&n_create) >= 4);
+	TAP_EQ_INT(atomic_load(&n_write), 3);
+	TAP_CHECK(atomic_load(&n_read) >= 1);
+	TAP_EQ_INT(atomic_load(&n_rename), 1);
+	TAP_EQ_INT(atomic_load(&n_delete), 1);
+	TAP_CHECK(atomic_load(&n_dirq) >= 1);
+	TAP_CHECK(atomic_load(&n_hidden) >= 1);
+	TAP_CHECK(atomic_load(&n_cleanup) >= 3);
+	TAP_CHECK(atomic_load(&n_close) >= 3);
+	printf("# creates=%d writes=%d reads=%d dirq=%d cleanup=%d close=%d\n",
+	       atomic_load(&n_create), atomic_load(&n_write), atomic_load(&n_read),
+	       atomic_load(&n_dirq), atomic_load(&n_cleanup), atomic_load(&n_close));
+}
+
+static void t_backing_untouched_by_hiding(void)
+{
+	char p[256];
+	struct stat st;
+
+	fm_vol_unmount(vol);
+	vol = NULL;
+	snprintf(p, sizeof(p), "%s/hidden-one", volpath);
+	TAP_CHECK(stat(p, &st) == 0);
+	snprintf(p, sizeof(p), "%s/deny-me", volpath);
+	TAP_CHECK(stat(p, &st) != 0);
+	snprintf(p, sizeof(p), "%s/renamed.txt", volpath);
+	TAP_CHECK(stat(p, &st) != 0);
+}
+
+static void on_timeout(int sig)
+{
+	(void)sig;
+	if (volpath[0])
+		umount2(volpath, MNT_DETACH);
+	printf("Bail out! timed out\n");
+	_exit(1);
+}
+
+int main(void)
+{
+	char cmd[128];
+	NTSTATUS st;
+	int r;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
+		tap_skip("filtered volume", "needs root and /dev/fuse to mount FUSE");
+		return tap_done();
+	}
+	signal(SIGALRM, on_timeout);
+	alarm(60);
+	snprintf(base, sizeof(base), "/tmp/fm-fvol-XXXXXX");
+	if (!mkdtemp(base)) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	chmod(base, 0755);
+	snprintf(volpath, sizeof(volpath), "%s/vol", base);
+	mkdir(volpath, 0755);
+	r = fm_reg_init(NULL);
+	if (r == 0)
+		r = fm_core_init();
+	if (r < 0) {
+		printf("Bail out! core init: %s\n", strerror(-r));
+		return 1;
+	}
+	reg_service("fvtest", "370000");
+	st = fm_filter_load_builtin("fvtest", f_entry, NULL, 0);
+	if (!NT_SUCCESS(st)) {
+		printf("Bail out! filter load: 0x%08x\n", (unsigned)st);
+		return 1;
+	}
+	r = fm_vol_mount(volpath, NULL, NULL, &vol);
+	if (r < 0) {
+		printf("Bail out! fm_vol_mount: %s\n", strerror(-r));
+		return 1;
+	}
+	TAP_RUN(t_filtered_ops);
+	TAP_RUN(t_backing_untouched_by_hiding);
+	fm_core_shutdown();
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", base);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", base);
+	return tap_done();
+}
