@@ -160,6 +160,13 @@ static struct fm_requestor who_of(struct fm_fuse_req *req)
 	return w;
 }
 
+/* Run an operation through the filters and the lower, from a clean errno memory. */
+static NTSTATUS dispatch(struct fm_irp *irp)
+{
+	fm_lower_clear_errno();
+	return fm_irp_dispatch(irp);
+}
+
 /* errno for a final status: the lower's exact errno when the status is still its own. */
 static int status_errno(struct fm_irp *irp, NTSTATUS st)
 {
@@ -277,7 +284,7 @@ static int do_create(struct fm_fe *fe, const struct fm_requestor *who, const WCH
 		irp.data.Iopb->Parameters.Create.EaBuffer = &eab;
 		irp.data.Iopb->Parameters.Create.EaLength = (ULONG)(off + 7 + sizeof(m));
 	}
-	st = fm_irp_dispatch(&irp);
+	st = dispatch(&irp);
 	err = status_errno(&irp, st);
 	if (info)
 		*info = irp.data.IoStatus.Information;
@@ -317,7 +324,7 @@ static int simple_irp(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OB
 	int err;
 
 	fm_irp_init(&irp, fe->vol, major, minor, fo, who);
-	st = fm_irp_dispatch(&irp);
+	st = dispatch(&irp);
 	err = status_errno(&irp, st);
 	fm_irp_cleanup(&irp);
 	return err;
@@ -350,7 +357,7 @@ static int set_info(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJE
 	irp.data.Iopb->Parameters.SetFileInformation.FileInformationClass = cls;
 	irp.data.Iopb->Parameters.SetFileInformation.InfoBuffer = buf;
 	irp.data.Iopb->Parameters.SetFileInformation.ReplaceIfExists = replace;
-	st = fm_irp_dispatch(&irp);
+	st = dispatch(&irp);
 	err = status_errno(&irp, st);
 	fm_irp_cleanup(&irp);
 	return err;
@@ -369,7 +376,7 @@ static int query_lx(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJE
 	irp.data.Iopb->Parameters.QueryFileInformation.Length = sizeof(b);
 	irp.data.Iopb->Parameters.QueryFileInformation.FileInformationClass = FileStatLxInformation;
 	irp.data.Iopb->Parameters.QueryFileInformation.InfoBuffer = &b;
-	s = fm_irp_dispatch(&irp);
+	s = dispatch(&irp);
 	err = status_errno(&irp, s);
 	fm_irp_cleanup(&irp);
 	if (!err)
@@ -905,7 +912,7 @@ static void op_read(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_
 	irp.data.Iopb->Parameters.Read.Length = (ULONG)size;
 	irp.data.Iopb->Parameters.Read.ByteOffset.QuadPart = off;
 	irp.data.Iopb->Parameters.Read.ReadBuffer = buf;
-	st = fm_irp_dispatch(&irp);
+	st = dispatch(&irp);
 	err = status_errno(&irp, st);
 	if (st == STATUS_END_OF_FILE)
 		fm_fuse_reply_buf(req, buf, 0);
@@ -942,7 +949,7 @@ static void op_write(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, cons
 	irp.data.Iopb->Parameters.Write.Length = (ULONG)size;
 	irp.data.Iopb->Parameters.Write.ByteOffset.QuadPart = off;
 	irp.data.Iopb->Parameters.Write.WriteBuffer = (PVOID)buf;
-	st = fm_irp_dispatch(&irp);
+	st = dispatch(&irp);
 	err = status_errno(&irp, st);
 	if (err)
 		fm_fuse_reply_err(req, err);
@@ -1153,7 +1160,7 @@ static void op_readdir(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, si
 			    .FileInformationClass = FileIdExtdDirectoryInformation;
 			irp.data.Iopb->Parameters.DirectoryControl.QueryDirectory.DirectoryBuffer =
 			    qbuf;
-			st = fm_irp_dispatch(&irp);
+			st = dispatch(&irp);
 			restart = false;
 			h->started = true;
 			if (st == STATUS_NO_MORE_FILES || st == STATUS_NO_SUCH_FILE) {
@@ -1216,7 +1223,7 @@ static void op_statfs(struct fm_fuse_req *req, uint64_t nodeid)
 		irp.data.Iopb->Parameters.QueryVolumeInformation.FsInformationClass =
 		    FileFsFullSizeInformation;
 		irp.data.Iopb->Parameters.QueryVolumeInformation.VolumeBuffer = &fs;
-		st = fm_irp_dispatch(&irp);
+		st = dispatch(&irp);
 		r = status_errno(&irp, st);
 		fm_irp_cleanup(&irp);
 		close_fo(fe, &who, fo);

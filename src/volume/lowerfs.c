@@ -131,6 +131,11 @@ static NTSTATUS fail_errno(PFLT_CALLBACK_DATA data, int err)
 	return complete(data, st, 0);
 }
 
+void fm_lower_clear_errno(void)
+{
+	last_err.data = NULL;
+}
+
 int fm_lower_last_errno(PFLT_CALLBACK_DATA data, NTSTATUS status)
 {
 	if (last_err.data == data && last_err.status == status)

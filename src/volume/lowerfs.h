@@ -117,5 +117,7 @@ uint64_t fm_stream_ino(const struct fm_stream *s);
  * Lets the front-end answer the exact errno (ELOOP, EXDEV, ...) the table would blur.
  */
 int fm_lower_last_errno(PFLT_CALLBACK_DATA data, NTSTATUS status);
+/* Forget this thread's remembered errno (before dispatching an operation). */
+void fm_lower_clear_errno(void);
 
 #endif
