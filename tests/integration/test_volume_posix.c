@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -906,6 +907,87 @@ static void t_mounted(void)
 	TAP_CHECK(fm_vol_core(vol) != NULL);
 }
 
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The child opens files until the daemon (this process) runs out of descriptors. */
+static int emfile_child(void)
+{
+	struct rlimit rl = {4096, 4096};
+	int i, fds[64], n = 0, emfile = 0, other = 0;
+
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (chdir(volpath) < 0)
+		return 100;
+	for (i = 0; i < 64; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "emfile-%d", i);
+		fds[n] = open(name, O_RDWR | O_CREAT, 0644);
+		if (fds[n] >= 0)
+			n++;
+		else if (errno == EMFILE)
+			emfile++;
+		else
+			other++;
+	}
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	return (emfile > 0 ? 0 : 1) | (other ? 2 : 0) | (n > 0 ? 0 : 4);
+}
+
+static void t_emfile(void)
+{
+	struct rlimit old, rl;
+	pid_t pid;
+	int status = -1, fd;
+	char p[256];
+
+	getrlimit(RLIMIT_NOFILE, &old);
+	rl = old;
+	rl.rlim_cur = (rlim_t)count_fds() + 24;
+	TAP_CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		alarm(20);
+		_exit(emfile_child());
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	setrlimit(RLIMIT_NOFILE, &old);
+	TAP_CHECK(WIFEXITED(status));
+	TAP_EQ_INT(WEXITSTATUS(status), 0);
+	/* And the volume still works. */
+	snprintf(p, sizeof(p), "%s/after-emfile", volpath);
+	fd = open(p, O_RDWR | O_CREAT, 0644);
+	TAP_CHECK(fd >= 0);
+	TAP_EQ_INT(write(fd, "ok", 2), 2);
+	if (fd >= 0)
+		close(fd);
+	snprintf(p, sizeof(p), "%s/after-emfile", natpath);
+	fd = open(p, O_RDWR | O_CREAT, 0644);
+	if (fd >= 0) {
+		TAP_EQ_INT(write(fd, "ok", 2), 2);
+		close(fd);
+	}
+	for (int i = 0; i < 64; i++) {
+		char src[256];
+
+		snprintf(src, sizeof(src), "%s/emfile-%d", volpath, i);
+		unlink(src);
+	}
+}
+
 static void t_bad_mounts(void)
 {
 	struct fm_vol *v = NULL;
@@ -1006,6 +1088,7 @@ int main(void)
 	TAP_RUN(t_script_ran);
 	compare_sections();
 	TAP_RUN(t_permissions);
+	TAP_RUN(t_emfile);
 	TAP_RUN(t_bad_mounts);
 	TAP_RUN(t_unmount);
 	TAP_RUN(t_backing_matches_native);
