@@ -1,4 +1,5 @@
 /* fltmc: the filter manager control program; Windows verbs and output, plus Linux verbs. */
+#include "cli/inf.h"
 #include "common/alloc.h"
 #include "core/registry.h"
 #include "proto/proto.h"
@@ -444,6 +445,122 @@ static int run_ping(const struct verb *v, int argc, char **argv)
 	return simple(&req, "ping failed", true);
 }
 
+/* Read a whole (small) text file into an fm_malloc'ed NUL-terminated buffer. */
+static char *slurp(const char *path, char *err, size_t cap)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (!f) {
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = fm_malloc(1u << 20);
+	if (buf) {
+		n = fread(buf, 1, (1u << 20) - 1, f);
+		if (!feof(f)) {
+			snprintf(err, cap, "%s: larger than 1 MiB or unreadable", path);
+			fm_free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = '\0';
+		}
+	} else {
+		snprintf(err, cap, "out of memory");
+	}
+	fclose(f);
+	return buf;
+}
+
+/* The image for an INF's ServiceBinary "%12%\name.sys": name.so beside the INF. */
+static void default_image(const char *inf, const char *binary, char *out, size_t cap)
+{
+	const char *base = binary ? binary : "";
+	const char *slash = strrchr(inf, '/');
+	size_t dl = slash ? (size_t)(slash - inf) : 1;
+	size_t bl;
+
+	for (const char *p = base; *p; p++)
+		if (*p == '\\' || *p == '/')
+			base = p + 1;
+	bl = strlen(base);
+	if (bl > 4 && strcasecmp(base + bl - 4, ".sys") == 0)
+		bl -= 4;
+	snprintf(out, cap, "%.*s/%.*s.so", (int)dl, slash ? inf : ".", (int)bl, base);
+}
+
+static int run_install(const struct verb *v, int argc, char **argv)
+{
+	struct fm_request req = {.type = FM_MSG_REGISTER};
+	struct fm_inf_service svc;
+	const char *inf = NULL, *image = NULL;
+	char err[300], img[PATH_MAX], guess[PATH_MAX], what[300];
+	char *text;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--image") == 0 && i + 1 < argc)
+			image = argv[++i];
+		else if (argv[i][0] == '-')
+			return usage_error(v, "unknown option or missing value: %s", argv[i]);
+		else if (!inf)
+			inf = argv[i];
+		else
+			return usage_error(v, "unexpected argument %s", argv[i]);
+	}
+	if (!inf)
+		return usage_error(v, "expected an INF file");
+	text = slurp(inf, err, sizeof(err));
+	if (!text) {
+		fprintf(stderr, "fltmc: install failed: %s\n", err);
+		return 1;
+	}
+	rc = fm_inf_parse(text, &svc, err, sizeof(err));
+	fm_free(text);
+	if (rc) {
+		fprintf(stderr, "fltmc: install failed: %s: %s\n", inf,
+			rc == -EINVAL ? err : strerror(-rc));
+		return 1;
+	}
+	if (!image) {
+		default_image(inf, svc.binary, guess, sizeof(guess));
+		image = guess;
+	}
+	if (!realpath(image, img)) {
+		fprintf(stderr, "fltmc: install failed: image %s: %s (use --image)\n", image,
+			strerror(errno));
+		fm_inf_free(&svc);
+		return 1;
+	}
+	req.service = svc.name;
+	req.image = img;
+	req.altitude = svc.altitude;
+	req.instance = svc.default_instance;
+	req.flags = svc.flags;
+	snprintf(what, sizeof(what), "install %s failed", svc.name);
+	rc = simple(&req, what, false);
+	/* Then every value the INF's AddReg sections write under the service key. */
+	for (size_t i = 0; i < svc.nvalues && rc == 0; i++) {
+		struct fm_request sv = {.type = FM_MSG_SET_VALUE,
+					.service = svc.name,
+					.key = svc.values[i].subkey,
+					.name = svc.values[i].name,
+					.vtype = svc.values[i].type,
+					.data = svc.values[i].data,
+					.data_len = (uint32_t)svc.values[i].len};
+
+		rc = simple(&sv, what, false);
+	}
+	if (rc == 0)
+		printf("installed %s from %s: image %s, instance \"%s\" at altitude %s, %zu "
+		       "values%s\n",
+		       svc.name, inf, img, svc.default_instance, svc.altitude, svc.nvalues,
+		       svc.skipped ? " (some AddReg lines outside HKR skipped)" : "");
+	fm_inf_free(&svc);
+	return rc;
+}
+
 static int run_help(const struct verb *v, int argc, char **argv);
 
 static const struct verb verbs[] = {
@@ -458,6 +575,10 @@ static const struct verb verbs[] = {
     {"register", "<service> <image.so> --altitude <n> [--instance <name>] [--flags <n>]",
      "Install a minifilter's service key (ImagePath, Type, Start, default instance).",
      run_register},
+    {"install", "<file.inf> [--image <image.so>]",
+     "Install a minifilter from its INF (AddService, AddReg under HKR); the image defaults "
+     "to the ServiceBinary's name with .so, beside the INF.",
+     run_install},
     {"set", "<service>[\\subkey] <name> <sz|expand_sz|multi_sz|dword|qword|binary> <value...>",
      "Write a registry value under a service key (a filter's own parameters).", run_set},
     {"mount", "<backing-dir> [<mount-point>] [--fs-type NTFS|FAT|EXFAT|REFS|...]",

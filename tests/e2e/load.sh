@@ -71,6 +71,64 @@ fm_run fm_fltmc register bad "$FM_T/text.so" --altitude 12x
 fm_is "register with a bad altitude exits 1" "$FM_RC" 1
 fm_like "naming the altitude" "$FM_ERR" 'invalid altitude "12x"'
 
+# fltmc install from a minifilter INF.
+mkdir -p "$FM_T/inf"
+cp "$FM_T/noentry.so" "$FM_T/inf/scanner.so" 2>/dev/null || echo x >"$FM_T/inf/scanner.so"
+cat >"$FM_T/inf/scanner.inf" <<'INF'
+; a minifilter INF in the usual shape
+[Version]
+Signature = "$Windows NT$"
+Provider  = %Prov%
+
+[DefaultInstall.NTamd64.Services]
+AddService = %ServiceName%,,Scanner.Service
+
+[Scanner.Service]
+ServiceBinary = %12%\%DriverName%.sys
+ServiceType   = 2
+StartType     = 3
+AddReg        = Scanner.AddRegistry, Scanner.Params
+
+[Scanner.AddRegistry]
+HKR,,"DebugFlags",0x00010001,0xc
+HKR,"Instances","DefaultInstance",0x00000000,%DefaultInstance%
+HKR,"Instances\"%Instance1.Name%,"Altitude",0x00000000,%Instance1.Altitude%
+HKR,"Instances\"%Instance1.Name%,"Flags",0x00010001,%Instance1.Flags%
+HKLM,"System\Elsewhere","X",0x00000000,"not ours"
+
+[Scanner.Params]
+HKR,"Parameters","Extensions",0x00010000,"doc","txt", \
+    "bat"
+HKR,"Parameters","Path",0x00020000,"%%SystemRoot%%\x"
+HKR,"Parameters","Blob",0x00000001,01,02,ff
+
+[Strings]
+Prov               = "Example"
+ServiceName        = "scanner"
+DriverName         = "scanner"
+DefaultInstance    = "Scanner Instance"
+Instance1.Name     = "Scanner Instance"
+Instance1.Altitude = "265000"
+Instance1.Flags    = 0x1
+INF
+fm_ok "fltmc install <inf>" fm_fltmc install "$FM_T/inf/scanner.inf"
+fm_like "reports what it installed" "$FM_OUT" \
+	"installed scanner .*image $FM_T/inf/scanner.so, instance \"Scanner Instance\" at altitude 265000"
+reg=$(cat "$FM_ROOT/registry")
+fm_like "INF: ImagePath beside the INF" "$reg" "^\"ImagePath\"=expand_sz:\"$FM_T/inf/scanner.so\"\$"
+fm_like "INF: DefaultInstance" "$reg" '^"DefaultInstance"=sz:"Scanner Instance"$'
+fm_like "INF: altitude" "$reg" '^"Altitude"=sz:"265000"$'
+fm_like "INF: instance flags" "$reg" '^"Flags"=dword:0x00000001$'
+fm_like "INF: a dword" "$reg" '^"DebugFlags"=dword:0x0000000c$'
+fm_like "INF: a multi_sz over a continued line" "$reg" '^"Extensions"=multi_sz:"doc","txt","bat"$'
+fm_like "INF: an expand_sz with %%" "$reg" '^"Path"=expand_sz:"%SystemRoot%\\\\x"$'
+fm_like "INF: binary" "$reg" '^"Blob"=hex:01,02,ff$'
+fm_unlike "INF: HKLM lines are not applied" "$reg" "not ours"
+printf '[Version]\nSignature="$Windows NT$"\n' >"$FM_T/inf/empty.inf"
+fm_run fm_fltmc install "$FM_T/inf/empty.inf"
+fm_is "an INF without AddService exits 1" "$FM_RC" 1
+fm_like "and says why" "$FM_ERR" "no AddService directive"
+
 # The registry survives a daemon restart.
 fm_stop_daemon
 fm_is "daemon stops with 0" "$FM_DSTATUS" 0
