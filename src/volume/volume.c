@@ -18,6 +18,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#define FUSE_SUPER_MAGIC 0x65735546UL
+
 struct fm_vol {
 	char *backing_dir;
 	char *mount_point;
@@ -71,6 +73,12 @@ static const char *fs_type_display(FLT_FILESYSTEM_TYPE t)
 		return "ReFS";
 	case FLT_FSTYPE_EXFAT:
 		return "exFAT";
+	case FLT_FSTYPE_CDFS:
+		return "CDFS";
+	case FLT_FSTYPE_UDFS:
+		return "UDF";
+	case FLT_FSTYPE_RAW:
+		return "RAW";
 	case FLT_FSTYPE_NTFS:
 	default:
 		return "NTFS";
@@ -106,6 +114,17 @@ int fm_vol_mount(const char *backing_dir, const char *mount_point,
 		r = check_dir(mount_point);
 		if (r < 0)
 			return r;
+	}
+	{
+		/*
+		 * A FUSE file system already there (one of our volumes, most likely) would be
+		 * mounted over, and the new volume's backing directory reached through it.
+		 */
+		struct statfs mfs;
+
+		if (statfs(mount_point ? mount_point : backing_dir, &mfs) == 0 &&
+		    (unsigned long)mfs.f_type == FUSE_SUPER_MAGIC)
+			return -EBUSY;
 	}
 	if (!realpath(backing_dir, real_backing))
 		return -errno;

@@ -997,6 +997,8 @@ static void t_bad_mounts(void)
 	TAP_EQ_INT(fm_vol_mount(p, NULL, NULL, &v), -ENOENT);
 	snprintf(p, sizeof(p), "%s/vol/c1", base);
 	TAP_EQ_INT(fm_vol_mount(natpath, p, NULL, &v), -ENOTDIR);
+	/* Twice on the same directory. */
+	TAP_EQ_INT(fm_vol_mount(volpath, NULL, NULL, &v), -EBUSY);
 }
 
 static void t_unmount(void)
