@@ -1,0 +1,284 @@
+/* Structure layouts of the WDK headers against the documented Windows x64 sizes and offsets. */
+#include <fltKernel.h>
+
+#include "tap.h"
+
+#define OFF(type, field, want) TAP_EQ_INT(offsetof(type, field), want)
+#define SIZE(type, want) TAP_EQ_INT(sizeof(type), want)
+
+static void t_base_types(void)
+{
+	SIZE(CHAR, 1);
+	SIZE(UCHAR, 1);
+	SIZE(BOOLEAN, 1);
+	SIZE(USHORT, 2);
+	SIZE(WCHAR, 2);
+	SIZE(ULONG, 4);
+	SIZE(LONG, 4);
+	SIZE(NTSTATUS, 4);
+	SIZE(LONGLONG, 8);
+	SIZE(ULONG_PTR, 8);
+	SIZE(SIZE_T, 8);
+	SIZE(HANDLE, 8);
+	SIZE(LARGE_INTEGER, 8);
+	SIZE(UNICODE_STRING, 16);
+	OFF(UNICODE_STRING, Buffer, 8);
+	SIZE(LIST_ENTRY, 16);
+	SIZE(IO_STATUS_BLOCK, 16);
+	OFF(IO_STATUS_BLOCK, Information, 8);
+	SIZE(GUID, 16);
+	SIZE(OBJECT_ATTRIBUTES, 48);
+	OFF(OBJECT_ATTRIBUTES, ObjectName, 16);
+	TAP_EQ_INT(sizeof(L"ab"), 6);
+}
+
+static void t_file_object(void)
+{
+	OFF(FILE_OBJECT, DeviceObject, 0x08);
+	OFF(FILE_OBJECT, Vpb, 0x10);
+	OFF(FILE_OBJECT, FsContext, 0x18);
+	OFF(FILE_OBJECT, FsContext2, 0x20);
+	OFF(FILE_OBJECT, SectionObjectPointer, 0x28);
+	OFF(FILE_OBJECT, PrivateCacheMap, 0x30);
+	OFF(FILE_OBJECT, FinalStatus, 0x38);
+	OFF(FILE_OBJECT, RelatedFileObject, 0x40);
+	OFF(FILE_OBJECT, LockOperation, 0x48);
+	OFF(FILE_OBJECT, DeletePending, 0x49);
+	OFF(FILE_OBJECT, ReadAccess, 0x4a);
+	OFF(FILE_OBJECT, WriteAccess, 0x4b);
+	OFF(FILE_OBJECT, DeleteAccess, 0x4c);
+	OFF(FILE_OBJECT, SharedDelete, 0x4f);
+	OFF(FILE_OBJECT, Flags, 0x50);
+	OFF(FILE_OBJECT, FileName, 0x58);
+	OFF(FILE_OBJECT, CurrentByteOffset, 0x68);
+	OFF(FILE_OBJECT, Waiter, 0x70);
+	OFF(FILE_OBJECT, Busy, 0x74);
+	OFF(FILE_OBJECT, LastLock, 0x78);
+	OFF(FILE_OBJECT, Lock, 0x80);
+	OFF(FILE_OBJECT, Event, 0x98);
+	OFF(FILE_OBJECT, CompletionContext, 0xb0);
+	OFF(FILE_OBJECT, IrpListLock, 0xb8);
+	OFF(FILE_OBJECT, IrpList, 0xc0);
+	OFF(FILE_OBJECT, FileObjectExtension, 0xd0);
+	SIZE(FILE_OBJECT, 0xd8);
+	SIZE(KEVENT, 0x18);
+	SIZE(ERESOURCE, 0x68);
+	SIZE(FAST_MUTEX, 0x38);
+	SIZE(KTIMER, 0x40);
+	SIZE(KDPC, 0x40);
+	SIZE(EX_PUSH_LOCK, 8);
+	SIZE(MDL, 0x30);
+	OFF(MDL, MappedSystemVa, 0x18);
+	OFF(MDL, ByteCount, 0x28);
+	OFF(DRIVER_OBJECT, DriverExtension, 0x30);
+	OFF(DRIVER_OBJECT, DriverName, 0x38);
+	OFF(DRIVER_OBJECT, DriverUnload, 0x68);
+	OFF(DRIVER_OBJECT, MajorFunction, 0x70);
+	SIZE(DRIVER_OBJECT, 0x150);
+}
+
+static void t_registration(void)
+{
+	SIZE(FLT_REGISTRATION, 0x70);
+	OFF(FLT_REGISTRATION, Flags, 4);
+	OFF(FLT_REGISTRATION, ContextRegistration, 0x08);
+	OFF(FLT_REGISTRATION, OperationRegistration, 0x10);
+	OFF(FLT_REGISTRATION, FilterUnloadCallback, 0x18);
+	OFF(FLT_REGISTRATION, InstanceSetupCallback, 0x20);
+	OFF(FLT_REGISTRATION, InstanceTeardownCompleteCallback, 0x38);
+	OFF(FLT_REGISTRATION, TransactionNotificationCallback, 0x58);
+	OFF(FLT_REGISTRATION, SectionNotificationCallback, 0x68);
+	SIZE(FLT_OPERATION_REGISTRATION, 0x20);
+	OFF(FLT_OPERATION_REGISTRATION, Flags, 4);
+	OFF(FLT_OPERATION_REGISTRATION, PreOperation, 8);
+	OFF(FLT_OPERATION_REGISTRATION, Reserved1, 0x18);
+	SIZE(FLT_CONTEXT_REGISTRATION, 0x38);
+	OFF(FLT_CONTEXT_REGISTRATION, ContextCleanupCallback, 8);
+	OFF(FLT_CONTEXT_REGISTRATION, Size, 0x10);
+	OFF(FLT_CONTEXT_REGISTRATION, PoolTag, 0x18);
+	OFF(FLT_CONTEXT_REGISTRATION, ContextAllocateCallback, 0x20);
+	TAP_EQ_INT(FLT_REGISTRATION_VERSION, 0x0203);
+	TAP_EQ_INT(IRP_MJ_OPERATION_END, 0x80);
+	TAP_EQ_INT(FLT_CONTEXT_END, 0xffff);
+}
+
+static void t_callback_data(void)
+{
+	OFF(FLT_CALLBACK_DATA, Thread, 0x08);
+	OFF(FLT_CALLBACK_DATA, Iopb, 0x10);
+	OFF(FLT_CALLBACK_DATA, IoStatus, 0x18);
+	OFF(FLT_CALLBACK_DATA, TagData, 0x28);
+	OFF(FLT_CALLBACK_DATA, QueueLinks, 0x30);
+	OFF(FLT_CALLBACK_DATA, QueueContext, 0x40);
+	OFF(FLT_CALLBACK_DATA, FilterContext, 0x30);
+	OFF(FLT_CALLBACK_DATA, RequestorMode, 0x50);
+	SIZE(FLT_CALLBACK_DATA, 0x58);
+	OFF(FLT_IO_PARAMETER_BLOCK, MajorFunction, 4);
+	OFF(FLT_IO_PARAMETER_BLOCK, MinorFunction, 5);
+	OFF(FLT_IO_PARAMETER_BLOCK, OperationFlags, 6);
+	OFF(FLT_IO_PARAMETER_BLOCK, TargetFileObject, 8);
+	OFF(FLT_IO_PARAMETER_BLOCK, TargetInstance, 0x10);
+	OFF(FLT_IO_PARAMETER_BLOCK, Parameters, 0x18);
+	SIZE(FLT_IO_PARAMETER_BLOCK, 0x48);
+	SIZE(FLT_RELATED_OBJECTS, 0x30);
+	OFF(FLT_RELATED_OBJECTS, Filter, 8);
+	OFF(FLT_RELATED_OBJECTS, Volume, 0x10);
+	OFF(FLT_RELATED_OBJECTS, Instance, 0x18);
+	OFF(FLT_RELATED_OBJECTS, FileObject, 0x20);
+	OFF(FLT_RELATED_OBJECTS, Transaction, 0x28);
+	SIZE(FLT_FILE_NAME_INFORMATION, 0x78);
+	OFF(FLT_FILE_NAME_INFORMATION, Format, 4);
+	OFF(FLT_FILE_NAME_INFORMATION, Name, 8);
+	OFF(FLT_FILE_NAME_INFORMATION, Volume, 0x18);
+	OFF(FLT_FILE_NAME_INFORMATION, ParentDir, 0x68);
+	SIZE(FLT_VOLUME_PROPERTIES, 0x48);
+	OFF(FLT_VOLUME_PROPERTIES, SectorSize, 0x10);
+	OFF(FLT_VOLUME_PROPERTIES, FileSystemDriverName, 0x18);
+	OFF(FLT_VOLUME_PROPERTIES, RealDeviceName, 0x38);
+	SIZE(IO_SECURITY_CONTEXT, 0x18);
+	OFF(IO_SECURITY_CONTEXT, DesiredAccess, 0x10);
+}
+
+static void t_parameters(void)
+{
+	SIZE(FLT_PARAMETERS, 0x30);
+	OFF(FLT_PARAMETERS, Others.Argument1, 0);
+	OFF(FLT_PARAMETERS, Others.Argument2, 8);
+	OFF(FLT_PARAMETERS, Others.Argument3, 0x10);
+	OFF(FLT_PARAMETERS, Others.Argument4, 0x18);
+	OFF(FLT_PARAMETERS, Others.Argument5, 0x20);
+	OFF(FLT_PARAMETERS, Others.Argument6, 0x28);
+	OFF(FLT_PARAMETERS, Create.Options, 8);
+	OFF(FLT_PARAMETERS, Create.FileAttributes, 0x10);
+	OFF(FLT_PARAMETERS, Create.ShareAccess, 0x12);
+	OFF(FLT_PARAMETERS, Create.EaLength, 0x18);
+	OFF(FLT_PARAMETERS, Create.EaBuffer, 0x20);
+	OFF(FLT_PARAMETERS, Create.AllocationSize, 0x28);
+	OFF(FLT_PARAMETERS, Read.Key, 8);
+	OFF(FLT_PARAMETERS, Read.ByteOffset, 0x10);
+	OFF(FLT_PARAMETERS, Read.ReadBuffer, 0x18);
+	OFF(FLT_PARAMETERS, Read.MdlAddress, 0x20);
+	OFF(FLT_PARAMETERS, Write.WriteBuffer, 0x18);
+	OFF(FLT_PARAMETERS, QueryFileInformation.FileInformationClass, 8);
+	OFF(FLT_PARAMETERS, QueryFileInformation.InfoBuffer, 0x10);
+	OFF(FLT_PARAMETERS, SetFileInformation.ParentOfTarget, 0x10);
+	OFF(FLT_PARAMETERS, SetFileInformation.ReplaceIfExists, 0x18);
+	OFF(FLT_PARAMETERS, SetFileInformation.DeleteHandle, 0x18);
+	OFF(FLT_PARAMETERS, SetFileInformation.InfoBuffer, 0x20);
+	OFF(FLT_PARAMETERS, DirectoryControl.QueryDirectory.FileName, 8);
+	OFF(FLT_PARAMETERS, DirectoryControl.QueryDirectory.FileInformationClass, 0x10);
+	OFF(FLT_PARAMETERS, DirectoryControl.QueryDirectory.FileIndex, 0x18);
+	OFF(FLT_PARAMETERS, DirectoryControl.QueryDirectory.DirectoryBuffer, 0x20);
+	OFF(FLT_PARAMETERS, DirectoryControl.QueryDirectory.MdlAddress, 0x28);
+	OFF(FLT_PARAMETERS, DirectoryControl.NotifyDirectory.CompletionFilter, 8);
+	OFF(FLT_PARAMETERS, DirectoryControl.NotifyDirectory.DirectoryBuffer, 0x20);
+	OFF(FLT_PARAMETERS, FileSystemControl.Common.InputBufferLength, 8);
+	OFF(FLT_PARAMETERS, FileSystemControl.Common.FsControlCode, 0x10);
+	OFF(FLT_PARAMETERS, FileSystemControl.Neither.InputBuffer, 0x18);
+	OFF(FLT_PARAMETERS, FileSystemControl.Neither.OutputBuffer, 0x20);
+	OFF(FLT_PARAMETERS, FileSystemControl.Neither.OutputMdlAddress, 0x28);
+	OFF(FLT_PARAMETERS, FileSystemControl.Buffered.SystemBuffer, 0x18);
+	OFF(FLT_PARAMETERS, DeviceIoControl.Common.IoControlCode, 0x10);
+	OFF(FLT_PARAMETERS, LockControl.ByteOffset, 0x10);
+	OFF(FLT_PARAMETERS, LockControl.ProcessId, 0x18);
+	OFF(FLT_PARAMETERS, LockControl.FailImmediately, 0x20);
+	OFF(FLT_PARAMETERS, QueryEa.EaIndex, 0x18);
+	OFF(FLT_PARAMETERS, QueryVolumeInformation.VolumeBuffer, 0x10);
+	OFF(FLT_PARAMETERS, NetworkQueryOpen.NetworkInformation, 8);
+	OFF(FLT_PARAMETERS, AcquireForSectionSynchronization.OutputInformation, 8);
+}
+
+static void t_file_info(void)
+{
+	SIZE(FILE_BASIC_INFORMATION, 0x28);
+	SIZE(FILE_STANDARD_INFORMATION, 0x18);
+	OFF(FILE_STANDARD_INFORMATION, DeletePending, 0x14);
+	SIZE(FILE_NETWORK_OPEN_INFORMATION, 0x38);
+	OFF(FILE_RENAME_INFORMATION, RootDirectory, 8);
+	OFF(FILE_RENAME_INFORMATION, FileNameLength, 0x10);
+	OFF(FILE_RENAME_INFORMATION, FileName, 0x14);
+	OFF(FILE_LINK_INFORMATION, FileName, 0x14);
+	OFF(FILE_NAME_INFORMATION, FileName, 4);
+	SIZE(FILE_ID_INFORMATION, 0x18);
+	SIZE(FILE_STAT_INFORMATION, 0x48);
+	SIZE(FILE_STAT_LX_INFORMATION, 0x60);
+	OFF(FILE_STAT_LX_INFORMATION, LxFlags, 0x48);
+	OFF(FILE_STAT_LX_INFORMATION, LxDeviceIdMinor, 0x5c);
+	OFF(FILE_DIRECTORY_INFORMATION, FileName, 0x40);
+	OFF(FILE_FULL_DIR_INFORMATION, FileName, 0x44);
+	OFF(FILE_ID_FULL_DIR_INFORMATION, FileId, 0x48);
+	OFF(FILE_ID_FULL_DIR_INFORMATION, FileName, 0x50);
+	OFF(FILE_BOTH_DIR_INFORMATION, ShortNameLength, 0x44);
+	OFF(FILE_BOTH_DIR_INFORMATION, ShortName, 0x46);
+	OFF(FILE_BOTH_DIR_INFORMATION, FileName, 0x5e);
+	OFF(FILE_ID_BOTH_DIR_INFORMATION, FileId, 0x60);
+	OFF(FILE_ID_BOTH_DIR_INFORMATION, FileName, 0x68);
+	OFF(FILE_NAMES_INFORMATION, FileName, 0x0c);
+	OFF(FILE_ID_EXTD_DIR_INFORMATION, FileId, 0x48);
+	OFF(FILE_ID_EXTD_DIR_INFORMATION, FileName, 0x58);
+	OFF(FILE_ID_EXTD_BOTH_DIR_INFORMATION, ShortNameLength, 0x58);
+	OFF(FILE_ID_EXTD_BOTH_DIR_INFORMATION, FileName, 0x72);
+	OFF(FILE_FULL_EA_INFORMATION, EaName, 8);
+	OFF(FILE_GET_EA_INFORMATION, EaName, 5);
+	SIZE(FILE_FS_SIZE_INFORMATION, 0x18);
+	SIZE(FILE_FS_FULL_SIZE_INFORMATION, 0x20);
+	OFF(FILE_FS_ATTRIBUTE_INFORMATION, FileSystemName, 0x0c);
+	OFF(FILE_FS_VOLUME_INFORMATION, SupportsObjects, 0x10);
+	OFF(FILE_FS_VOLUME_INFORMATION, VolumeLabel, 0x12);
+	OFF(REPARSE_DATA_BUFFER, SymbolicLinkReparseBuffer.PathBuffer, 0x14);
+	OFF(REPARSE_DATA_BUFFER, MountPointReparseBuffer.PathBuffer, 0x10);
+	TAP_EQ_INT(REPARSE_DATA_BUFFER_HEADER_SIZE, 8);
+	OFF(KEY_VALUE_PARTIAL_INFORMATION, Data, 0x0c);
+	OFF(KEY_VALUE_FULL_INFORMATION, Name, 0x14);
+	OFF(KEY_VALUE_BASIC_INFORMATION, Name, 0x0c);
+	OFF(KEY_BASIC_INFORMATION, Name, 0x10);
+	OFF(FILTER_MESSAGE_HEADER, MessageId, 8);
+	SIZE(FILTER_REPLY_HEADER, 16);
+}
+
+static void t_constants(void)
+{
+	TAP_EQ_INT(FileStatLxInformation, 70);
+	TAP_EQ_INT(FileCaseSensitiveInformation, 71);
+	TAP_EQ_INT(FileIdExtdBothDirectoryInformation, 63);
+	TAP_EQ_INT(FileDispositionInformationEx, 64);
+	TAP_EQ_INT(FileRenameInformationEx, 65);
+	TAP_EQ_INT(FileLinkInformationEx, 72);
+	TAP_EQ_INT(FileFsSectorSizeInformation, 11);
+	TAP_EQ_INT(IRP_MJ_PNP, 0x1b);
+	TAP_EQ_INT(IRP_MJ_NETWORK_QUERY_OPEN, 0xf2);
+	TAP_EQ_INT(IRP_MJ_VOLUME_DISMOUNT, 0xec);
+	TAP_EQ_INT(FSCTL_GET_REPARSE_POINT, 0x000900a8);
+	TAP_EQ_INT(FSCTL_SET_REPARSE_POINT, 0x000900a4);
+	TAP_EQ_INT(FSCTL_SET_ZERO_DATA, 0x000980c8);
+	TAP_EQ_INT(FSCTL_QUERY_ALLOCATED_RANGES, 0x000940cf);
+	TAP_EQ_INT(FSCTL_REQUEST_FILTER_OPLOCK, 0x0009005c);
+	TAP_EQ_INT(FSCTL_DUPLICATE_EXTENTS_TO_FILE, 0x00098344);
+	TAP_EQ_INT(STATUS_FLT_DO_NOT_ATTACH, (NTSTATUS)0xC01C000F);
+	TAP_EQ_INT(STATUS_TIMEOUT, 0x102);
+	TAP_EQ_INT(STATUS_BUFFER_OVERFLOW, (NTSTATUS)0x80000005);
+	TAP_CHECK(NT_SUCCESS(STATUS_TIMEOUT));
+	TAP_CHECK(NT_WARNING(STATUS_BUFFER_OVERFLOW));
+	TAP_CHECK(NT_ERROR(STATUS_ACCESS_DENIED));
+	TAP_CHECK(NT_INFORMATION(STATUS_OBJECT_NAME_EXISTS));
+	TAP_EQ_INT(FLT_PORT_ALL_ACCESS, 0x001f0001);
+	TAP_EQ_INT(KEY_READ, 0x20019);
+	TAP_EQ_INT(KEY_ALL_ACCESS, 0xf003f);
+	TAP_EQ_INT(FILE_ALL_ACCESS, 0x1f01ff);
+	TAP_EQ_INT(IO_REPARSE_TAG_LX_SYMLINK, 0xA000001D);
+	TAP_EQ_INT(FLT_FSTYPE_NTFS, 2);
+	TAP_EQ_INT(FLT_FSTYPE_REFS, 28);
+	TAP_EQ_INT(DPFLTR_FLTMGR_ID, 47);
+}
+
+int main(void)
+{
+	TAP_RUN(t_base_types);
+	TAP_RUN(t_file_object);
+	TAP_RUN(t_registration);
+	TAP_RUN(t_callback_data);
+	TAP_RUN(t_parameters);
+	TAP_RUN(t_file_info);
+	TAP_RUN(t_constants);
+	return tap_done();
+}
