@@ -18,6 +18,16 @@
 #include <fltUserStructures.h>
 #include <fm_wcrt.h>
 
+/*
+ * WDK code initialises FLT_REGISTRATION / FLT_OPERATION_REGISTRATION positionally and
+ * partially ({IRP_MJ_OPERATION_END}), which -Wextra reports as missing field initializers.
+ * Filter builds (2-byte wchar_t) get that one warning switched off here; the flags in
+ * fltkernel.pc should also carry -Wno-missing-field-initializers.
+ */
+#if defined(__SIZEOF_WCHAR_T__) && __SIZEOF_WCHAR_T__ == 2 && !defined(FM_KEEP_FIELD_INIT_WARNINGS)
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
+
 #define FLTAPI NTAPI
 
 #define FLT_MGR_BASELINE 1
