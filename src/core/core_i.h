@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 /* Locking: fm__model_lock (recursive) guards every list below and every state change of
  * filters, volumes and instances.  The dispatch hot path never takes it: it reads the volume's
@@ -13,6 +14,14 @@
 extern pthread_mutex_t fm__model_lock;
 void fm__model_enter(void);
 void fm__model_leave(void);
+
+/* Copy a string into a fixed buffer, truncating (listing fields are for display). */
+static inline void fm__copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 /* ---- Altitudes: decimal strings compared exactly ---- */
 

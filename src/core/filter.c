@@ -650,8 +650,8 @@ int fm_list_filters(struct fm_filter_info **out, size_t *n)
 		return -ENOMEM;
 	}
 	for (struct fm_filter *f = fm__filters; f; f = f->next, i++) {
-		snprintf(a[i].name, sizeof(a[i].name), "%s", f->service);
-		snprintf(a[i].altitude, sizeof(a[i].altitude), "%s", f->altitude);
+		fm__copy_str(a[i].name, sizeof(a[i].name), f->service);
+		fm__copy_str(a[i].altitude, sizeof(a[i].altitude), f->altitude);
 		for (struct fm_volume *v = fm__volumes; v; v = v->next)
 			for (struct fm_instance *in = v->instances; in; in = in->next_on_volume)
 				if (in->filter == f)

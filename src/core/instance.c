@@ -285,11 +285,11 @@ int fm_list_instances(struct fm_instance_info **out, size_t *n)
 	}
 	for (struct fm_volume *v = fm__volumes; v; v = v->next) {
 		for (struct fm_instance *in = v->instances; in; in = in->next_on_volume, i++) {
-			snprintf(a[i].filter, sizeof(a[i].filter), "%s", in->filter->service);
-			snprintf(a[i].instance, sizeof(a[i].instance), "%s", in->name);
-			snprintf(a[i].altitude, sizeof(a[i].altitude), "%s", in->altitude);
-			snprintf(a[i].volume, sizeof(a[i].volume), "%s", v->mount_point);
-			snprintf(a[i].volume_device, sizeof(a[i].volume_device), "%s", v->device);
+			fm__copy_str(a[i].filter, sizeof(a[i].filter), in->filter->service);
+			fm__copy_str(a[i].instance, sizeof(a[i].instance), in->name);
+			fm__copy_str(a[i].altitude, sizeof(a[i].altitude), in->altitude);
+			fm__copy_str(a[i].volume, sizeof(a[i].volume), v->mount_point);
+			fm__copy_str(a[i].volume_device, sizeof(a[i].volume_device), v->device);
 			a[i].flags = in->setup_flags;
 		}
 	}

@@ -175,43 +175,43 @@ static NTSTATUS get_name(PFILE_OBJECT fo, bool pre_create, bool open_target,
 
 NTSTATUS FLTAPI FltGetFileNameInformation(PFLT_CALLBACK_DATA CallbackData,
 					  FLT_FILE_NAME_OPTIONS NameOptions,
-					  PFLT_FILE_NAME_INFORMATION *FileNameInformation)
+					  PFLT_FILE_NAME_INFORMATION *NameInfoOut)
 {
 	PFILE_OBJECT fo;
 	bool pre_create;
 
-	if (!CallbackData || !FileNameInformation)
+	if (!CallbackData || !NameInfoOut)
 		return STATUS_INVALID_PARAMETER;
 	fo = CallbackData->Iopb->TargetFileObject;
 	pre_create = CallbackData->Iopb->MajorFunction == IRP_MJ_CREATE &&
 		     !(CallbackData->Flags & FLTFL_CALLBACK_DATA_POST_OPERATION);
 	return get_name(fo, pre_create,
 			pre_create && (CallbackData->Iopb->OperationFlags & SL_OPEN_TARGET_DIRECTORY),
-			NameOptions, FileNameInformation);
+			NameOptions, NameInfoOut);
 }
 
 NTSTATUS FLTAPI FltGetFileNameInformationUnsafe(PFILE_OBJECT FileObject, PFLT_INSTANCE Instance,
 						FLT_FILE_NAME_OPTIONS NameOptions,
-						PFLT_FILE_NAME_INFORMATION *FileNameInformation)
+						PFLT_FILE_NAME_INFORMATION *NameInfoOut)
 {
 	(void)Instance;
 	return get_name(FileObject, FileObject && !FileObject->FsContext, false, NameOptions,
-			FileNameInformation);
+			NameInfoOut);
 }
 
-VOID FLTAPI FltReferenceFileNameInformation(PFLT_FILE_NAME_INFORMATION FileNameInformation)
+VOID FLTAPI FltReferenceFileNameInformation(PFLT_FILE_NAME_INFORMATION NameInfoOut)
 {
-	if (FileNameInformation)
-		atomic_fetch_add(&block_of(FileNameInformation)->refs, 1);
+	if (NameInfoOut)
+		atomic_fetch_add(&block_of(NameInfoOut)->refs, 1);
 }
 
-VOID FLTAPI FltReleaseFileNameInformation(PFLT_FILE_NAME_INFORMATION FileNameInformation)
+VOID FLTAPI FltReleaseFileNameInformation(PFLT_FILE_NAME_INFORMATION NameInfoOut)
 {
 	struct name_block *b;
 
-	if (!FileNameInformation)
+	if (!NameInfoOut)
 		return;
-	b = block_of(FileNameInformation);
+	b = block_of(NameInfoOut);
 	if (atomic_fetch_sub(&b->refs, 1) == 1)
 		fm_free(b);
 }

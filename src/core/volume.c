@@ -130,16 +130,16 @@ int fm_list_volumes(struct fm_volume_info **out, size_t *n)
 		return -ENOMEM;
 	}
 	for (struct fm_volume *v = fm__volumes; v; v = v->next, i++) {
-		snprintf(a[i].dos_name, sizeof(a[i].dos_name), "%s", v->mount_point);
-		snprintf(a[i].device, sizeof(a[i].device), "%s", v->device);
+		fm__copy_str(a[i].dos_name, sizeof(a[i].dos_name), v->mount_point);
+		fm__copy_str(a[i].device, sizeof(a[i].device), v->device);
 		snprintf(a[i].fs_type, sizeof(a[i].fs_type), "%s",
 			 v->fs_type == FLT_FSTYPE_NTFS	  ? "NTFS"
 			 : v->fs_type == FLT_FSTYPE_FAT	  ? "FAT"
 			 : v->fs_type == FLT_FSTYPE_REFS  ? "REFS"
 			 : v->fs_type == FLT_FSTYPE_EXFAT ? "EXFAT"
 							  : "RAW");
-		snprintf(a[i].backing_dir, sizeof(a[i].backing_dir), "%s", v->backing_dir);
-		snprintf(a[i].backing_fs, sizeof(a[i].backing_fs), "%s", v->backing_fs);
+		fm__copy_str(a[i].backing_dir, sizeof(a[i].backing_dir), v->backing_dir);
+		fm__copy_str(a[i].backing_fs, sizeof(a[i].backing_fs), v->backing_fs);
 		for (struct fm_instance *in = v->instances; in; in = in->next_on_volume)
 			a[i].num_instances++;
 	}

@@ -5,6 +5,7 @@
 
 #include "tap.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
