@@ -3117,7 +3117,29 @@ void RtlSecondsSince1970ToTime(ULONG ElapsedSeconds, PLARGE_INTEGER Time);
 ULONG RtlRandom(PULONG Seed);
 ULONG RtlRandomEx(PULONG Seed);
 ULONG RtlUniform(PULONG Seed);
-NTSTATUS RtlGetVersion(PVOID lpVersionInformation);
+typedef struct _OSVERSIONINFOW {
+	ULONG dwOSVersionInfoSize;
+	ULONG dwMajorVersion;
+	ULONG dwMinorVersion;
+	ULONG dwBuildNumber;
+	ULONG dwPlatformId;
+	WCHAR szCSDVersion[128];
+} OSVERSIONINFOW, *POSVERSIONINFOW, RTL_OSVERSIONINFOW, *PRTL_OSVERSIONINFOW;
+typedef struct _OSVERSIONINFOEXW {
+	ULONG dwOSVersionInfoSize;
+	ULONG dwMajorVersion;
+	ULONG dwMinorVersion;
+	ULONG dwBuildNumber;
+	ULONG dwPlatformId;
+	WCHAR szCSDVersion[128];
+	USHORT wServicePackMajor;
+	USHORT wServicePackMinor;
+	USHORT wSuiteMask;
+	UCHAR wProductType;
+	UCHAR wReserved;
+} OSVERSIONINFOEXW, *POSVERSIONINFOEXW, RTL_OSVERSIONINFOEXW, *PRTL_OSVERSIONINFOEXW;
+/* Reports Windows 10 (10.0.19041); accepts both structure sizes. */
+NTSTATUS RtlGetVersion(PRTL_OSVERSIONINFOW lpVersionInformation);
 PVOID RtlPcToFileHeader(PVOID PcValue, PVOID *BaseOfImage);
 USHORT RtlCaptureStackBackTrace(ULONG FramesToSkip, ULONG FramesToCapture, PVOID *BackTrace,
 				PULONG BackTraceHash);
