@@ -2,7 +2,6 @@
 #include "core/core_i.h"
 #include "common/alloc.h"
 #include "common/log.h"
-#include "common/ntname.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -49,8 +48,10 @@ int fm_volume_create(const struct fm_volume_params *p, struct fm_volume **out)
 	fm__model_enter();
 	vol->number = next_volume_number++;
 	snprintf(vol->device, sizeof(vol->device), "\\Device\\HarddiskVolume%u", vol->number);
-	n = fm_name_to_nt(vol->device, strlen(vol->device), (uint16_t *)vol->device_w_buf,
-			  sizeof(vol->device_w_buf) / sizeof(WCHAR), 0);
+	/* The device name is plain ASCII with NT separators: widen it as is. */
+	for (n = 0; vol->device[n] && (size_t)n < sizeof(vol->device_w_buf) / sizeof(WCHAR) - 1; n++)
+		vol->device_w_buf[n] = (WCHAR)vol->device[n];
+	vol->device_w_buf[n] = 0;
 	vol->device_w.Buffer = vol->device_w_buf;
 	vol->device_w.Length = (USHORT)((n > 0 ? n : 0) * (long)sizeof(WCHAR));
 	vol->device_w.MaximumLength = vol->device_w.Length;

@@ -472,6 +472,9 @@ static void t_names(void)
 		for (size_t i = 0; i < ni->Name.Length / 2 && i < sizeof(got) - 1; i++)
 			got[i] = (char)ni->Name.Buffer[i], got[i + 1] = 0;
 		TAP_EQ_STR(got, want);
+		/* Every unit must be the real character, not an escaped look-alike. */
+		for (size_t i = 0; i < ni->Name.Length / 2; i++)
+			TAP_CHECK(ni->Name.Buffer[i] < 0x80);
 		TAP_EQ_INT(FltParseFileNameInformation(ni), STATUS_SUCCESS);
 		TAP_EQ_INT(ni->Extension.Length, 6);
 		TAP_EQ_INT(ni->FinalComponent.Length, 16);
