@@ -123,6 +123,11 @@ struct fm_irp {
 	struct fm_volume *vol;
 	fm_irp_done_cb done;
 	void *done_arg;
+	/*
+	 * Filter-initiated I/O: the instance that issued it.  Only instances below it (lower
+	 * altitude) see the operation.  NULL for I/O from processes.
+	 */
+	struct fm_instance *issuer;
 	/* Private to the core from here on. */
 	struct fm_irp_private *priv;
 	unsigned char inline_priv[1024] __attribute__((aligned(16)));

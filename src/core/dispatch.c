@@ -45,7 +45,20 @@ void fm_irp_init(struct fm_irp *irp, struct fm_volume *vol, UCHAR major, UCHAR m
 	irp->vol = vol;
 	irp->done = NULL;
 	irp->done_arg = NULL;
+	irp->issuer = NULL;
 	irp->priv = NULL;
+}
+
+/* First list entry strictly below the issuing instance, or 0 for I/O from processes. */
+static unsigned int first_below(const struct fm_cb_list *list, const struct fm_instance *issuer)
+{
+	unsigned int i = 0;
+
+	if (!issuer)
+		return 0;
+	while (i < list->n && fm__altitude_cmp(list->e[i].inst->altitude, issuer->altitude) >= 0)
+		i++;
+	return i;
 }
 
 static void related(FLT_RELATED_OBJECTS *o, struct fm_instance *inst, PFILE_OBJECT fo)
@@ -281,6 +294,8 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 	struct fm_irp_private *p;
 	size_t need;
 
+	if (list && irp->issuer && first_below(list, irp->issuer) == list->n)
+		list = NULL;
 	if (!list) {
 		/* Fast path: nobody is interested, no callback data bookkeeping at all. */
 		fm__stack_put(st);
@@ -303,6 +318,7 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 	}
 	p->stack = st;
 	p->list = list;
+	p->pos = first_below(list, irp->issuer);
 	p->nodes = p->inline_nodes;
 	pthread_mutex_init(&p->wait_lock, NULL);
 	pthread_cond_init(&p->wait_cond, NULL);
