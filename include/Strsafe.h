@@ -1,0 +1,2 @@
+/* Capitalised spelling of strsafe.h, as some sources include it. */
+#include <strsafe.h>

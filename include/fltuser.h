@@ -1,0 +1,2 @@
+/* Lower-case spelling of fltUser.h. */
+#include <fltUser.h>
