@@ -520,10 +520,17 @@ static void satisfy(DISPATCHER_HEADER *h, PKTHREAD self)
 	}
 }
 
-/* FILE_OBJECT and friends are waitable through their embedded event on Windows; we only
- * know dispatcher headers, so Object must start with one. */
+/*
+ * Waitable objects start with a dispatcher header, except file objects, which are waited on
+ * through their embedded event (as on Windows).  A file object is recognised by its Type
+ * (IO_TYPE_FILE) and Size (sizeof(FILE_OBJECT)) fields, which no dispatcher header has.
+ */
 static DISPATCHER_HEADER *header_of(PVOID Object)
 {
+	const CSHORT *w = Object;
+
+	if (w[0] == IO_TYPE_FILE && w[1] == (CSHORT)sizeof(FILE_OBJECT))
+		return &((PFILE_OBJECT)Object)->Event.Header;
 	return (DISPATCHER_HEADER *)Object;
 }
 
