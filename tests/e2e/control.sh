@@ -59,7 +59,7 @@ fm_like "malformed messages are logged" "$(cat "$FM_ROOT/fltmgrd.log")" \
 	"malformed .*connection closed"
 
 # A client that stalls half-way through a header must not hold the daemon forever.
-send_raw 464c544d 30 >/dev/null &
+send_raw 464c544d 8 >/dev/null &
 stalled=$!
 sleep 0.5
 start=$(date +%s)
