@@ -1243,3 +1243,52 @@ NTSTATUS ZwQueryInformationTransaction(HANDLE TransactionHandle,
 	/* The filter manager never reports a transaction, so no handle can name one. */
 	return STATUS_NOT_SUPPORTED;
 }
+
+/* ---- FsRtl helpers that need no file system state ------------------------------------------- */
+
+BOOLEAN FsRtlIsNtstatusExpected(NTSTATUS Exception)
+{
+	/* The hardware exceptions a file system must not swallow are "unexpected". */
+	switch (Exception) {
+	case STATUS_DATATYPE_MISALIGNMENT:
+	case STATUS_ACCESS_VIOLATION:
+	case STATUS_ILLEGAL_INSTRUCTION:
+	case STATUS_INSTRUCTION_MISALIGNMENT:
+		return FALSE;
+	default:
+		return TRUE;
+	}
+}
+
+void FsRtlDissectName(UNICODE_STRING Path, PUNICODE_STRING FirstName, PUNICODE_STRING RemainingName)
+{
+	USHORT n = Path.Length / sizeof(WCHAR), i = 0, start;
+
+	FirstName->Length = FirstName->MaximumLength = 0;
+	FirstName->Buffer = NULL;
+	RemainingName->Length = RemainingName->MaximumLength = 0;
+	RemainingName->Buffer = NULL;
+	if (n == 0)
+		return;
+	if (Path.Buffer[0] == (WCHAR)0x5c)
+		i = 1;
+	start = i;
+	while (i < n && Path.Buffer[i] != (WCHAR)0x5c)
+		i++;
+	FirstName->Buffer = Path.Buffer + start;
+	FirstName->Length = FirstName->MaximumLength = (USHORT)((i - start) * sizeof(WCHAR));
+	if (i < n) {
+		i++;
+		RemainingName->Buffer = Path.Buffer + i;
+		RemainingName->Length = RemainingName->MaximumLength =
+		    (USHORT)((n - i) * sizeof(WCHAR));
+	}
+}
+
+BOOLEAN FsRtlAreNamesEqual(PCUNICODE_STRING ConstantNameA, PCUNICODE_STRING ConstantNameB,
+			   BOOLEAN IgnoreCase, PCWCH UpcaseTable)
+{
+	/* A custom upcase table only refines case folding; ours is Unicode's. */
+	(void)UpcaseTable;
+	return RtlEqualUnicodeString(ConstantNameA, ConstantNameB, IgnoreCase);
+}

@@ -141,6 +141,15 @@ static void t_misc(void)
 	TAP_CHECK(RtlIsNameLegalDOS8Dot3(&n, NULL, NULL));
 	RtlInitUnicodeString(&n, u"longfilename.txt");
 	TAP_CHECK(!RtlIsNameLegalDOS8Dot3(&n, NULL, NULL));
+	UNICODE_STRING first, rest;
+	RtlInitUnicodeString(&n, u"\\dir\\sub\\file");
+	FsRtlDissectName(n, &first, &rest);
+	TAP_EQ_INT(first.Length, 6);
+	TAP_CHECK(memcmp(first.Buffer, u"dir", 6) == 0);
+	TAP_EQ_INT(rest.Length, 16);
+	TAP_CHECK(memcmp(rest.Buffer, u"sub\\file", 16) == 0);
+	TAP_CHECK(!FsRtlIsNtstatusExpected(STATUS_ACCESS_VIOLATION));
+	TAP_CHECK(FsRtlIsNtstatusExpected(STATUS_OBJECT_NAME_NOT_FOUND));
 }
 
 int main(void)
