@@ -46,13 +46,13 @@ struct fm_lower_ops {
 };
 
 struct fm_volume_params {
-	const char *mount_point;  /* Linux path where the volume is mounted (its "DOS name") */
-	const char *backing_dir;  /* absolute path of the backing directory */
-	const char *backing_fs;	  /* real file system type of the backing dir, for display */
+	const char *mount_point;     /* Linux path where the volume is mounted (its "DOS name") */
+	const char *backing_dir;     /* absolute path of the backing directory */
+	const char *backing_fs;	     /* real file system type of the backing dir, for display */
 	FLT_FILESYSTEM_TYPE fs_type; /* type reported to filters; FLT_FSTYPE_NTFS by default */
-	ULONG sector_size;	  /* reported in FLT_VOLUME_PROPERTIES */
+	ULONG sector_size;	     /* reported in FLT_VOLUME_PROPERTIES */
 	const struct fm_lower_ops *lower;
-	void *lower_ctx;	  /* the lower's own state, fm_volume_lower_ctx() */
+	void *lower_ctx; /* the lower's own state, fm_volume_lower_ctx() */
 };
 
 /*
@@ -188,6 +188,20 @@ NTSTATUS fm_filter_unload(const char *service, bool mandatory, char *msg, size_t
  */
 int fm_core_init(void);
 void fm_core_shutdown(void);
+
+/*
+ * Manual attach (fltmc attach): `volume` is a mount point, backing directory or
+ * \Device\HarddiskVolumeN; `instance` NULL = the default instance; `altitude` non-NULL attaches
+ * at that altitude (FltAttachVolumeAtAltitude semantics).  InstanceSetupCallback gets
+ * FLTFL_INSTANCE_SETUP_MANUAL_ATTACHMENT.  Errors as FltAttachVolume, plus
+ * STATUS_FLT_FILTER_NOT_FOUND for an unknown filter.
+ */
+NTSTATUS fm_instance_attach(const char *filter, const char *volume, const char *instance,
+			    const char *altitude, char *msg, size_t msg_cap);
+/* Manual detach (fltmc detach): InstanceQueryTeardownCallback may refuse; NULL instance = the
+ * filter's highest instance on the volume. */
+NTSTATUS fm_instance_detach(const char *filter, const char *volume, const char *instance, char *msg,
+			    size_t msg_cap);
 
 /* ---- Listing, for fltmc ------------------------------------------------------------------ */
 

@@ -103,10 +103,13 @@ struct fm_instance {
 	char name[128];
 	char altitude[FM_ALTITUDE_MAX];
 	uint32_t setup_flags;
-	atomic_long refs;	/* stacks holding it, FltObjectReference, creation ref */
-	atomic_long active;	/* operations between its pre and post (or in a callback) */
+	atomic_long refs;   /* stacks holding it, FltObjectReference, creation ref */
+	atomic_long active; /* operations between its pre and post (or in a callback) */
 	atomic_bool tearing_down;
-	bool attached;		/* on vol->instances, model lock */
+	bool attached; /* on vol->instances, model lock */
+	/* Operations between this instance's pre and post, for draining at teardown. */
+	pthread_mutex_t drain_lock;
+	struct fm_post_node *awaiting;	    /* drain_lock */
 	struct fm_instance *next_on_volume; /* model lock */
 };
 
@@ -140,7 +143,7 @@ struct fm_cb_list {
 struct fm_stack {
 	atomic_long refs;
 	unsigned int ninst;
-	struct fm_instance **inst; /* highest altitude first */
+	struct fm_instance **inst;	     /* highest altitude first */
 	struct fm_cb_list *lists[FM_NMAJOR]; /* NULL when nobody registered */
 };
 
@@ -158,11 +161,11 @@ struct fm_volume {
 	const struct fm_lower_ops *lower;
 	void *lower_ctx;
 	atomic_long refs;
-	bool dismounting;		/* model lock */
-	struct fm_instance *instances;	/* attached, model lock, highest altitude first */
-	pthread_rwlock_t stack_lock;	/* guards `stack` pointer swaps */
+	bool dismounting;	       /* model lock */
+	struct fm_instance *instances; /* attached, model lock, highest altitude first */
+	pthread_rwlock_t stack_lock;   /* guards `stack` pointer swaps */
 	struct fm_stack *stack;
-	struct fm_volume *next;		/* fm__volumes list, model lock */
+	struct fm_volume *next; /* fm__volumes list, model lock */
 };
 
 extern struct fm_volume *fm__volumes;
@@ -198,6 +201,10 @@ struct fm_post_node {
 	PFLT_POST_OPERATION_CALLBACK post;
 	PVOID ctx;
 	FLT_IO_PARAMETER_BLOCK snap; /* the parameters its pre-operation saw */
+	struct fm_irp *irp;
+	/* On inst->awaiting until its post runs or teardown drains it (inst->drain_lock). */
+	struct fm_post_node *drain_next, **drain_pprev;
+	bool drained;
 };
 
 enum fm_irp_state {
@@ -211,8 +218,8 @@ enum fm_irp_state {
 struct fm_irp_private {
 	struct fm_stack *stack;
 	const struct fm_cb_list *list;
-	unsigned int pos;   /* next list entry whose pre-op runs */
-	unsigned int npost; /* nodes pushed */
+	unsigned int pos;      /* next list entry whose pre-op runs */
+	unsigned int npost;    /* nodes pushed */
 	unsigned int post_pos; /* while walking up: nodes still to run */
 	atomic_int state;
 	/* Pended pre-op resumption: set by FltCompletePendedPreOperation. */
@@ -226,6 +233,9 @@ struct fm_irp_private {
 	struct fm_post_node *nodes;
 	struct fm_post_node inline_nodes[];
 };
+
+/* Drain inst's operations waiting for their post-operation (teardown, R29). */
+void fm__instance_drain(struct fm_instance *inst);
 
 /* Names: "\Device\HarddiskVolumeN" + volume-relative path of a file object. */
 NTSTATUS fm__file_nt_name(PFILE_OBJECT fo, bool normalized, WCHAR **out, USHORT *out_len);

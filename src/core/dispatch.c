@@ -115,7 +115,8 @@ static void call_lower(struct fm_irp *irp)
 	PFILE_OBJECT fo = irp->iopb.TargetFileObject;
 
 	vol->lower->dispatch(vol, &irp->data);
-	if (irp->iopb.MajorFunction == IRP_MJ_CLEANUP && fo && NT_SUCCESS(irp->data.IoStatus.Status))
+	if (irp->iopb.MajorFunction == IRP_MJ_CLEANUP && fo &&
+	    NT_SUCCESS(irp->data.IoStatus.Status))
 		fo->Flags |= FO_CLEANUP_COMPLETE;
 }
 
@@ -132,20 +133,31 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		struct fm_filter *prev;
 		FLT_POSTOP_CALLBACK_STATUS r;
 		FLT_POST_OPERATION_FLAGS flags = 0;
+		bool drained;
+
+		/* Claim the node; teardown may have drained it already (R29). */
+		pthread_mutex_lock(&n->inst->drain_lock);
+		drained = n->drained;
+		if (!drained) {
+			*n->drain_pprev = n->drain_next;
+			if (n->drain_next)
+				n->drain_next->drain_pprev = n->drain_pprev;
+		}
+		pthread_mutex_unlock(&n->inst->drain_lock);
+		if (drained)
+			continue;
 
 		/* Each instance's post sees the parameters its pre saw (R49). */
 		*irp->data.Iopb = n->snap;
 		irp->iopb.TargetInstance = n->inst;
 		related(&objs, n->inst, irp->iopb.TargetFileObject);
-		if (atomic_load(&n->inst->tearing_down))
-			flags |= FLTFL_POST_OPERATION_DRAINING;
 		p->post_pos = i;
 		atomic_fetch_add(&n->inst->filter->refs, 1);
 		prev = fm__enter_filter(n->inst->filter);
 		r = n->post(&irp->data, &objs, n->ctx, flags);
 		fm__leave_filter(prev);
 		atomic_fetch_sub(&n->inst->filter->refs, 1);
-		if (r == FLT_POSTOP_MORE_PROCESSING_REQUIRED && !(flags & FLTFL_POST_OPERATION_DRAINING)) {
+		if (r == FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
 			int expect = ST_RUNNING;
 			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_POST))
 				return false;
@@ -166,8 +178,7 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
  * Apply what entry `pos`'s pre-operation decided.  Returns 1 to go on down, 0 when the
  * operation completed there (post-ops of the nodes above still run).
  */
-static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
-		     ULONG prev_dirty)
+static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx, ULONG prev_dirty)
 {
 	struct fm_irp_private *p = irp->priv;
 	const struct fm_cb_entry *e = &p->list->e[p->pos];
@@ -183,13 +194,24 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 	case FLT_PREOP_SUCCESS_WITH_CALLBACK:
 	case FLT_PREOP_SYNCHRONIZE:
 		if (e->post) {
+			struct fm_instance *inst = e->inst;
 			n->post = e->post;
 			n->ctx = ctx;
+			n->irp = irp;
+			n->drained = false;
+			pthread_mutex_lock(&inst->drain_lock);
+			n->drain_next = inst->awaiting;
+			if (n->drain_next)
+				n->drain_next->drain_pprev = &n->drain_next;
+			n->drain_pprev = &inst->awaiting;
+			inst->awaiting = n;
+			pthread_mutex_unlock(&inst->drain_lock);
 			p->npost++;
 			p->pos++;
 			return 1;
 		}
-		fm_log(FM_LOG_ERROR, who, "pre-operation asked for a post-operation it has not registered");
+		fm_log(FM_LOG_ERROR, who,
+		       "pre-operation asked for a post-operation it has not registered");
 		break;
 	case FLT_PREOP_SUCCESS_NO_CALLBACK:
 		break;
@@ -373,7 +395,8 @@ VOID FLTAPI FltCompletePendedPreOperation(PFLT_CALLBACK_DATA Data,
 		return;
 	}
 	if (CallbackStatus != FLT_PREOP_SUCCESS_WITH_CALLBACK &&
-	    CallbackStatus != FLT_PREOP_SUCCESS_NO_CALLBACK && CallbackStatus != FLT_PREOP_COMPLETE) {
+	    CallbackStatus != FLT_PREOP_SUCCESS_NO_CALLBACK &&
+	    CallbackStatus != FLT_PREOP_COMPLETE) {
 		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
 		       "FltCompletePendedPreOperation with invalid status %d; treated as "
 		       "FLT_PREOP_SUCCESS_NO_CALLBACK",
@@ -387,9 +410,10 @@ VOID FLTAPI FltCompletePendedPreOperation(PFLT_CALLBACK_DATA Data,
 		expect = ST_RUNNING;
 		if (atomic_compare_exchange_strong(&p->state, &expect, ST_EARLY))
 			return; /* the pre-operation has not returned yet; its thread goes on */
-		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-		       "FltCompletePendedPreOperation on an operation that is not pended (completed "
-		       "twice?)");
+		fm_log(
+		    FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
+		    "FltCompletePendedPreOperation on an operation that is not pended (completed "
+		    "twice?)");
 		return;
 	}
 	if (!apply_pre(irp, CallbackStatus, Context, p->pend_dirty)) {
@@ -465,4 +489,56 @@ BOOLEAN FLTAPI FltIsOperationSynchronous(PFLT_CALLBACK_DATA CallbackData)
 	(void)CallbackData;
 	/* Every request a process makes through FUSE waits for its answer. */
 	return TRUE;
+}
+
+void fm__instance_drain(struct fm_instance *inst)
+{
+	struct fm_post_node *n;
+	size_t cnt = 0, i = 0;
+	struct drained {
+		PFLT_POST_OPERATION_CALLBACK post;
+		PVOID ctx;
+		FLT_CALLBACK_DATA data;
+		FLT_IO_PARAMETER_BLOCK iopb;
+	} * d;
+
+	pthread_mutex_lock(&inst->drain_lock);
+	for (n = inst->awaiting; n; n = n->drain_next)
+		cnt++;
+	d = cnt ? fm_calloc(cnt, sizeof(*d)) : NULL;
+	if (cnt && !d) {
+		/* Without memory to copy, wait for the operations instead (still correct). */
+		pthread_mutex_unlock(&inst->drain_lock);
+		fm_log(FM_LOG_WARN, inst->filter->service, "cannot drain: out of memory; waiting");
+		return;
+	}
+	/* The post-operation runs on a copy of the callback data (R31): the operation itself
+	 * goes on upward without this instance. */
+	while ((n = inst->awaiting)) {
+		inst->awaiting = n->drain_next;
+		if (n->drain_next)
+			n->drain_next->drain_pprev = &inst->awaiting;
+		n->drained = true;
+		d[i].post = n->post;
+		d[i].ctx = n->ctx;
+		d[i].data = n->irp->data;
+		d[i].iopb = n->snap;
+		d[i].iopb.TargetInstance = inst;
+		d[i].data.Iopb = &d[i].iopb;
+		d[i].data.Flags |=
+		    FLTFL_CALLBACK_DATA_POST_OPERATION | FLTFL_CALLBACK_DATA_DRAINING_IO;
+		i++;
+	}
+	pthread_mutex_unlock(&inst->drain_lock);
+	for (i = 0; i < cnt; i++) {
+		FLT_RELATED_OBJECTS objs;
+		struct fm_filter *prev;
+
+		related(&objs, inst, d[i].iopb.TargetFileObject);
+		prev = fm__enter_filter(inst->filter);
+		d[i].post(&d[i].data, &objs, d[i].ctx, FLTFL_POST_OPERATION_DRAINING);
+		fm__leave_filter(prev);
+		atomic_fetch_sub(&inst->active, 1);
+	}
+	fm_free(d);
 }

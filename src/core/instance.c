@@ -16,6 +16,7 @@ void fm__instance_get(struct fm_instance *inst)
 void fm__instance_put(struct fm_instance *inst)
 {
 	if (atomic_fetch_sub(&inst->refs, 1) == 1) {
+		pthread_mutex_destroy(&inst->drain_lock);
 		fm__volume_put(inst->volume);
 		fm_free(inst);
 	}
@@ -77,7 +78,8 @@ int fm__volume_rebuild_stack(struct fm_volume *vol)
 		struct fm_cb_list *l;
 
 		for (i = 0; i < n; i++) {
-			const FLT_OPERATION_REGISTRATION *op = fm__filter_op(st->inst[i]->filter, (UCHAR)m);
+			const FLT_OPERATION_REGISTRATION *op =
+			    fm__filter_op(st->inst[i]->filter, (UCHAR)m);
 			if (op && (op->PreOperation || op->PostOperation))
 				k++;
 		}
@@ -89,7 +91,8 @@ int fm__volume_rebuild_stack(struct fm_volume *vol)
 			return -ENOMEM;
 		}
 		for (i = 0; i < n; i++) {
-			const FLT_OPERATION_REGISTRATION *op = fm__filter_op(st->inst[i]->filter, (UCHAR)m);
+			const FLT_OPERATION_REGISTRATION *op =
+			    fm__filter_op(st->inst[i]->filter, (UCHAR)m);
 			if (!op || (!op->PreOperation && !op->PostOperation))
 				continue;
 			l->e[l->n].inst = st->inst[i];
@@ -164,6 +167,7 @@ NTSTATUS fm__instance_attach(struct fm_filter *f, struct fm_volume *vol,
 	snprintf(inst->altitude, sizeof(inst->altitude), "%s", alt);
 	inst->setup_flags = setup_flags;
 	atomic_store(&inst->refs, 1);
+	pthread_mutex_init(&inst->drain_lock, NULL);
 
 	if (f->reg.InstanceSetupCallback) {
 		struct fm_filter *prev = fm__enter_filter(f);
@@ -212,9 +216,9 @@ void fm__volume_auto_attach(struct fm_volume *vol, struct fm_filter *only, ULONG
 
 			if (f->defs[i].flags & 0x1)
 				continue;
-			st = fm__instance_attach(f, vol, &f->defs[i], NULL, NULL,
-						 FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT | extra_flags,
-						 NULL);
+			st = fm__instance_attach(
+			    f, vol, &f->defs[i], NULL, NULL,
+			    FLTFL_INSTANCE_SETUP_AUTOMATIC_ATTACHMENT | extra_flags, NULL);
 			if (!NT_SUCCESS(st) && st != STATUS_FLT_DO_NOT_ATTACH)
 				fm_log(FM_LOG_WARN, f->service,
 				       "automatic attach of '%s' to %s failed (0x%08X)",
@@ -251,7 +255,9 @@ void fm__instance_teardown(struct fm_instance *inst, ULONG reason)
 	if (f->reg.InstanceTeardownStartCallback)
 		f->reg.InstanceTeardownStartCallback(&objs, reason);
 	fm__leave_filter(prev);
-	/* Operations already past its pre-operation finish (R29). */
+	/* Operations waiting for its post-operation are drained; those inside one of its
+	 * callbacks (or pended by it) finish (R29, R30). */
+	fm__instance_drain(inst);
 	while (atomic_load(&inst->active) > 0) {
 		nanosleep(&ts, NULL);
 		if (++waited % 5000 == 0)

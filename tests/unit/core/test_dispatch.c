@@ -95,13 +95,16 @@ struct tf {
 	FLT_PREOP_CALLBACK_STATUS pre_result;
 	NTSTATUS complete_status;
 	ULONG set_read_length; /* nonzero: change Read.Length in pre */
-	bool dirty;		/* call FltSetCallbackDataDirty after the change */
+	bool dirty;	       /* call FltSetCallbackDataDirty after the change */
 	ULONG seen_pre_len, seen_post_len;
-	bool pend_async;	/* pend and complete from another thread */
-	bool pend_early;	/* complete before returning FLT_PREOP_PENDING */
-	bool post_more;		/* return MORE_PROCESSING_REQUIRED from post */
+	bool pend_async; /* pend and complete from another thread */
+	bool pend_early; /* complete before returning FLT_PREOP_PENDING */
+	bool post_more;	 /* return MORE_PROCESSING_REQUIRED from post */
 	NTSTATUS setup_result;
 	NTSTATUS unload_result;
+	NTSTATUS query_result;
+	unsigned int pend_delay_ms; /* for pend_async; 20 ms when 0 */
+	ULONG last_setup_flags;
 	int setups, teardowns;
 };
 
@@ -110,17 +113,21 @@ static struct tf A = {.name = "A"}, B = {.name = "B"};
 struct later {
 	PFLT_CALLBACK_DATA data;
 	bool post;
+	struct tf *t;
 };
 
 static void *complete_later(void *arg)
 {
 	struct later *l = arg;
-	usleep(20000);
-	tr(l->post ? "A-postdone" : "A-resume");
+	char s[32];
+	usleep(l->t->pend_delay_ms ? l->t->pend_delay_ms * 1000 : 20000);
+	snprintf(s, sizeof(s), "%s-%s", l->t->name, l->post ? "postdone" : "resume");
+	tr(s);
 	if (l->post)
 		FltCompletePendedPostOperation(l->data);
 	else
-		FltCompletePendedPreOperation(l->data, FLT_PREOP_SUCCESS_WITH_CALLBACK, (PVOID)0x42);
+		FltCompletePendedPreOperation(l->data, FLT_PREOP_SUCCESS_WITH_CALLBACK,
+					      (PVOID)0x42);
 	return NULL;
 }
 
@@ -150,8 +157,10 @@ static FLT_PREOP_CALLBACK_STATUS tf_pre(PFLT_CALLBACK_DATA d, PCFLT_RELATED_OBJE
 	if (t->pend_async || t->pend_early) {
 		l.data = d;
 		l.post = false;
+		l.t = t;
 		if (t->pend_early) {
-			FltCompletePendedPreOperation(d, FLT_PREOP_SUCCESS_WITH_CALLBACK, (PVOID)0x42);
+			FltCompletePendedPreOperation(d, FLT_PREOP_SUCCESS_WITH_CALLBACK,
+						      (PVOID)0x42);
 			return FLT_PREOP_PENDING;
 		}
 		pthread_create(&th, NULL, complete_later, &l);
@@ -169,13 +178,15 @@ static FLT_POSTOP_CALLBACK_STATUS tf_post(PFLT_CALLBACK_DATA d, PCFLT_RELATED_OB
 	static struct later l;
 	static pthread_t th;
 
-	(void)flags;
-	snprintf(s, sizeof(s), "%s-post%s", t->name, ctx == (PVOID)0x42 ? "(ctx)" : "");
+	snprintf(s, sizeof(s), "%s-%s%s", t->name,
+		 (flags & FLTFL_POST_OPERATION_DRAINING) ? "drain" : "post",
+		 ctx == (PVOID)0x42 ? "(ctx)" : "");
 	tr(s);
 	t->seen_post_len = d->Iopb->Parameters.Read.Length;
 	if (t->post_more) {
 		l.data = d;
 		l.post = true;
+		l.t = t;
 		pthread_create(&th, NULL, complete_later, &l);
 		pthread_detach(th);
 		return FLT_POSTOP_MORE_PROCESSING_REQUIRED;
@@ -201,7 +212,14 @@ static NTSTATUS tf_setup(PCFLT_RELATED_OBJECTS o, FLT_INSTANCE_SETUP_FLAGS f, DE
 	TAP_EQ_INT(dt, FILE_DEVICE_DISK_FILE_SYSTEM);
 	TAP_EQ_INT(ft, FLT_FSTYPE_NTFS);
 	t->setups++;
+	t->last_setup_flags = f;
 	return t->setup_result;
+}
+
+static NTSTATUS tf_query(PCFLT_RELATED_OBJECTS o, FLT_INSTANCE_QUERY_TEARDOWN_FLAGS f)
+{
+	(void)f;
+	return tf_of(o)->query_result;
 }
 
 static void tf_teardown(PCFLT_RELATED_OBJECTS o, FLT_INSTANCE_TEARDOWN_FLAGS r)
@@ -211,14 +229,28 @@ static void tf_teardown(PCFLT_RELATED_OBJECTS o, FLT_INSTANCE_TEARDOWN_FLAGS r)
 }
 
 static const FLT_OPERATION_REGISTRATION tf_ops[] = {
-	{IRP_MJ_CREATE, 0, tf_pre, tf_post, NULL},
-	{IRP_MJ_READ, 0, tf_pre, tf_post, NULL},
-	{IRP_MJ_OPERATION_END, 0, NULL, NULL, NULL},
+    {IRP_MJ_CREATE, 0, tf_pre, tf_post, NULL},
+    {IRP_MJ_READ, 0, tf_pre, tf_post, NULL},
+    {IRP_MJ_OPERATION_END, 0, NULL, NULL, NULL},
 };
 
 static FLT_REGISTRATION tf_reg = {
-	sizeof(FLT_REGISTRATION), FLT_REGISTRATION_VERSION, 0, NULL, tf_ops, tf_unload, tf_setup,
-	NULL, NULL, tf_teardown, NULL, NULL, NULL, NULL, NULL, NULL,
+    sizeof(FLT_REGISTRATION),
+    FLT_REGISTRATION_VERSION,
+    0,
+    NULL,
+    tf_ops,
+    tf_unload,
+    tf_setup,
+    tf_query,
+    NULL,
+    tf_teardown,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 static struct tf *entry_target;
@@ -253,6 +285,8 @@ static void reset(void)
 		t->set_read_length = 0;
 		t->dirty = false;
 		t->pend_async = t->pend_early = t->post_more = false;
+		t->pend_delay_ms = 0;
+		t->query_result = STATUS_SUCCESS;
 	}
 }
 
@@ -318,8 +352,8 @@ static void t_registration_validation(void)
 {
 	FLT_REGISTRATION r = tf_reg;
 	FLT_OPERATION_REGISTRATION bad_ops[] = {
-		{IRP_MJ_SHUTDOWN, 0, tf_pre, tf_post, NULL},
-		{IRP_MJ_OPERATION_END, 0, NULL, NULL, NULL},
+	    {IRP_MJ_SHUTDOWN, 0, tf_pre, tf_post, NULL},
+	    {IRP_MJ_OPERATION_END, 0, NULL, NULL, NULL},
 	};
 
 	reg_service("fv", "100000", 0);
@@ -451,7 +485,7 @@ static void t_pending(void)
 	reset();
 	B.post_more = true;
 	TAP_EQ_INT(do_read(100), STATUS_SUCCESS);
-	TAP_EQ_STR(trace, "A-pre B-pre lower B-post A-postdone A-post");
+	TAP_EQ_STR(trace, "A-pre B-pre lower B-post B-postdone A-post");
 }
 
 static void t_names(void)
@@ -464,8 +498,8 @@ static void t_names(void)
 
 	fm_irp_init(&irp, vol, IRP_MJ_CREATE, 0, fo, NULL);
 	/* Pre-create: the name as opened, even in normalized format. */
-	st = FltGetFileNameInformation(&irp.data, FLT_FILE_NAME_NORMALIZED | FLT_FILE_NAME_QUERY_DEFAULT,
-				       &ni);
+	st = FltGetFileNameInformation(&irp.data,
+				       FLT_FILE_NAME_NORMALIZED | FLT_FILE_NAME_QUERY_DEFAULT, &ni);
 	TAP_EQ_INT(st, STATUS_SUCCESS);
 	if (NT_SUCCESS(st)) {
 		snprintf(want, sizeof(want), "%s\\dir\\File.TXT", fm_volume_device_name(vol));
@@ -489,8 +523,8 @@ static void t_names(void)
 	/* Once open: normalized is the lower's current path, opened is what was asked for. */
 	fo->FsContext = (void *)0x1;
 	irp.data.Flags |= FLTFL_CALLBACK_DATA_POST_OPERATION;
-	st = FltGetFileNameInformation(&irp.data, FLT_FILE_NAME_NORMALIZED | FLT_FILE_NAME_QUERY_DEFAULT,
-				       &ni);
+	st = FltGetFileNameInformation(&irp.data,
+				       FLT_FILE_NAME_NORMALIZED | FLT_FILE_NAME_QUERY_DEFAULT, &ni);
 	TAP_EQ_INT(st, STATUS_SUCCESS);
 	if (NT_SUCCESS(st)) {
 		snprintf(want, sizeof(want), "%s\\dir\\file.txt", fm_volume_device_name(vol));
@@ -501,20 +535,96 @@ static void t_names(void)
 	}
 	TAP_EQ_INT(FltGetFileNameInformation(&irp.data, 0x55, &ni), STATUS_INVALID_PARAMETER);
 	fo->Flags |= FO_CLEANUP_COMPLETE;
-	TAP_EQ_INT(FltGetFileNameInformation(&irp.data,
-					     FLT_FILE_NAME_OPENED | FLT_FILE_NAME_QUERY_DEFAULT, &ni),
+	TAP_EQ_INT(FltGetFileNameInformation(
+		       &irp.data, FLT_FILE_NAME_OPENED | FLT_FILE_NAME_QUERY_DEFAULT, &ni),
 		   STATUS_FLT_INVALID_NAME_REQUEST);
 	fo->FsContext = NULL;
 	fm_file_object_free(fo);
 }
 
+static void t_manual_attach_detach(void)
+{
+	const char *dev = fm_volume_device_name(vol);
+	PFLT_INSTANCE list[8];
+	ULONG n = 0;
+	UCHAR buf[512];
+	PINSTANCE_FULL_INFORMATION full = (PINSTANCE_FULL_INFORMATION)buf;
+
+	TAP_EQ_INT(fm_instance_attach("fb", dev, "second", "150000", NULL, 0), STATUS_SUCCESS);
+	TAP_EQ_INT(B.last_setup_flags, FLTFL_INSTANCE_SETUP_MANUAL_ATTACHMENT);
+	reset();
+	TAP_EQ_INT(do_read(100), STATUS_SUCCESS);
+	TAP_EQ_STR(trace, "A-pre B-pre B-pre lower B-post B-post A-post");
+	TAP_EQ_INT(fm_instance_attach("fb", dev, "third", "150000", NULL, 0),
+		   STATUS_OBJECT_NAME_COLLISION);
+	TAP_EQ_INT(fm_instance_attach("fb", "/mnt/fake/", "second", "140000", NULL, 0),
+		   STATUS_FLT_INSTANCE_NAME_COLLISION);
+	TAP_EQ_INT(fm_instance_attach("nosuch", dev, NULL, NULL, NULL, 0),
+		   STATUS_FLT_FILTER_NOT_FOUND);
+	TAP_EQ_INT(FltEnumerateInstances(vol, B.filter, list, 0, &n), STATUS_BUFFER_TOO_SMALL);
+	TAP_EQ_INT(n, 2);
+	TAP_EQ_INT(FltEnumerateInstances(vol, B.filter, list, 8, &n), STATUS_SUCCESS);
+	if (n == 2) {
+		ULONG got = 0;
+		TAP_EQ_INT(FltGetInstanceInformation(list[1], InstanceFullInformation, buf,
+						     sizeof(buf), &got),
+			   STATUS_SUCCESS);
+		TAP_EQ_INT(full->InstanceNameLength, 6 * 2);
+		TAP_EQ_INT(full->AltitudeLength, 6 * 2);
+		TAP_EQ_INT(((WCHAR *)(buf + full->InstanceNameBufferOffset))[0], 's');
+		TAP_EQ_INT(full->FilterNameLength, 2 * 2);
+		TAP_CHECK(FltCompareInstanceAltitudes(list[0], list[1]) > 0);
+		FltObjectDereference(list[0]);
+		FltObjectDereference(list[1]);
+	}
+	B.query_result = STATUS_FLT_DO_NOT_DETACH;
+	TAP_EQ_INT(fm_instance_detach("fb", dev, "second", NULL, 0), STATUS_FLT_DO_NOT_DETACH);
+	B.query_result = STATUS_SUCCESS;
+	TAP_EQ_INT(fm_instance_detach("fb", dev, "second", NULL, 0), STATUS_SUCCESS);
+	TAP_EQ_INT(fm_instance_detach("fb", dev, "second", NULL, 0), STATUS_FLT_INSTANCE_NOT_FOUND);
+	reset();
+	TAP_EQ_INT(do_read(100), STATUS_SUCCESS);
+	TAP_EQ_STR(trace, "A-pre B-pre lower B-post A-post");
+}
+
+static void *read_thread(void *arg)
+{
+	(void)arg;
+	TAP_EQ_INT(do_read(100), STATUS_SUCCESS);
+	return NULL;
+}
+
+static void t_draining(void)
+{
+	pthread_t th;
+	int before = A.teardowns;
+
+	/* B pends below A; A is detached meanwhile: A's post runs at once, draining, and the
+	 * operation completes later without it (R29, R31). */
+	reset();
+	B.pend_async = true;
+	B.pend_delay_ms = 300;
+	pthread_create(&th, NULL, read_thread, NULL);
+	usleep(100000);
+	TAP_EQ_INT(fm_instance_detach("fa", fm_volume_device_name(vol), NULL, NULL, 0),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(A.teardowns, before + 1);
+	TAP_EQ_STR(trace, "A-pre B-pre A-drain");
+	pthread_join(th, NULL);
+	TAP_EQ_STR(trace, "A-pre B-pre A-drain B-resume lower B-post(ctx)");
+	TAP_EQ_INT(fm_instance_attach("fa", fm_volume_device_name(vol), NULL, NULL, NULL, 0),
+		   STATUS_SUCCESS);
+}
+
 static void t_unload_refused(void)
 {
+	int before = A.teardowns;
+
 	A.unload_result = STATUS_FLT_DO_NOT_DETACH;
 	TAP_EQ_INT(fm_filter_unload("fa", false, NULL, 0), STATUS_FLT_DO_NOT_DETACH);
 	A.unload_result = STATUS_SUCCESS;
 	TAP_EQ_INT(fm_filter_unload("fa", false, NULL, 0), STATUS_SUCCESS);
-	TAP_EQ_INT(A.teardowns, 1);
+	TAP_EQ_INT(A.teardowns, before + 1);
 	TAP_EQ_INT(fm_filter_unload("fa", false, NULL, 0), STATUS_OBJECT_NAME_NOT_FOUND);
 	reset();
 	TAP_EQ_INT(do_read(100), STATUS_SUCCESS);
@@ -562,6 +672,8 @@ int main(void)
 	TAP_RUN(t_scoping);
 	TAP_RUN(t_pending);
 	TAP_RUN(t_names);
+	TAP_RUN(t_manual_attach_detach);
+	TAP_RUN(t_draining);
 	TAP_RUN(t_unload_refused);
 	TAP_RUN(t_decline_and_late_volume);
 	TAP_RUN(t_dismount);
