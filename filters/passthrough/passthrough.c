@@ -18,34 +18,34 @@ typedef struct _PT_COMPLETION {
 } PT_COMPLETION, *PPT_COMPLETION;
 
 static const char *const MajorNames[IRP_MJ_MAXIMUM_FUNCTION + 1] = {
-	"IRP_MJ_CREATE",
-	"IRP_MJ_CREATE_NAMED_PIPE",
-	"IRP_MJ_CLOSE",
-	"IRP_MJ_READ",
-	"IRP_MJ_WRITE",
-	"IRP_MJ_QUERY_INFORMATION",
-	"IRP_MJ_SET_INFORMATION",
-	"IRP_MJ_QUERY_EA",
-	"IRP_MJ_SET_EA",
-	"IRP_MJ_FLUSH_BUFFERS",
-	"IRP_MJ_QUERY_VOLUME_INFORMATION",
-	"IRP_MJ_SET_VOLUME_INFORMATION",
-	"IRP_MJ_DIRECTORY_CONTROL",
-	"IRP_MJ_FILE_SYSTEM_CONTROL",
-	"IRP_MJ_DEVICE_CONTROL",
-	"IRP_MJ_INTERNAL_DEVICE_CONTROL",
-	"IRP_MJ_SHUTDOWN",
-	"IRP_MJ_LOCK_CONTROL",
-	"IRP_MJ_CLEANUP",
-	"IRP_MJ_CREATE_MAILSLOT",
-	"IRP_MJ_QUERY_SECURITY",
-	"IRP_MJ_SET_SECURITY",
-	"IRP_MJ_POWER",
-	"IRP_MJ_SYSTEM_CONTROL",
-	"IRP_MJ_DEVICE_CHANGE",
-	"IRP_MJ_QUERY_QUOTA",
-	"IRP_MJ_SET_QUOTA",
-	"IRP_MJ_PNP",
+    "IRP_MJ_CREATE",
+    "IRP_MJ_CREATE_NAMED_PIPE",
+    "IRP_MJ_CLOSE",
+    "IRP_MJ_READ",
+    "IRP_MJ_WRITE",
+    "IRP_MJ_QUERY_INFORMATION",
+    "IRP_MJ_SET_INFORMATION",
+    "IRP_MJ_QUERY_EA",
+    "IRP_MJ_SET_EA",
+    "IRP_MJ_FLUSH_BUFFERS",
+    "IRP_MJ_QUERY_VOLUME_INFORMATION",
+    "IRP_MJ_SET_VOLUME_INFORMATION",
+    "IRP_MJ_DIRECTORY_CONTROL",
+    "IRP_MJ_FILE_SYSTEM_CONTROL",
+    "IRP_MJ_DEVICE_CONTROL",
+    "IRP_MJ_INTERNAL_DEVICE_CONTROL",
+    "IRP_MJ_SHUTDOWN",
+    "IRP_MJ_LOCK_CONTROL",
+    "IRP_MJ_CLEANUP",
+    "IRP_MJ_CREATE_MAILSLOT",
+    "IRP_MJ_QUERY_SECURITY",
+    "IRP_MJ_SET_SECURITY",
+    "IRP_MJ_POWER",
+    "IRP_MJ_SYSTEM_CONTROL",
+    "IRP_MJ_DEVICE_CHANGE",
+    "IRP_MJ_QUERY_QUOTA",
+    "IRP_MJ_SET_QUOTA",
+    "IRP_MJ_PNP",
 };
 
 static const char *MajorName(UCHAR Major)
@@ -53,9 +53,9 @@ static const char *MajorName(UCHAR Major)
 	return Major <= IRP_MJ_MAXIMUM_FUNCTION ? MajorNames[Major] : "IRP_MJ_(pseudo)";
 }
 
-static FLT_PREOP_CALLBACK_STATUS FLTAPI PtPreOperation(_Inout_ PFLT_CALLBACK_DATA Data,
-						       _In_ PCFLT_RELATED_OBJECTS FltObjects,
-						       _Flt_CompletionContext_Outptr_ PVOID *CompletionContext)
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+PtPreOperation(_Inout_ PFLT_CALLBACK_DATA Data, _In_ PCFLT_RELATED_OBJECTS FltObjects,
+	       _Flt_CompletionContext_Outptr_ PVOID *CompletionContext)
 {
 	PPT_COMPLETION completion;
 	NTSTATUS status;
@@ -69,8 +69,8 @@ static FLT_PREOP_CALLBACK_STATUS FLTAPI PtPreOperation(_Inout_ PFLT_CALLBACK_DAT
 		return FLT_PREOP_SUCCESS_WITH_CALLBACK;
 	completion->ProcessId = FltGetRequestorProcessId(Data);
 	/* Ask for the name now: after cleanup the file object no longer answers name queries. */
-	status = FltGetFileNameInformation(Data, FLT_FILE_NAME_NORMALIZED | FLT_FILE_NAME_QUERY_DEFAULT,
-					   &completion->NameInfo);
+	status = FltGetFileNameInformation(
+	    Data, FLT_FILE_NAME_NORMALIZED | FLT_FILE_NAME_QUERY_DEFAULT, &completion->NameInfo);
 	if (!NT_SUCCESS(status))
 		completion->NameInfo = NULL;
 	*CompletionContext = completion;
@@ -99,35 +99,38 @@ static FLT_POSTOP_CALLBACK_STATUS FLTAPI PtPostOperation(_Inout_ PFLT_CALLBACK_D
 	return FLT_POSTOP_FINISHED_PROCESSING;
 }
 
-#define PT_OP(major) {major, 0, PtPreOperation, PtPostOperation, NULL}
+#define PT_OP(major)                                                                               \
+	{                                                                                          \
+		major, 0, PtPreOperation, PtPostOperation, NULL                                    \
+	}
 
 static const FLT_OPERATION_REGISTRATION Callbacks[] = {
-	PT_OP(IRP_MJ_CREATE),
-	PT_OP(IRP_MJ_CREATE_NAMED_PIPE),
-	PT_OP(IRP_MJ_CLOSE),
-	PT_OP(IRP_MJ_READ),
-	PT_OP(IRP_MJ_WRITE),
-	PT_OP(IRP_MJ_QUERY_INFORMATION),
-	PT_OP(IRP_MJ_SET_INFORMATION),
-	PT_OP(IRP_MJ_QUERY_EA),
-	PT_OP(IRP_MJ_SET_EA),
-	PT_OP(IRP_MJ_FLUSH_BUFFERS),
-	PT_OP(IRP_MJ_QUERY_VOLUME_INFORMATION),
-	PT_OP(IRP_MJ_SET_VOLUME_INFORMATION),
-	PT_OP(IRP_MJ_DIRECTORY_CONTROL),
-	PT_OP(IRP_MJ_FILE_SYSTEM_CONTROL),
-	PT_OP(IRP_MJ_DEVICE_CONTROL),
-	PT_OP(IRP_MJ_INTERNAL_DEVICE_CONTROL),
-	{IRP_MJ_SHUTDOWN, 0, PtPreOperation, NULL, NULL},
-	PT_OP(IRP_MJ_LOCK_CONTROL),
-	PT_OP(IRP_MJ_CLEANUP),
-	PT_OP(IRP_MJ_CREATE_MAILSLOT),
-	PT_OP(IRP_MJ_QUERY_SECURITY),
-	PT_OP(IRP_MJ_SET_SECURITY),
-	PT_OP(IRP_MJ_QUERY_QUOTA),
-	PT_OP(IRP_MJ_SET_QUOTA),
-	PT_OP(IRP_MJ_PNP),
-	{IRP_MJ_OPERATION_END},
+    PT_OP(IRP_MJ_CREATE),
+    PT_OP(IRP_MJ_CREATE_NAMED_PIPE),
+    PT_OP(IRP_MJ_CLOSE),
+    PT_OP(IRP_MJ_READ),
+    PT_OP(IRP_MJ_WRITE),
+    PT_OP(IRP_MJ_QUERY_INFORMATION),
+    PT_OP(IRP_MJ_SET_INFORMATION),
+    PT_OP(IRP_MJ_QUERY_EA),
+    PT_OP(IRP_MJ_SET_EA),
+    PT_OP(IRP_MJ_FLUSH_BUFFERS),
+    PT_OP(IRP_MJ_QUERY_VOLUME_INFORMATION),
+    PT_OP(IRP_MJ_SET_VOLUME_INFORMATION),
+    PT_OP(IRP_MJ_DIRECTORY_CONTROL),
+    PT_OP(IRP_MJ_FILE_SYSTEM_CONTROL),
+    PT_OP(IRP_MJ_DEVICE_CONTROL),
+    PT_OP(IRP_MJ_INTERNAL_DEVICE_CONTROL),
+    {IRP_MJ_SHUTDOWN, 0, PtPreOperation, NULL, NULL},
+    PT_OP(IRP_MJ_LOCK_CONTROL),
+    PT_OP(IRP_MJ_CLEANUP),
+    PT_OP(IRP_MJ_CREATE_MAILSLOT),
+    PT_OP(IRP_MJ_QUERY_SECURITY),
+    PT_OP(IRP_MJ_SET_SECURITY),
+    PT_OP(IRP_MJ_QUERY_QUOTA),
+    PT_OP(IRP_MJ_SET_QUOTA),
+    PT_OP(IRP_MJ_PNP),
+    {IRP_MJ_OPERATION_END},
 };
 
 static NTSTATUS FLTAPI PtUnload(_In_ FLT_FILTER_UNLOAD_FLAGS Flags)
@@ -158,22 +161,22 @@ static NTSTATUS FLTAPI PtQueryTeardown(_In_ PCFLT_RELATED_OBJECTS FltObjects,
 }
 
 static const FLT_REGISTRATION Registration = {
-	sizeof(FLT_REGISTRATION),
-	FLT_REGISTRATION_VERSION,
-	0,
-	NULL,
-	Callbacks,
-	PtUnload,
-	PtInstanceSetup,
-	PtQueryTeardown,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
+    sizeof(FLT_REGISTRATION),
+    FLT_REGISTRATION_VERSION,
+    0,
+    NULL,
+    Callbacks,
+    PtUnload,
+    PtInstanceSetup,
+    PtQueryTeardown,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 /* Read LogOperations from our service key. */

@@ -18,14 +18,15 @@ static BOOLEAN PrIsProtected(_In_ PCUNICODE_STRING FinalComponent)
 	ULONG i;
 
 	for (i = 0; i < gPatternCount; i++)
-		if (FsRtlIsNameInExpression(&gPatterns[i], (PUNICODE_STRING)FinalComponent, TRUE, NULL))
+		if (FsRtlIsNameInExpression(&gPatterns[i], (PUNICODE_STRING)FinalComponent, TRUE,
+					    NULL))
 			return TRUE;
 	return FALSE;
 }
 
-static FLT_PREOP_CALLBACK_STATUS FLTAPI PrPreCreate(_Inout_ PFLT_CALLBACK_DATA Data,
-						    _In_ PCFLT_RELATED_OBJECTS FltObjects,
-						    _Flt_CompletionContext_Outptr_ PVOID *CompletionContext)
+static FLT_PREOP_CALLBACK_STATUS FLTAPI
+PrPreCreate(_Inout_ PFLT_CALLBACK_DATA Data, _In_ PCFLT_RELATED_OBJECTS FltObjects,
+	    _Flt_CompletionContext_Outptr_ PVOID *CompletionContext)
 {
 	PFLT_FILE_NAME_INFORMATION nameInfo;
 	NTSTATUS status;
@@ -52,8 +53,8 @@ static FLT_PREOP_CALLBACK_STATUS FLTAPI PrPreCreate(_Inout_ PFLT_CALLBACK_DATA D
 }
 
 static const FLT_OPERATION_REGISTRATION Callbacks[] = {
-	{IRP_MJ_CREATE, 0, PrPreCreate, NULL, NULL},
-	{IRP_MJ_OPERATION_END},
+    {IRP_MJ_CREATE, 0, PrPreCreate, NULL, NULL},
+    {IRP_MJ_OPERATION_END},
 };
 
 static VOID PrFreePatterns(VOID)
@@ -74,22 +75,22 @@ static NTSTATUS FLTAPI PrUnload(_In_ FLT_FILTER_UNLOAD_FLAGS Flags)
 }
 
 static const FLT_REGISTRATION Registration = {
-	sizeof(FLT_REGISTRATION),
-	FLT_REGISTRATION_VERSION,
-	0,
-	NULL,
-	Callbacks,
-	PrUnload,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
-	NULL,
+    sizeof(FLT_REGISTRATION),
+    FLT_REGISTRATION_VERSION,
+    0,
+    NULL,
+    Callbacks,
+    PrUnload,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 /* Load Patterns (REG_MULTI_SZ) from the service key, upcasing each for FsRtlIsNameInExpression. */
@@ -119,7 +120,8 @@ static NTSTATUS PrReadPatterns(_In_ PUNICODE_STRING RegistryPath)
 		ZwClose(key);
 		return STATUS_INSUFFICIENT_RESOURCES;
 	}
-	status = ZwQueryValueKey(key, &valueName, KeyValuePartialInformation, value, length, &length);
+	status =
+	    ZwQueryValueKey(key, &valueName, KeyValuePartialInformation, value, length, &length);
 	ZwClose(key);
 	if (!NT_SUCCESS(status) || value->Type != REG_MULTI_SZ) {
 		ExFreePoolWithTag(value, PR_TAG);

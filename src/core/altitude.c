@@ -40,7 +40,8 @@ int fm__altitude_normalize(const char *in, char *out, size_t cap)
 	memcpy(out, int_start, (size_t)(int_end - int_start));
 	if (frac_start && frac_end > frac_start) {
 		out[int_end - int_start] = '.';
-		memcpy(out + (int_end - int_start) + 1, frac_start, (size_t)(frac_end - frac_start));
+		memcpy(out + (int_end - int_start) + 1, frac_start,
+		       (size_t)(frac_end - frac_start));
 	}
 	out[len] = '\0';
 	return 0;

@@ -58,7 +58,8 @@ const char *fm_filter_name(const struct fm_filter *f)
 	return f ? f->service : NULL;
 }
 
-static void set_msg(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_msg(char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void set_msg(char *msg, size_t cap, const char *fmt, ...)
 {
@@ -120,7 +121,8 @@ static NTSTATUS read_instance_defs(struct fm_filter *f)
 		if (fm_reg_open_sub(key, sub, 0, &ik) < 0)
 			continue;
 		if (fm_reg_get_string(ik, "Altitude", alt, sizeof(alt)) < 0) {
-			fm_log(FM_LOG_WARN, f->service, "instance '%s' has no Altitude; ignored", sub);
+			fm_log(FM_LOG_WARN, f->service, "instance '%s' has no Altitude; ignored",
+			       sub);
 			fm_reg_close(ik);
 			continue;
 		}
@@ -136,8 +138,8 @@ static NTSTATUS read_instance_defs(struct fm_filter *f)
 		memset(d, 0, sizeof(*d));
 		snprintf(d->name, sizeof(d->name), "%s", sub);
 		if (fm__altitude_normalize(alt, d->altitude, sizeof(d->altitude)) < 0) {
-			fm_log(FM_LOG_WARN, f->service, "instance '%s' has an invalid altitude '%s'; ignored",
-			       sub, alt);
+			fm_log(FM_LOG_WARN, f->service,
+			       "instance '%s' has an invalid altitude '%s'; ignored", sub, alt);
 			continue;
 		}
 		d->flags = flags;
@@ -177,7 +179,8 @@ static NTSTATUS validate_registration(const FLT_REGISTRATION *r, size_t *nops)
 
 	if (r->Size != sizeof(FLT_REGISTRATION)) {
 		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-		       "FltRegisterFilter: Size is %u, expected %zu", r->Size, sizeof(FLT_REGISTRATION));
+		       "FltRegisterFilter: Size is %u, expected %zu", r->Size,
+		       sizeof(FLT_REGISTRATION));
 		return STATUS_INVALID_PARAMETER;
 	}
 	/* Minor revisions of version 2 register; another major version does not (R4). */
@@ -190,11 +193,12 @@ static NTSTATUS validate_registration(const FLT_REGISTRATION *r, size_t *nops)
 		for (const FLT_OPERATION_REGISTRATION *o = r->OperationRegistration;
 		     o->MajorFunction != IRP_MJ_OPERATION_END; o++, n++) {
 			if (n >= 512 || !valid_major(o->MajorFunction) ||
-			    o->MajorFunction == IRP_MJ_POWER || o->MajorFunction == IRP_MJ_DEVICE_CHANGE ||
-			    o->Reserved1 != NULL ||
+			    o->MajorFunction == IRP_MJ_POWER ||
+			    o->MajorFunction == IRP_MJ_DEVICE_CHANGE || o->Reserved1 != NULL ||
 			    (o->MajorFunction == IRP_MJ_SHUTDOWN && o->PostOperation)) {
 				fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-				       "FltRegisterFilter: invalid operation registration #%zu (major 0x%02x)",
+				       "FltRegisterFilter: invalid operation registration #%zu "
+				       "(major 0x%02x)",
 				       n, o->MajorFunction);
 				return STATUS_INVALID_PARAMETER;
 			}
@@ -207,8 +211,8 @@ static NTSTATUS validate_registration(const FLT_REGISTRATION *r, size_t *nops)
 			USHORT t = c->ContextType;
 			if (k >= 64 || (t != FLT_VOLUME_CONTEXT && t != FLT_INSTANCE_CONTEXT &&
 					t != FLT_FILE_CONTEXT && t != FLT_STREAM_CONTEXT &&
-					t != FLT_STREAMHANDLE_CONTEXT && t != FLT_TRANSACTION_CONTEXT &&
-					t != FLT_SECTION_CONTEXT)) {
+					t != FLT_STREAMHANDLE_CONTEXT &&
+					t != FLT_TRANSACTION_CONTEXT && t != FLT_SECTION_CONTEXT)) {
 				fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
 				       "FltRegisterFilter: invalid context registration #%zu", k);
 				return STATUS_INVALID_PARAMETER;
@@ -416,7 +420,7 @@ static void init_driver_object(struct fm_filter *f)
 {
 	static const WCHAR fs_prefix[] = u"\\FileSystem\\";
 	static const WCHAR reg_prefix[] =
-		u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\";
+	    u"\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\";
 	size_t plen = sizeof(fs_prefix) / sizeof(WCHAR) - 1;
 	size_t rlen = sizeof(reg_prefix) / sizeof(WCHAR) - 1;
 	long n;
@@ -516,7 +520,7 @@ static NTSTATUS load(const char *service, PDRIVER_INITIALIZE entry, char *msg, s
 			       "unregistering it",
 			       (unsigned int)st);
 			unregister_locked(f, FLTFL_INSTANCE_TEARDOWN_FILTER_UNLOAD |
-						     FLTFL_INSTANCE_TEARDOWN_MANDATORY_FILTER_UNLOAD);
+						 FLTFL_INSTANCE_TEARDOWN_MANDATORY_FILTER_UNLOAD);
 		}
 		unlink_filter(f);
 		fm__model_leave();
@@ -621,13 +625,15 @@ void fm_core_shutdown(void)
 			fm__model_enter();
 			f = find_filter(name);
 			if (f) {
-				unregister_locked(f, FLTFL_INSTANCE_TEARDOWN_FILTER_UNLOAD |
-							     FLTFL_INSTANCE_TEARDOWN_MANDATORY_FILTER_UNLOAD);
+				unregister_locked(
+				    f, FLTFL_INSTANCE_TEARDOWN_FILTER_UNLOAD |
+					   FLTFL_INSTANCE_TEARDOWN_MANDATORY_FILTER_UNLOAD);
 				unlink_filter(f);
 			}
 			fm__model_leave();
 			if (f) {
-				fm_log(FM_LOG_WARN, name, "dropped at shutdown without its consent");
+				fm_log(FM_LOG_WARN, name,
+				       "dropped at shutdown without its consent");
 				/* Its image stays mapped: code of it may still be referenced. */
 				f->image = NULL;
 				filter_free(f);

@@ -186,7 +186,8 @@ NTSTATUS FLTAPI FltGetFileNameInformation(PFLT_CALLBACK_DATA CallbackData,
 	pre_create = CallbackData->Iopb->MajorFunction == IRP_MJ_CREATE &&
 		     !(CallbackData->Flags & FLTFL_CALLBACK_DATA_POST_OPERATION);
 	return get_name(fo, pre_create,
-			pre_create && (CallbackData->Iopb->OperationFlags & SL_OPEN_TARGET_DIRECTORY),
+			pre_create &&
+			    (CallbackData->Iopb->OperationFlags & SL_OPEN_TARGET_DIRECTORY),
 			NameOptions, NameInfoOut);
 }
 
@@ -268,15 +269,16 @@ NTSTATUS FLTAPI FltParseFileNameInformation(PFLT_FILE_NAME_INFORMATION info)
 		}
 	}
 	sub(&info->Extension, s, ext, ext == stream ? ext : stream);
-	info->NamesParsed = FLTFL_FILE_NAME_PARSED_FINAL_COMPONENT | FLTFL_FILE_NAME_PARSED_EXTENSION |
-			    FLTFL_FILE_NAME_PARSED_STREAM | FLTFL_FILE_NAME_PARSED_PARENT_DIR;
+	info->NamesParsed = FLTFL_FILE_NAME_PARSED_FINAL_COMPONENT |
+			    FLTFL_FILE_NAME_PARSED_EXTENSION | FLTFL_FILE_NAME_PARSED_STREAM |
+			    FLTFL_FILE_NAME_PARSED_PARENT_DIR;
 	return STATUS_SUCCESS;
 }
 
 NTSTATUS FLTAPI FltGetDestinationFileNameInformation(
-	PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, HANDLE RootDirectory, PWSTR FileName,
-	ULONG FileNameLength, FLT_FILE_NAME_OPTIONS NameOptions,
-	PFLT_FILE_NAME_INFORMATION *RetFileNameInformation)
+    PFLT_INSTANCE Instance, PFILE_OBJECT FileObject, HANDLE RootDirectory, PWSTR FileName,
+    ULONG FileNameLength, FLT_FILE_NAME_OPTIONS NameOptions,
+    PFLT_FILE_NAME_INFORMATION *RetFileNameInformation)
 {
 	struct fm_volume *vol = fm_file_object_volume(FileObject);
 	size_t fn = FileNameLength / sizeof(WCHAR), vn, len = 0, cap = NAME_MAX_W;
@@ -319,8 +321,9 @@ NTSTATUS FLTAPI FltGetDestinationFileNameInformation(
 	}
 	if (len * sizeof(WCHAR) > 0xfffe)
 		goto too_long;
-	st = make_block(buf, (USHORT)(len * sizeof(WCHAR)), NameOptions & FLT_VALID_FILE_NAME_FORMATS,
-			vol->device_w.Length, RetFileNameInformation);
+	st = make_block(buf, (USHORT)(len * sizeof(WCHAR)),
+			NameOptions & FLT_VALID_FILE_NAME_FORMATS, vol->device_w.Length,
+			RetFileNameInformation);
 	fm_free(buf);
 	return st;
 too_long:

@@ -49,7 +49,8 @@ int fm_volume_create(const struct fm_volume_params *p, struct fm_volume **out)
 	vol->number = next_volume_number++;
 	snprintf(vol->device, sizeof(vol->device), "\\Device\\HarddiskVolume%u", vol->number);
 	/* The device name is plain ASCII with NT separators: widen it as is. */
-	for (n = 0; vol->device[n] && (size_t)n < sizeof(vol->device_w_buf) / sizeof(WCHAR) - 1; n++)
+	for (n = 0; vol->device[n] && (size_t)n < sizeof(vol->device_w_buf) / sizeof(WCHAR) - 1;
+	     n++)
 		vol->device_w_buf[n] = (WCHAR)vol->device[n];
 	vol->device_w_buf[n] = 0;
 	vol->device_w.Buffer = vol->device_w_buf;
@@ -249,12 +250,12 @@ NTSTATUS FLTAPI FltGetVolumeProperties(PFLT_VOLUME Volume, PFLT_VOLUME_PROPERTIE
 	memcpy(tail, drv, drv_len);
 	Props->FileSystemDriverName.Buffer = (PWCH)tail;
 	Props->FileSystemDriverName.Length = Props->FileSystemDriverName.MaximumLength =
-		(USHORT)drv_len;
+	    (USHORT)drv_len;
 	tail += drv_len;
 	memcpy(tail, dev, dev_len);
 	Props->FileSystemDeviceName.Buffer = (PWCH)tail;
 	Props->FileSystemDeviceName.Length = Props->FileSystemDeviceName.MaximumLength =
-		(USHORT)dev_len;
+	    (USHORT)dev_len;
 	tail += dev_len;
 	memcpy(tail, vol->device_w.Buffer, vol->device_w.Length);
 	Props->RealDeviceName.Buffer = (PWCH)tail;
