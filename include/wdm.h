@@ -1202,6 +1202,27 @@ typedef struct _SECURITY_DESCRIPTOR {
 	PACL Dacl;
 } SECURITY_DESCRIPTOR, *PISECURITY_DESCRIPTOR;
 
+/* ---- Exceptions (SEH is not available: see excpt.h; the types exist for filter signatures) ---- */
+
+#define EXCEPTION_MAXIMUM_PARAMETERS 15
+#define EXCEPTION_NONCONTINUABLE 0x1
+
+typedef struct _EXCEPTION_RECORD {
+	NTSTATUS ExceptionCode;
+	ULONG ExceptionFlags;
+	struct _EXCEPTION_RECORD *ExceptionRecord;
+	PVOID ExceptionAddress;
+	ULONG NumberParameters;
+	ULONG_PTR ExceptionInformation[EXCEPTION_MAXIMUM_PARAMETERS];
+} EXCEPTION_RECORD, *PEXCEPTION_RECORD;
+
+typedef struct _CONTEXT *PCONTEXT;
+
+typedef struct _EXCEPTION_POINTERS {
+	PEXCEPTION_RECORD ExceptionRecord;
+	PCONTEXT ContextRecord;
+} EXCEPTION_POINTERS, *PEXCEPTION_POINTERS;
+
 /* ---- Device, driver and file objects --------------------------------------------------------------- */
 
 struct _IRP;
@@ -1327,6 +1348,41 @@ typedef struct _DEVICE_OBJECT {
 #define DO_POWER_INRUSH 0x00004000
 #define DO_DEVICE_TO_BE_RESET 0x04000000
 #define DO_DAX_VOLUME 0x10000000
+
+/*
+ * Fast I/O entry points of a legacy driver (control device objects).  The filter manager never
+ * calls them on Linux; the members are plain pointers so drivers can fill the table.
+ */
+typedef struct _FAST_IO_DISPATCH {
+	ULONG SizeOfFastIoDispatch;
+	PVOID FastIoCheckIfPossible;
+	PVOID FastIoRead;
+	PVOID FastIoWrite;
+	PVOID FastIoQueryBasicInfo;
+	PVOID FastIoQueryStandardInfo;
+	PVOID FastIoLock;
+	PVOID FastIoUnlockSingle;
+	PVOID FastIoUnlockAll;
+	PVOID FastIoUnlockAllByKey;
+	PVOID FastIoDeviceControl;
+	PVOID AcquireFileForNtCreateSection;
+	PVOID ReleaseFileForNtCreateSection;
+	PVOID FastIoDetachDevice;
+	PVOID FastIoQueryNetworkOpenInfo;
+	PVOID AcquireForModWrite;
+	PVOID MdlRead;
+	PVOID MdlReadComplete;
+	PVOID PrepareMdlWrite;
+	PVOID MdlWriteComplete;
+	PVOID FastIoReadCompressed;
+	PVOID FastIoWriteCompressed;
+	PVOID MdlReadCompleteCompressed;
+	PVOID MdlWriteCompleteCompressed;
+	PVOID FastIoQueryOpen;
+	PVOID ReleaseForModWrite;
+	PVOID AcquireForCcFlush;
+	PVOID ReleaseForCcFlush;
+} FAST_IO_DISPATCH, *PFAST_IO_DISPATCH;
 
 typedef struct _DRIVER_EXTENSION {
 	struct _DRIVER_OBJECT *DriverObject;
