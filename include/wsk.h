@@ -59,6 +59,13 @@ typedef struct fm_sockaddr {
 	CHAR sa_data[14];
 } SOCKADDR, *PSOCKADDR;
 
+typedef struct fm_sockaddr_storage {
+	ADDRESS_FAMILY ss_family;
+	CHAR __ss_pad1[6];
+	LONGLONG __ss_align;
+	CHAR __ss_pad2[112];
+} SOCKADDR_STORAGE, *PSOCKADDR_STORAGE;
+
 NTSTATUS RtlIpv4AddressToStringExW(const IN_ADDR *Address, USHORT Port, PWSTR AddressString,
 				   PULONG AddressStringLength);
 NTSTATUS RtlIpv6AddressToStringExW(const IN6_ADDR *Address, ULONG ScopeId, USHORT Port,
