@@ -18,6 +18,8 @@
 #define KEY_NAME_MAX 255
 #define VALUE_NAME_MAX 16383
 #define VALUE_DATA_MAX (4u << 20)
+/* Windows allows 512 levels; the bound also keeps the recursive walks' stack use small. */
+#define KEY_DEPTH_MAX 512
 
 struct value {
 	char *name;
@@ -39,6 +41,7 @@ struct fm_regkey {
 	struct value *vals; /* in insertion order */
 	size_t nvals, vcap;
 	unsigned int refs;
+	unsigned int depth; /* 0 for the root */
 	bool dead;
 };
 
@@ -379,12 +382,15 @@ static int walk(struct fm_regkey *start, const char *path, bool create, struct f
 			k = k->kids[i];
 		} else if (!create) {
 			return -ENOENT;
+		} else if (k->depth + 1 > KEY_DEPTH_MAX) {
+			return -EINVAL;
 		} else {
 			struct fm_regkey *n = key_new(p, len);
 			int rc;
 
 			if (!n)
 				return -ENOMEM;
+			n->depth = k->depth + 1;
 			rc = add_kid(k, pos, n);
 			if (rc) {
 				fm_free(n->name);

@@ -18,7 +18,8 @@
  * -ENOENT missing key/value (or a deleted key), -ENOSPC buffer too small (for raw values the
  * needed size is stored in *len), -EINVAL bad path / name / wrong type for a typed getter,
  * -E2BIG value data over 4 MiB, -ENOMEM, -ENODEV before fm_reg_init.
- * Key name components are 1..255 bytes without control characters or backslashes.  Case
+ * Key name components are 1..255 bytes without control characters or backslashes; keys nest
+ * at most 512 deep.  Case
  * folding is ASCII only (docs/registry.md).  Subkeys enumerate in case-insensitive order,
  * values in creation order.  The file format is described in docs/registry.md.
  */

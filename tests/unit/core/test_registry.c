@@ -170,6 +170,19 @@ static void t_case_insensitive(void)
 	TAP_EQ_INT(fm_reg_open("\\REGISTRY\\\\x", 1, &a), -EINVAL);
 	TAP_EQ_INT(fm_reg_open("\\REGISTRY\\x\\", 1, &a), -EINVAL);
 	TAP_EQ_INT(fm_reg_open("\\REGISTRY\\a\tb", 1, &a), -EINVAL);
+	{
+		/* 512 levels at most, as Windows. */
+		static char deep[600 * 2 + 1];
+
+		for (int i = 0; i < 600; i++)
+			memcpy(deep + 2 * i, "\\a", 2);
+		deep[2 * 512] = '\0';
+		TAP_EQ_INT(fm_reg_open(deep, 1, &a), 0);
+		fm_reg_close(a);
+		deep[2 * 512] = '\\';
+		deep[2 * 513] = '\0';
+		TAP_EQ_INT(fm_reg_open(deep, 1, &a), -EINVAL);
+	}
 	TAP_EQ_INT(fm_reg_open(SVC, 0, &a), 0);
 	TAP_EQ_INT(fm_reg_open_sub(a, "instances\\NULL INSTANCE", 0, &b), 0);
 	TAP_EQ_INT(fm_reg_get_string(b, "altitude", s, sizeof(s)), 0);
