@@ -263,6 +263,42 @@ static void t_timer_dpc(void)
 	TAP_CHECK(!KeCancelTimer(&timer));
 }
 
+static volatile LONG periodic_hits;
+static KEVENT periodic_done;
+
+static void periodic_dpc(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+	(void)Dpc;
+	(void)Context;
+	(void)A1;
+	(void)A2;
+	if (InterlockedIncrement(&periodic_hits) == 3)
+		KeSetEvent(&periodic_done, 0, FALSE);
+}
+
+static void t_periodic_timer_and_queued_dpc(void)
+{
+	KTIMER timer;
+	KDPC dpc, dpc2;
+	LARGE_INTEGER due = ms(5), wait = ms(5000);
+
+	KeInitializeEvent(&periodic_done, NotificationEvent, FALSE);
+	KeInitializeDpc(&dpc, periodic_dpc, NULL);
+	KeInitializeTimerEx(&timer, SynchronizationTimer);
+	KeSetTimerEx(&timer, due, 10, &dpc);
+	TAP_EQ_INT(KeWaitForSingleObject(&periodic_done, Executive, KernelMode, FALSE, &wait),
+		   STATUS_SUCCESS);
+	TAP_CHECK(KeCancelTimer(&timer));
+	KeFlushQueuedDpcs();
+	TAP_CHECK(periodic_hits >= 3);
+	/* A DPC queued directly runs once with its arguments. */
+	KeInitializeEvent(&dpc_done, NotificationEvent, FALSE);
+	KeInitializeDpc(&dpc2, dpc_routine, &dpc_done);
+	TAP_CHECK(KeInsertQueueDpc(&dpc2, NULL, NULL));
+	TAP_EQ_INT(KeWaitForSingleObject(&dpc_done, Executive, KernelMode, FALSE, &wait),
+		   STATUS_SUCCESS);
+}
+
 static volatile int thread_ran;
 
 static void sys_thread(PVOID ctx)
@@ -318,6 +354,7 @@ int main(void)
 	TAP_RUN(t_eresource);
 	TAP_RUN(t_push_lock);
 	TAP_RUN(t_timer_dpc);
+	TAP_RUN(t_periodic_timer_and_queued_dpc);
 	TAP_RUN(t_system_thread);
 	TAP_RUN(t_fast_mutex);
 	return tap_done();
