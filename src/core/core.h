@@ -128,6 +128,13 @@ struct fm_irp {
 	 * altitude) see the operation.  NULL for I/O from processes.
 	 */
 	struct fm_instance *issuer;
+	/*
+	 * Optional: while a synchronous dispatch waits for a pended operation it asks this
+	 * every few milliseconds whether the requester gave up (a FUSE interrupt); if so the
+	 * operation is cancelled through the filter's cancel routine or cancel-safe queue.
+	 */
+	bool (*cancel_check)(void *arg);
+	void *cancel_arg;
 	/* Private to the core from here on. */
 	struct fm_irp_private *priv;
 	unsigned char inline_priv[1024] __attribute__((aligned(16)));
@@ -149,6 +156,9 @@ void fm_irp_init(struct fm_irp *irp, struct fm_volume *vol, UCHAR major, UCHAR m
  * waits for a pended operation to finish (the skeleton's synchronous path).
  */
 NTSTATUS fm_irp_dispatch(struct fm_irp *irp);
+
+/* Cancel a pended operation (FltCancelIo semantics); true if a cancel routine ran. */
+bool fm_irp_cancel(struct fm_irp *irp);
 
 /* Release anything the dispatch attached to the irp (swapped buffers etc.). */
 void fm_irp_cleanup(struct fm_irp *irp);

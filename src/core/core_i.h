@@ -230,9 +230,17 @@ struct fm_irp_private {
 	pthread_mutex_t wait_lock;
 	pthread_cond_t wait_cond;
 	bool waiter;
+	/* Cancellation (cancel.c): FM_CANCEL_* state, the routine or queue that handles it. */
+	atomic_int cancel_state;
+	atomic_bool canceled;
+	PFLT_COMPLETE_CANCELED_CALLBACK cancel_cb;
+	PFLT_CALLBACK_DATA_QUEUE cbdq;
+	PFLT_CALLBACK_DATA_QUEUE_IO_CONTEXT cbdq_ctx;
 	struct fm_post_node *nodes;
 	struct fm_post_node inline_nodes[];
 };
+
+enum { FM_CANCEL_NONE, FM_CANCEL_ROUTINE, FM_CANCEL_QUEUED, FM_CANCEL_RUNNING };
 
 /* Drain inst's operations waiting for their post-operation (teardown, R29). */
 void fm__instance_drain(struct fm_instance *inst);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * Dispatch is a resumable state machine, not a recursion: every step reads and advances
@@ -46,6 +47,8 @@ void fm_irp_init(struct fm_irp *irp, struct fm_volume *vol, UCHAR major, UCHAR m
 	irp->done = NULL;
 	irp->done_arg = NULL;
 	irp->issuer = NULL;
+	irp->cancel_check = NULL;
+	irp->cancel_arg = NULL;
 	irp->priv = NULL;
 }
 
@@ -359,8 +362,28 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 	/* No completion callback: the caller wants the outcome, so wait for it here. */
 	pthread_mutex_lock(&p->wait_lock);
 	p->waiter = true;
-	while (atomic_load(&p->state) != ST_DONE)
-		pthread_cond_wait(&p->wait_cond, &p->wait_lock);
+	while (atomic_load(&p->state) != ST_DONE) {
+		struct timespec ts;
+
+		if (!irp->cancel_check) {
+			pthread_cond_wait(&p->wait_cond, &p->wait_lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&p->wait_cond, &p->wait_lock, &ts);
+		if (atomic_load(&p->state) != ST_DONE && !atomic_load(&p->canceled) &&
+		    irp->cancel_check(irp->cancel_arg)) {
+			/* The cancel routine may complete the operation: not under our lock. */
+			pthread_mutex_unlock(&p->wait_lock);
+			fm_irp_cancel(irp);
+			pthread_mutex_lock(&p->wait_lock);
+		}
+	}
 	pthread_mutex_unlock(&p->wait_lock);
 	return irp->data.IoStatus.Status;
 }

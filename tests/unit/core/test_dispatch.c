@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- A fake lower file system that records what reached it ---- */
@@ -99,7 +100,9 @@ struct tf {
 	ULONG seen_pre_len, seen_post_len;
 	bool pend_async; /* pend and complete from another thread */
 	bool pend_early; /* complete before returning FLT_PREOP_PENDING */
-	bool post_more;	 /* return MORE_PROCESSING_REQUIRED from post */
+	bool post_more;
+	bool queue;
+	    /* pend into the cancel-safe queue */ /* return MORE_PROCESSING_REQUIRED from post */
 	NTSTATUS setup_result;
 	NTSTATUS unload_result;
 	NTSTATUS query_result;
@@ -131,6 +134,58 @@ static void *complete_later(void *arg)
 	return NULL;
 }
 
+/* A cancel-safe queue of one list, as a filter would keep it. */
+static FLT_CALLBACK_DATA_QUEUE cq;
+static NTSTATUS last_queue_status;
+static FLT_CALLBACK_DATA_QUEUE_IO_CONTEXT cq_ctx;
+static LIST_ENTRY cq_list;
+static pthread_mutex_t cq_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static NTSTATUS cq_insert(PFLT_CALLBACK_DATA_QUEUE q, PFLT_CALLBACK_DATA d, PVOID ctx)
+{
+	(void)q;
+	(void)ctx;
+	InsertTailList(&cq_list, &d->QueueLinks);
+	return STATUS_SUCCESS;
+}
+
+static void cq_remove(PFLT_CALLBACK_DATA_QUEUE q, PFLT_CALLBACK_DATA d)
+{
+	(void)q;
+	RemoveEntryList(&d->QueueLinks);
+}
+
+static PFLT_CALLBACK_DATA cq_peek(PFLT_CALLBACK_DATA_QUEUE q, PFLT_CALLBACK_DATA d, PVOID pc)
+{
+	PLIST_ENTRY next = d ? d->QueueLinks.Flink : cq_list.Flink;
+	(void)q;
+	(void)pc;
+	return next == &cq_list ? NULL : CONTAINING_RECORD(next, FLT_CALLBACK_DATA, QueueLinks);
+}
+
+static void cq_acquire(PFLT_CALLBACK_DATA_QUEUE q, PKIRQL irql)
+{
+	(void)q;
+	*irql = PASSIVE_LEVEL;
+	pthread_mutex_lock(&cq_lock);
+}
+
+static void cq_release(PFLT_CALLBACK_DATA_QUEUE q, KIRQL irql)
+{
+	(void)q;
+	(void)irql;
+	pthread_mutex_unlock(&cq_lock);
+}
+
+static void cq_canceled(PFLT_CALLBACK_DATA_QUEUE q, PFLT_CALLBACK_DATA d)
+{
+	(void)q;
+	tr("canceled");
+	d->IoStatus.Status = STATUS_CANCELLED;
+	d->IoStatus.Information = 0;
+	FltCompletePendedPreOperation(d, FLT_PREOP_COMPLETE, NULL);
+}
+
 static struct tf *tf_of(PCFLT_RELATED_OBJECTS o)
 {
 	return o->Filter == A.filter ? &A : &B;
@@ -154,6 +209,11 @@ static FLT_PREOP_CALLBACK_STATUS tf_pre(PFLT_CALLBACK_DATA d, PCFLT_RELATED_OBJE
 	}
 	if (t->pre_result == FLT_PREOP_COMPLETE)
 		d->IoStatus.Status = t->complete_status;
+	if (t->queue) {
+		NTSTATUS qs = FltCbdqInsertIo(&cq, d, &cq_ctx, NULL);
+		last_queue_status = qs;
+		return NT_SUCCESS(qs) ? FLT_PREOP_PENDING : FLT_PREOP_SUCCESS_NO_CALLBACK;
+	}
 	if (t->pend_async || t->pend_early) {
 		l.data = d;
 		l.post = false;
@@ -616,6 +676,73 @@ static void t_draining(void)
 		   STATUS_SUCCESS);
 }
 
+static bool cancel_after_50ms(void *arg)
+{
+	struct timespec *start = arg, now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000 > 50;
+}
+
+static void *dequeue_later(void *arg)
+{
+	PFLT_CALLBACK_DATA d;
+	(void)arg;
+	usleep(30000);
+	d = FltCbdqRemoveNextIo(&cq, NULL);
+	TAP_CHECK(d != NULL);
+	if (d) {
+		tr("dequeued");
+		FltCompletePendedPreOperation(d, FLT_PREOP_SUCCESS_NO_CALLBACK, NULL);
+	}
+	return NULL;
+}
+
+static void t_cbdq_cancel(void)
+{
+	struct fm_irp irp;
+	struct timespec start;
+	PFILE_OBJECT fo = fm_file_object_alloc(vol, u"\\f", 2);
+	pthread_t th;
+
+	InitializeListHead(&cq_list);
+	PFLT_INSTANCE bottom = NULL;
+
+	TAP_EQ_INT(FltGetBottomInstance(vol, &bottom), STATUS_SUCCESS);
+	TAP_EQ_INT(FltCbdqInitialize(bottom, &cq, cq_insert, cq_remove, cq_peek, cq_acquire,
+				     cq_release, cq_canceled),
+		   STATUS_SUCCESS);
+	FltObjectDereference(bottom);
+	/* A requester that gives up: the queued operation is cancelled through the queue. */
+	reset();
+	B.queue = true;
+	fm_irp_init(&irp, vol, IRP_MJ_READ, 0, fo, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	irp.cancel_check = cancel_after_50ms;
+	irp.cancel_arg = &start;
+	TAP_EQ_INT(fm_irp_dispatch(&irp), STATUS_CANCELLED);
+	TAP_CHECK(FltIsIoCanceled(&irp.data));
+	TAP_EQ_STR(trace, "A-pre B-pre canceled A-post");
+	TAP_CHECK(IsListEmpty(&cq_list));
+	TAP_CHECK(FltCbdqRemoveIo(&cq, &cq_ctx) == NULL);
+	fm_irp_cleanup(&irp);
+	/* A worker that takes it first: the operation goes on, nothing is cancelled. */
+	reset();
+	B.queue = true;
+	pthread_create(&th, NULL, dequeue_later, NULL);
+	TAP_EQ_INT(do_read(100), STATUS_SUCCESS);
+	pthread_join(th, NULL);
+	TAP_EQ_STR(trace, "A-pre B-pre dequeued lower A-post");
+	/* A disabled queue refuses new operations. */
+	FltCbdqDisable(&cq);
+	reset();
+	B.queue = true;
+	TAP_EQ_INT(do_read(100), STATUS_SUCCESS);
+	TAP_EQ_INT(last_queue_status, STATUS_FLT_CBDQ_DISABLED);
+	B.queue = false;
+	FltCbdqEnable(&cq);
+	fm_file_object_free(fo);
+}
+
 static void t_unload_refused(void)
 {
 	int before = A.teardowns;
@@ -674,6 +801,7 @@ int main(void)
 	TAP_RUN(t_names);
 	TAP_RUN(t_manual_attach_detach);
 	TAP_RUN(t_draining);
+	TAP_RUN(t_cbdq_cancel);
 	TAP_RUN(t_unload_refused);
 	TAP_RUN(t_decline_and_late_volume);
 	TAP_RUN(t_dismount);
