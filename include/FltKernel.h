@@ -1,0 +1,2 @@
+/* Capitalised spelling of fltKernel.h. */
+#include <fltKernel.h>

@@ -1,0 +1,2 @@
+/* Capitalised spelling of fltUser.h. */
+#include <fltUser.h>
