@@ -72,6 +72,10 @@ struct fm_filter {
 	atomic_long refs;   /* rundown: FltObjectReference, in-flight callbacks */
 	bool unloading;
 	struct fm_filter *next; /* fm__filters list, model lock */
+	/* contexts (src/core/context.c): the filter's context registrations, copied and checked
+	 * at FltRegisterFilter, ending with FLT_CONTEXT_END; freed with the filter. */
+	FLT_CONTEXT_REGISTRATION *ctx_reg;
+	size_t nctx_reg;
 };
 
 extern struct fm_filter *fm__filters;
@@ -186,6 +190,13 @@ struct fm_file {
 	FILE_OBJECT fo;
 	struct fm_volume *vol;
 	WCHAR *name_buf; /* FileName storage we own (filters may replace FileName.Buffer) */
+	/* contexts: set once a stream-handle context was attached (lets the free skip a lookup). */
+	atomic_bool has_handle_ctx;
+	/* fltio (src/core/fltio.c): the instance a FltCreateFile open was issued from (a
+	 * reference held until FltClose; its cleanup and close go below it), NULL for opens by
+	 * processes; and whether FltCancelFileOpen already closed the file below a filter. */
+	struct fm_instance *io_issuer;
+	bool io_cancelled;
 };
 
 static inline struct fm_file *fm__file(PFILE_OBJECT fo)
@@ -244,6 +255,20 @@ enum { FM_CANCEL_NONE, FM_CANCEL_ROUTINE, FM_CANCEL_QUEUED, FM_CANCEL_RUNNING };
 
 /* Drain inst's operations waiting for their post-operation (teardown, R29). */
 void fm__instance_drain(struct fm_instance *inst);
+
+/* ---- Contexts (src/core/context.c) ---- */
+
+/* FltRegisterFilter: check and copy the FLT_CONTEXT_REGISTRATION array (NULL: none) into f. */
+NTSTATUS fm__contexts_register(struct fm_filter *f, const FLT_CONTEXT_REGISTRATION *reg);
+/* Unregistration: delete every context of f still attached to an object. */
+void fm__contexts_unregister(struct fm_filter *f);
+/* Before the image goes: free contexts f never released (logged as leaks), the registrations. */
+void fm__contexts_filter_free(struct fm_filter *f);
+/* After TeardownComplete: delete the instance's contexts (and on dismount/unload the filter's
+ * volume context).  Model lock held; cleanup callbacks run from here. */
+void fm__contexts_instance_teardown(struct fm_instance *inst);
+/* fm_file_object_free: delete the file object's stream-handle contexts. */
+void fm__contexts_file_object_free(PFILE_OBJECT fo);
 
 /* Names: "\Device\HarddiskVolumeN" + volume-relative path of a file object. */
 NTSTATUS fm__file_nt_name(PFILE_OBJECT fo, bool normalized, WCHAR **out, USHORT *out_len);
