@@ -92,6 +92,15 @@ PFILE_OBJECT fm_file_object_alloc(struct fm_volume *vol, const WCHAR *nt_name, s
 void fm_file_object_free(PFILE_OBJECT fo);
 struct fm_volume *fm_file_object_volume(PFILE_OBJECT fo);
 
+/*
+ * The lower file system calls this just before it frees a stream (the object FsContext points
+ * to): every stream and file context of every instance on it is deleted, their cleanup
+ * callbacks run from here (on the calling thread, so the caller must not hold a lock that a
+ * filter's cleanup callback could need).  `vol` may be NULL when the caller does not know it:
+ * streams are identified by their address.  Any thread.
+ */
+void fm_volume_stream_gone(struct fm_volume *vol, void *fs_context);
+
 /* ---- I/O dispatch ---------------------------------------------------------------------- */
 
 /* Who asked for an operation.  pid 0 and KernelMode for filter-initiated I/O. */

@@ -261,6 +261,12 @@ NTSTATUS FLTAPI FltRegisterFilter(PDRIVER_OBJECT Driver, const FLT_REGISTRATION 
 		memcpy(f->ops, Registration->OperationRegistration, nops * sizeof(*f->ops));
 	f->ops[nops].MajorFunction = IRP_MJ_OPERATION_END;
 	f->nops = nops;
+	st = fm__contexts_register(f, Registration->ContextRegistration);
+	if (!NT_SUCCESS(st)) {
+		fm_free(f->ops);
+		f->ops = NULL;
+		goto out_defs;
+	}
 	f->reg = *Registration;
 	f->registered = true;
 	f->state = FM_FILTER_REGISTERED;
@@ -330,6 +336,7 @@ static void unregister_locked(struct fm_filter *f, ULONG reason)
 				fm__instance_teardown(i, reason);
 		}
 	}
+	fm__contexts_unregister(f);
 	f->registered = false;
 	f->state = FM_FILTER_UNREGISTERED;
 }
@@ -349,6 +356,7 @@ VOID FLTAPI FltUnregisterFilter(PFLT_FILTER Filter)
 
 static void filter_free(struct fm_filter *f)
 {
+	fm__contexts_filter_free(f);
 	if (f->image)
 		dlclose(f->image);
 	fm_free(f->ops);

@@ -270,6 +270,7 @@ void fm__instance_teardown(struct fm_instance *inst, ULONG reason)
 		f->reg.InstanceTeardownCompleteCallback(&objs, reason);
 	fm__leave_filter(prev);
 	fm_log(FM_LOG_INFO, f->service, "instance '%s' detached from %s", inst->name, vol->device);
+	fm__contexts_instance_teardown(inst);
 	fm__instance_put(inst);
 }
 

@@ -188,6 +188,7 @@ void fm_file_object_free(PFILE_OBJECT fo)
 	if (!fo)
 		return;
 	f = fm__file(fo);
+	fm__contexts_file_object_free(fo);
 	/* A filter that replaced FileName (IoReplaceFileObjectName) owns the pool buffer it
 	 * installed only until the create completes; after that it is the file object's. */
 	if (fo->FileName.Buffer && fo->FileName.Buffer != f->name_buf)

@@ -343,6 +343,8 @@ static void put_locked(struct fm_lower *lw, struct fm_stream *s)
 			pp = &(*pp)->hnext;
 		if (*pp)
 			*pp = s->hnext;
+		/* Filters' stream and file contexts end with the stream (R58). */
+		fm_volume_stream_gone(NULL, s);
 		fm_free(s->name);
 		fm_free(s->fh);
 		fm_free(s);
