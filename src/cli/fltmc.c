@@ -251,6 +251,48 @@ static int run_unload(const struct verb *v, int argc, char **argv)
 	return simple(&req, what, false);
 }
 
+static int run_attach(const struct verb *v, int argc, char **argv)
+{
+	struct fm_request req = {.type = FM_MSG_ATTACH, .instance = "", .altitude = ""};
+	char what[300];
+
+	for (int i = 0; i < argc; i++) {
+		if ((strcmp(argv[i], "-i") == 0 || strcmp(argv[i], "-a") == 0) && i + 1 < argc) {
+			if (argv[i][1] == 'i')
+				req.instance = argv[++i];
+			else
+				req.altitude = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return usage_error(v, "unknown option %s", argv[i]);
+		} else if (!req.filter) {
+			req.filter = argv[i];
+		} else if (!req.volume) {
+			req.volume = argv[i];
+		} else {
+			return usage_error(v, "unexpected argument %s", argv[i]);
+		}
+	}
+	if (!req.filter || !req.volume)
+		return usage_error(v, "expected a filter name and a volume");
+	snprintf(what, sizeof(what), "attach %s %s failed", req.filter, req.volume);
+	return simple(&req, what, true);
+}
+
+static int run_detach(const struct verb *v, int argc, char **argv)
+{
+	struct fm_request req = {.type = FM_MSG_DETACH};
+	char what[300];
+
+	if (argc < 2 || argc > 3)
+		return usage_error(v,
+				   "expected a filter name, a volume and optionally an instance");
+	req.filter = argv[0];
+	req.volume = argv[1];
+	req.instance = argc == 3 ? argv[2] : "";
+	snprintf(what, sizeof(what), "detach %s %s failed", req.filter, req.volume);
+	return simple(&req, what, true);
+}
+
 static int run_filters(const struct verb *v, int argc, char **argv)
 {
 	static const struct colspec spec[] = {{30, false}, {13, true}, {12, true}, {5, true}};
@@ -568,6 +610,10 @@ static const struct verb verbs[] = {
     {"unload", "<service> [--mandatory]",
      "Unload a minifilter; --mandatory unloads even if it refuses.", run_unload},
     {"filters", "", "List loaded minifilters.", run_filters},
+    {"attach", "<filter> <volume> [-i <instance>] [-a <altitude>]",
+     "Attach a filter instance to a volume (mount point, backing dir or device name).", run_attach},
+    {"detach", "<filter> <volume> [<instance>]",
+     "Detach an instance; the filter's query-teardown routine may refuse.", run_detach},
     {"instances", "[-f <filter>] [-v <volume>]",
      "List instances, optionally of one filter and/or on one volume.", run_instances},
     {"volumes", "", "List filtered volumes (FUSE mounts) and their backing directories.",

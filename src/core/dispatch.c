@@ -2,6 +2,7 @@
 #include "core/core_i.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "nt/ke.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -137,6 +138,7 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		FLT_POSTOP_CALLBACK_STATUS r;
 		FLT_POST_OPERATION_FLAGS flags = 0;
 		bool drained;
+		int prev_pid;
 
 		/* Claim the node; teardown may have drained it already (R29). */
 		pthread_mutex_lock(&n->inst->drain_lock);
@@ -157,7 +159,9 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		p->post_pos = i;
 		atomic_fetch_add(&n->inst->filter->refs, 1);
 		prev = fm__enter_filter(n->inst->filter);
+		prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
 		r = n->post(&irp->data, &objs, n->ctx, flags);
+		fm_nt_set_current_pid(prev_pid);
 		fm__leave_filter(prev);
 		atomic_fetch_sub(&n->inst->filter->refs, 1);
 		if (r == FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
@@ -263,6 +267,7 @@ static bool run(struct fm_irp *irp)
 		struct fm_filter *prev;
 		ULONG prev_dirty;
 		PVOID ctx = NULL;
+		int prev_pid;
 		int expect;
 
 		/* Count ourselves in before looking at the teardown flag, so teardown either sees
@@ -289,7 +294,9 @@ static bool run(struct fm_irp *irp)
 		p->pend_dirty = prev_dirty;
 		atomic_fetch_add(&inst->filter->refs, 1);
 		prev = fm__enter_filter(inst->filter);
+		prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
 		r = e->pre(&irp->data, &objs, &ctx);
+		fm_nt_set_current_pid(prev_pid);
 		fm__leave_filter(prev);
 		atomic_fetch_sub(&inst->filter->refs, 1);
 		if (r == FLT_PREOP_PENDING) {
@@ -503,8 +510,8 @@ HANDLE FLTAPI FltGetRequestorProcessIdEx(PFLT_CALLBACK_DATA CallbackData)
 
 PEPROCESS FLTAPI FltGetRequestorProcess(PFLT_CALLBACK_DATA CallbackData)
 {
-	/* Processes are identified by PID: a PEPROCESS here is the PID as a pointer value. */
-	return (PEPROCESS)(uintptr_t)FltGetRequestorProcessId(CallbackData);
+	/* The same process object PsGetCurrentProcess gives for that PID. */
+	return (PEPROCESS)fm_nt_process((int)FltGetRequestorProcessId(CallbackData));
 }
 
 BOOLEAN FLTAPI FltIsOperationSynchronous(PFLT_CALLBACK_DATA CallbackData)

@@ -255,6 +255,33 @@ static void do_unload(const struct fm_request *req, struct fm_daemon_reply *r)
 	fm_daemon_reply_status(r, FM_STATUS_NT, st, "%s", msg);
 }
 
+static const char *or_null(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+static void do_attach(const struct fm_request *req, struct fm_daemon_reply *r)
+{
+	char msg[400] = "";
+	NTSTATUS st = fm_instance_attach(req->filter, req->volume, or_null(req->instance),
+					 or_null(req->altitude), msg, sizeof(msg));
+
+	fm_log(NT_SUCCESS(st) ? FM_LOG_INFO : FM_LOG_WARN, NULL, "%s (0x%08x)", msg,
+	       (unsigned int)st);
+	fm_daemon_reply_status(r, FM_STATUS_NT, st, "%s", msg);
+}
+
+static void do_detach(const struct fm_request *req, struct fm_daemon_reply *r)
+{
+	char msg[400] = "";
+	NTSTATUS st =
+	    fm_instance_detach(req->filter, req->volume, or_null(req->instance), msg, sizeof(msg));
+
+	fm_log(NT_SUCCESS(st) ? FM_LOG_INFO : FM_LOG_WARN, NULL, "%s (0x%08x)", msg,
+	       (unsigned int)st);
+	fm_daemon_reply_status(r, FM_STATUS_NT, st, "%s", msg);
+}
+
 static void do_list_filters(struct fm_daemon_reply *r)
 {
 	static const char *const head[] = {"Filter Name", "Num Instances", "Altitude", "Frame"};
@@ -524,6 +551,12 @@ void fm_daemon_handle(const struct fm_request *req, struct fm_daemon_reply *r)
 		break;
 	case FM_MSG_UNMOUNT:
 		do_unmount(req, r);
+		break;
+	case FM_MSG_ATTACH:
+		do_attach(req, r);
+		break;
+	case FM_MSG_DETACH:
+		do_detach(req, r);
 		break;
 	default:
 		fm_daemon_reply_status(r, FM_STATUS_ERRNO, -EOPNOTSUPP, "unknown request %u",

@@ -42,6 +42,8 @@ static const struct layout {
     {FM_MSG_LIST_VOLUMES, "volumes", "", {0}},
     {FM_MSG_MOUNT, "mount", "SSS", {OFF(backing), OFF(mount_point), OFF(fs_type)}},
     {FM_MSG_UNMOUNT, "unmount", "S", {OFF(target)}},
+    {FM_MSG_ATTACH, "attach", "SSSS", {OFF(filter), OFF(volume), OFF(instance), OFF(altitude)}},
+    {FM_MSG_DETACH, "detach", "SSS", {OFF(filter), OFF(volume), OFF(instance)}},
 };
 
 static const struct layout *find_layout(uint16_t type)

@@ -31,6 +31,8 @@ enum fm_msg_type {
 	FM_MSG_LIST_VOLUMES = 8,
 	FM_MSG_MOUNT = 9,
 	FM_MSG_UNMOUNT = 10,
+	FM_MSG_ATTACH = 11,
+	FM_MSG_DETACH = 12,
 	FM_MSG_REPLY = 0x100,
 };
 
@@ -44,6 +46,8 @@ enum fm_msg_type {
  *   LIST_INSTANCES: filter, volume ("" = any)
  *   MOUNT: backing, mount_point ("" = over the backing dir), fs_type ("" = NTFS)
  *   UNMOUNT: target (mount point, backing dir or \Device\HarddiskVolumeN)
+ *   ATTACH: filter, volume, instance ("" = default), altitude ("" = the instance's)
+ *   DETACH: filter, volume, instance ("" = the filter's highest on the volume)
  * Decoded strings are NUL-terminated and owned by the request (fm_proto_request_free).
  */
 struct fm_request {
