@@ -2,9 +2,10 @@
 # Meson does the building (into build/); this file only sequences it.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 MESON ?= meson
 
-.PHONY: all deps check check-asan demo bench format format-check clean
+.PHONY: all deps check check-asan check-tsan demo bench format format-check clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -30,6 +31,14 @@ check-asan:
 	ninja -C $(ASAN_BUILD)
 	@tests/run.sh $(ASAN_BUILD)
 
+# The dispatch engine's tests under ThreadSanitizer.
+TSAN_TESTS ?= core-dispatch nt_ke
+check-tsan:
+	@scripts/deps.sh check
+	@[ -f $(TSAN_BUILD)/build.ninja ] || $(MESON) setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false
+	ninja -C $(TSAN_BUILD)
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" tests/run.sh $(TSAN_BUILD) $(TSAN_TESTS)
+
 demo:
 	@scripts/deps.sh demo
 	@[ -f $(BUILD)/build.ninja ] || $(MESON) setup $(BUILD)
@@ -45,4 +54,4 @@ format-check:
 	echo "format-check: clean"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -212,7 +212,8 @@ struct fm_post_node {
 	PFLT_POST_OPERATION_CALLBACK post;
 	PVOID ctx;
 	FLT_IO_PARAMETER_BLOCK snap; /* the parameters its pre-operation saw */
-	struct fm_irp *irp;
+	ULONG data_flags;	     /* callback data flags and mode when the pre-op ran, */
+	KPROCESSOR_MODE requestor_mode; /* for the copy a draining post-op gets */
 	/* On inst->awaiting until its post runs or teardown drains it (inst->drain_lock). */
 	struct fm_post_node *drain_next, **drain_pprev;
 	bool drained;

@@ -204,8 +204,9 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 			struct fm_instance *inst = e->inst;
 			n->post = e->post;
 			n->ctx = ctx;
-			n->irp = irp;
 			n->drained = false;
+			n->data_flags = irp->data.Flags & ~FLTFL_CALLBACK_DATA_DIRTY;
+			n->requestor_mode = irp->data.RequestorMode;
 			pthread_mutex_lock(&inst->drain_lock);
 			n->drain_next = inst->awaiting;
 			if (n->drain_next)
@@ -551,7 +552,10 @@ void fm__instance_drain(struct fm_instance *inst)
 		n->drained = true;
 		d[i].post = n->post;
 		d[i].ctx = n->ctx;
-		d[i].data = n->irp->data;
+		/* Only what was fixed when the pre-operation ran: the operation itself is live. */
+		memset(&d[i].data, 0, sizeof(d[i].data));
+		d[i].data.Flags = n->data_flags;
+		d[i].data.RequestorMode = n->requestor_mode;
 		d[i].iopb = n->snap;
 		d[i].iopb.TargetInstance = inst;
 		d[i].data.Iopb = &d[i].iopb;
