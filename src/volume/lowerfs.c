@@ -65,6 +65,8 @@ struct fm_stream {
 };
 
 struct fm_lower {
+	struct fm_volume *vol;	/* set once the core volume exists; for fm_volume_stream_gone */
+	struct fm_stream *dead; /* unlinked from the table, freed by lower_unlock (lock) */
 	int root_fd;
 	int mount_fd;	      /* a real descriptor of the root, for open_by_handle_at */
 	pthread_mutex_t lock; /* the stream table and every stream's mutable fields */
@@ -343,12 +345,31 @@ static void put_locked(struct fm_lower *lw, struct fm_stream *s)
 			pp = &(*pp)->hnext;
 		if (*pp)
 			*pp = s->hnext;
-		/* Filters' stream and file contexts end with the stream (R58). */
-		fm_volume_stream_gone(NULL, s);
-		fm_free(s->name);
-		fm_free(s->fh);
-		fm_free(s);
+		/*
+		 * Filters' stream and file contexts end with the stream (R58); their cleanup
+		 * callbacks must not run under our lock, so lower_unlock() finishes the job.
+		 */
+		s->hnext = lw->dead;
+		lw->dead = s;
 		s = parent;
+	}
+}
+
+/* Unlock the table, then retire the streams that lost their last reference meanwhile. */
+static void lower_unlock(struct fm_lower *lw)
+{
+	struct fm_stream *dead = lw->dead;
+
+	lw->dead = NULL;
+	pthread_mutex_unlock(&lw->lock);
+	while (dead) {
+		struct fm_stream *next = dead->hnext;
+
+		fm_volume_stream_gone(lw->vol, dead);
+		fm_free(dead->name);
+		fm_free(dead->fh);
+		fm_free(dead);
+		dead = next;
 	}
 }
 
@@ -356,7 +377,7 @@ void fm_stream_get(struct fm_lower *lw, struct fm_stream *s)
 {
 	pthread_mutex_lock(&lw->lock);
 	s->refs++;
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 }
 
 void fm_stream_put(struct fm_lower *lw, struct fm_stream *s)
@@ -365,7 +386,7 @@ void fm_stream_put(struct fm_lower *lw, struct fm_stream *s)
 		return;
 	pthread_mutex_lock(&lw->lock);
 	put_locked(lw, s);
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 }
 
 /* Give stream s the name (parent, name); takes no new reference on s. Under lock. */
@@ -521,7 +542,7 @@ int fm_lower_stream_path(struct fm_lower *lw, struct fm_stream *s, char *buf, si
 
 	pthread_mutex_lock(&lw->lock);
 	r = stream_path_locked(lw, s, buf, cap);
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	return r;
 }
 
@@ -542,11 +563,11 @@ static int stream_for_path(struct fm_lower *lw, const char *path, const struct s
 	s = find_locked(lw, st->st_dev, st->st_ino);
 	if (s && (!s->deleted || s == &lw->root || !*path)) {
 		s->refs++;
-		pthread_mutex_unlock(&lw->lock);
+		lower_unlock(lw);
 		*out = s;
 		return 0;
 	}
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	if (!*path) {
 		/* Something else than the root lives at the root path: only if remounted. */
 		return -ESTALE;
@@ -576,7 +597,7 @@ static int stream_for_path(struct fm_lower *lw, const char *path, const struct s
 			r = -ENOMEM;
 	}
 	put_locked(lw, parent);
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	if (r < 0 && s)
 		fm_stream_put(lw, s);
 	else
@@ -643,6 +664,11 @@ void fm_lower_destroy(struct fm_lower *lw)
 		close(lw->mount_fd);
 	pthread_mutex_destroy(&lw->lock);
 	fm_free(lw);
+}
+
+void fm_lower_set_volume(struct fm_lower *lw, struct fm_volume *vol)
+{
+	lw->vol = vol;
 }
 
 int fm_lower_set_fs_name(struct fm_lower *lw, const char *name)
@@ -730,7 +756,7 @@ int fm_lower_lookup(struct fm_lower *lw, struct fm_stream *parent, const char *n
 		return r;
 	pthread_mutex_lock(&lw->lock);
 	r = remember_locked(lw, parent, name, st, out);
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	return r;
 }
 
@@ -742,7 +768,7 @@ void fm_lower_forget(struct fm_lower *lw, struct fm_stream *s, uint64_t n)
 		if (s->nlookup == 0)
 			put_locked(lw, s);
 	}
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 }
 
 void fm_lower_remember(struct fm_lower *lw, struct fm_stream *s)
@@ -750,7 +776,7 @@ void fm_lower_remember(struct fm_lower *lw, struct fm_stream *s)
 	pthread_mutex_lock(&lw->lock);
 	if (s->nlookup++ == 0)
 		s->refs++;
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 }
 
 /*
@@ -775,7 +801,7 @@ static int open_stream(struct fm_lower *lw, struct fm_stream *s)
 		if (fh)
 			memcpy(fh, s->fh, n);
 	}
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	if (fh) {
 		r = open_by_handle_at(lw->mount_fd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (r < 0)
@@ -791,7 +817,7 @@ static int open_stream(struct fm_lower *lw, struct fm_stream *s)
 		if (r < 0)
 			r = -errno;
 	}
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	return r;
 }
 
@@ -863,7 +889,7 @@ static int created_entry(struct fm_lower *lw, int pfd, struct fm_stream *parent,
 		return r;
 	pthread_mutex_lock(&lw->lock);
 	r = remember_locked(lw, parent, name, st, out);
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	return r;
 }
 
@@ -962,7 +988,7 @@ static void renamed(struct fm_lower *lw, struct fm_stream *sp, const char *sname
 			add_alias(s, tp, tname);
 		}
 	}
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 }
 
 int fm_lower_rename_direct(struct fm_lower *lw, struct fm_stream *parent, const char *name,
@@ -1473,7 +1499,7 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		h->snext = s->handles;
 		s->handles = h;
 	}
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	if (r < 0) {
 		fm_stream_put(lw, s);
 		goto fail;
@@ -1767,7 +1793,7 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	facts_of(&st, &f);
 	pthread_mutex_lock(&lw->lock);
 	pending = ((struct fm_stream *)fo->FsContext)->delete_pending;
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 
 	switch (cls) {
 	case FileBasicInformation:
@@ -1899,7 +1925,7 @@ static void keep_file_handle(struct fm_lower *lw, struct fm_stream *s, int pfd, 
 
 	pthread_mutex_lock(&lw->lock);
 	primary = !s->fh && !s->aliases && s->parent && s->name && !strcmp(s->name, name);
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	if (!primary)
 		return;
 	fh = fm_malloc(sizeof(*fh) + MAX_HANDLE_SZ);
@@ -1915,7 +1941,7 @@ static void keep_file_handle(struct fm_lower *lw, struct fm_stream *s, int pfd, 
 		s->fh = fh;
 		fh = NULL;
 	}
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	fm_free(fh);
 }
 
@@ -1936,7 +1962,7 @@ static int unlink_link(struct fm_lower *lw, struct fm_handle *h, struct fm_strea
 	if (r == 0) {
 		pthread_mutex_lock(&lw->lock);
 		link_gone(lw, s, h->link_parent, h->link_name);
-		pthread_mutex_unlock(&lw->lock);
+		lower_unlock(lw);
 	}
 	return r;
 }
@@ -1981,7 +2007,7 @@ static NTSTATUS set_disposition(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 		s->delete_pending = false;
 		if (flags & FILE_DISPOSITION_ON_CLOSE)
 			h->delete_on_close = false;
-		pthread_mutex_unlock(&lw->lock);
+		lower_unlock(lw);
 		return complete(data, STATUS_SUCCESS, 0);
 	}
 	if (!h->can_delete)
@@ -2011,7 +2037,7 @@ static NTSTATUS set_disposition(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 		h->delete_on_close = true;
 	else
 		s->delete_pending = true;
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	return complete(data, STATUS_SUCCESS, 0);
 }
 
@@ -2121,7 +2147,7 @@ static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 			if (t && t != fo->FsContext)
 				link_gone(lw, t, tpstream, tname);
 			add_alias(fo->FsContext, tpstream, tname);
-			pthread_mutex_unlock(&lw->lock);
+			lower_unlock(lw);
 		}
 		goto out;
 	}
@@ -2607,7 +2633,7 @@ static NTSTATUS irp_cleanup(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	doit = s->nhandles == 0 && s->delete_pending;
 	if (doit)
 		s->delete_pending = false;
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	if (doit) {
 		int r = unlink_link(lw, h, s, S_ISDIR(s->type));
 
@@ -2640,7 +2666,7 @@ static NTSTATUS irp_close(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 			}
 		}
 	}
-	pthread_mutex_unlock(&lw->lock);
+	lower_unlock(lw);
 	close(h->fd);
 	dir_free(h);
 	fm_free(h->pattern);

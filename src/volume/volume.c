@@ -171,6 +171,7 @@ int fm_vol_mount(const char *backing_dir, const char *mount_point,
 	if (r < 0)
 		goto free_fe;
 	fm_fe_set_volume(v->fe, v->core);
+	fm_lower_set_volume(v->lower, v->core);
 
 	memset(&fopts, 0, sizeof(fopts));
 	fopts.fsname = v->backing_dir;
