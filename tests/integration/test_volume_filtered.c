@@ -29,7 +29,7 @@
 
 static PFLT_FILTER filter;
 static atomic_int n_create, n_write, n_read, n_rename, n_delete, n_dirq, n_cleanup, n_close;
-static atomic_int n_hidden;
+static atomic_int n_hidden, n_ctx_alloc, n_ctx_set, n_ctx_cleanup;
 static char base[64], volpath[128];
 static struct fm_vol *vol;
 
@@ -57,8 +57,46 @@ static FLT_PREOP_CALLBACK_STATUS FLTAPI pre_create(PFLT_CALLBACK_DATA data,
 		data->IoStatus.Information = 0;
 		return FLT_PREOP_COMPLETE;
 	}
-	return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	return FLT_PREOP_SUCCESS_WITH_CALLBACK;
 }
+
+/*
+ * Every opened stream gets a stream context (a later open keeps the first one); each context
+ * allocated must be cleaned up exactly once, set or not.
+ */
+static FLT_POSTOP_CALLBACK_STATUS FLTAPI post_create(PFLT_CALLBACK_DATA data,
+						     PCFLT_RELATED_OBJECTS objs, PVOID ctx,
+						     FLT_POST_OPERATION_FLAGS flags)
+{
+	PFLT_CONTEXT sc = NULL;
+	NTSTATUS st;
+
+	(void)ctx;
+	if ((flags & FLTFL_POST_OPERATION_DRAINING) || !NT_SUCCESS(data->IoStatus.Status))
+		return FLT_POSTOP_FINISHED_PROCESSING;
+	if (!NT_SUCCESS(
+		FltAllocateContext(objs->Filter, FLT_STREAM_CONTEXT, 16, NonPagedPool, &sc)))
+		return FLT_POSTOP_FINISHED_PROCESSING;
+	atomic_fetch_add(&n_ctx_alloc, 1);
+	st = FltSetStreamContext(objs->Instance, objs->FileObject, FLT_SET_CONTEXT_KEEP_IF_EXISTS,
+				 sc, NULL);
+	if (NT_SUCCESS(st))
+		atomic_fetch_add(&n_ctx_set, 1);
+	FltReleaseContext(sc);
+	return FLT_POSTOP_FINISHED_PROCESSING;
+}
+
+static VOID FLTAPI ctx_cleanup(PFLT_CONTEXT ctx, FLT_CONTEXT_TYPE type)
+{
+	(void)ctx;
+	(void)type;
+	atomic_fetch_add(&n_ctx_cleanup, 1);
+}
+
+static const FLT_CONTEXT_REGISTRATION f_ctx[] = {
+    {FLT_STREAM_CONTEXT, 0, ctx_cleanup, 16, 'tsEV', NULL, NULL, NULL},
+    {FLT_CONTEXT_END, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
 
 static FLT_PREOP_CALLBACK_STATUS FLTAPI pre_count(PFLT_CALLBACK_DATA data,
 						  PCFLT_RELATED_OBJECTS objs, PVOID *ctx)
@@ -172,7 +210,7 @@ static NTSTATUS FLTAPI f_setup(PCFLT_RELATED_OBJECTS objs, FLT_INSTANCE_SETUP_FL
 }
 
 static const FLT_OPERATION_REGISTRATION f_ops[] = {
-    {IRP_MJ_CREATE, 0, pre_create, NULL, NULL},
+    {IRP_MJ_CREATE, 0, pre_create, post_create, NULL},
     {IRP_MJ_READ, 0, pre_count, NULL, NULL},
     {IRP_MJ_WRITE, 0, pre_count, NULL, NULL},
     {IRP_MJ_SET_INFORMATION, 0, pre_count, NULL, NULL},
@@ -186,7 +224,7 @@ static FLT_REGISTRATION f_reg = {
     sizeof(FLT_REGISTRATION),
     FLT_REGISTRATION_VERSION,
     0,
-    NULL,
+    f_ctx,
     f_ops,
     f_unload,
     f_setup,
@@ -331,6 +369,9 @@ static void t_backing_untouched_by_hiding(void)
 	TAP_CHECK(stat(p, &st) != 0);
 	snprintf(p, sizeof(p), "%s/renamed.txt", volpath);
 	TAP_CHECK(stat(p, &st) != 0);
+	/* Streams freed by the lower or torn down with the instance: every context cleaned. */
+	TAP_CHECK(atomic_load(&n_ctx_set) > 0);
+	TAP_EQ_INT(atomic_load(&n_ctx_cleanup), atomic_load(&n_ctx_alloc));
 }
 
 static void on_timeout(int sig)
