@@ -211,8 +211,8 @@ struct fm_post_node {
 	struct fm_instance *inst;
 	PFLT_POST_OPERATION_CALLBACK post;
 	PVOID ctx;
-	FLT_IO_PARAMETER_BLOCK snap; /* the parameters its pre-operation saw */
-	ULONG data_flags;	     /* callback data flags and mode when the pre-op ran, */
+	FLT_IO_PARAMETER_BLOCK snap;	/* the parameters its pre-operation saw */
+	ULONG data_flags;		/* callback data flags and mode when the pre-op ran, */
 	KPROCESSOR_MODE requestor_mode; /* for the copy a draining post-op gets */
 	/* On inst->awaiting until its post runs or teardown drains it (inst->drain_lock). */
 	struct fm_post_node *drain_next, **drain_pprev;
@@ -248,6 +248,7 @@ struct fm_irp_private {
 	PFLT_COMPLETE_CANCELED_CALLBACK cancel_cb;
 	PFLT_CALLBACK_DATA_QUEUE cbdq;
 	PFLT_CALLBACK_DATA_QUEUE_IO_CONTEXT cbdq_ctx;
+	PMDL locked_mdl; /* made by FltLockUserBuffer; freed with the operation */
 	struct fm_post_node *nodes;
 	struct fm_post_node inline_nodes[];
 };

@@ -402,6 +402,8 @@ void fm_irp_cleanup(struct fm_irp *irp)
 
 	if (!p)
 		return;
+	if (p->locked_mdl)
+		IoFreeMdl(p->locked_mdl);
 	pthread_mutex_destroy(&p->wait_lock);
 	pthread_cond_destroy(&p->wait_cond);
 	if (p->heap)
