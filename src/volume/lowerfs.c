@@ -1308,7 +1308,7 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	ACCESS_MASK access = sc ? sc->DesiredAccess : 0;
 	bool want_dir = copt & FILE_DIRECTORY_FILE, want_file = copt & FILE_NON_DIRECTORY_FILE;
 	bool nofollow = copt & FILE_OPEN_REPARSE_POINT;
-	bool rd, wr, ap, overwrite, target_dir = false, target_exists = false;
+	bool rd, wr, ap, overwrite, target_dir = false, target_exists = false, followed = false;
 	char path[PATH_MAX], ppath[PATH_MAX];
 	const char *name = NULL;
 	struct fm_stream *pstream = NULL, *s = NULL;
@@ -1442,6 +1442,17 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 			fd = -errno;
 	}
 	creds_leave(lw, &cr);
+	if (fd >= 0 && pfd >= 0) {
+		/*
+		 * Whether the open went through a final symbolic link: the file is then not
+		 * (parent, name), and its real name is unknown until a lookup finds it.
+		 */
+		struct stat lst, fst;
+
+		followed = fstatat(pfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			   fstat(fd, &fst) == 0 &&
+			   (lst.st_ino != fst.st_ino || lst.st_dev != fst.st_dev);
+	}
 	if (pfd >= 0)
 		close(pfd);
 	if (fd < 0) {
@@ -1486,12 +1497,14 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		r = 0;
 		if (s) {
 			s->refs++;
-			if (s->deleted)
+			if (s->deleted && !followed)
 				r = rename_locked(lw, s, pstream, name);
 		} else {
 			s = insert_locked(lw, &st, pstream, name);
 			if (!s)
 				r = -ENOMEM;
+			else if (followed)
+				s->deleted = true;
 		}
 	}
 	if (r == 0) {

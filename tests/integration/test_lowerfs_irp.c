@@ -15,6 +15,7 @@
 #include <string.h>
 #include <uchar.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 /*
@@ -600,6 +601,20 @@ static void t_no_escape(void)
 		TAP_EQ_INT(t.ReparseTag, IO_REPARSE_TAG_LX_SYMLINK);
 	}
 	close_fo(fo);
+	{
+		/* Opened through a link: the target's stream is not named after the link. */
+		char path[PATH_MAX];
+		struct fm_stream *s;
+
+		TAP_CHECK(close(open(bpath("real.txt"), O_CREAT | O_WRONLY, 0644)) == 0);
+		TAP_CHECK(symlink("real.txt", bpath("alias")) == 0);
+		TAP_EQ_INT(open_simple(u"\\alias", FILE_OPEN, 0, FILE_READ_DATA, &fo, &info),
+			   STATUS_SUCCESS);
+		s = fm_lower_handle_stream(fo);
+		TAP_CHECK(fm_lower_stream_path(lower, s, path, sizeof(path)) < 0 ||
+			  strcmp(path, "alias") != 0);
+		close_fo(fo);
+	}
 }
 
 int main(void)
