@@ -988,6 +988,39 @@ static void t_emfile(void)
 	}
 }
 
+/* A second volume at a mount point of its own, next to the first: writes land in its backing. */
+static void t_second_volume(void)
+{
+	struct fm_vol *v2 = NULL;
+	char b2[160], mp2[160], p[256], buf[16] = "";
+	int fd;
+
+	snprintf(b2, sizeof(b2), "%s/b2", base);
+	snprintf(mp2, sizeof(mp2), "%s/mp2", base);
+	TAP_CHECK(mkdir(b2, 0755) == 0 && mkdir(mp2, 0755) == 0);
+	TAP_EQ_INT(fm_vol_mount(b2, mp2, NULL, &v2), 0);
+	if (!v2)
+		return;
+	TAP_CHECK(mounted(mp2) && !mounted(b2));
+	TAP_CHECK(strcmp(fm_volume_device_name(fm_vol_core(v2)),
+			 fm_volume_device_name(fm_vol_core(vol))) != 0);
+	snprintf(p, sizeof(p), "%s/through", mp2);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	TAP_CHECK(fd >= 0 && write(fd, "second", 6) == 6);
+	if (fd >= 0)
+		close(fd);
+	snprintf(p, sizeof(p), "%s/through", b2);
+	fd = open(p, O_RDONLY);
+	TAP_CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 6);
+	if (fd >= 0)
+		close(fd);
+	TAP_EQ_STR(buf, "second");
+	fm_vol_unmount(v2);
+	TAP_CHECK(!mounted(mp2));
+	snprintf(p, sizeof(p), "%s/through", mp2);
+	TAP_CHECK(access(p, F_OK) != 0);
+}
+
 static void t_bad_mounts(void)
 {
 	struct fm_vol *v = NULL;
@@ -1091,6 +1124,7 @@ int main(void)
 	compare_sections();
 	TAP_RUN(t_permissions);
 	TAP_RUN(t_emfile);
+	TAP_RUN(t_second_volume);
 	TAP_RUN(t_bad_mounts);
 	TAP_RUN(t_unmount);
 	TAP_RUN(t_backing_matches_native);
