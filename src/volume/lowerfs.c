@@ -365,7 +365,7 @@ static void lower_unlock(struct fm_lower *lw)
 	while (dead) {
 		struct fm_stream *next = dead->hnext;
 
-		fm_volume_stream_gone(lw->vol, dead);
+		fm_volume_stream_gone(__atomic_load_n(&lw->vol, __ATOMIC_ACQUIRE), dead);
 		fm_free(dead->name);
 		fm_free(dead->fh);
 		fm_free(dead);
@@ -668,7 +668,7 @@ void fm_lower_destroy(struct fm_lower *lw)
 
 void fm_lower_set_volume(struct fm_lower *lw, struct fm_volume *vol)
 {
-	lw->vol = vol;
+	__atomic_store_n(&lw->vol, vol, __ATOMIC_RELEASE);
 }
 
 int fm_lower_set_fs_name(struct fm_lower *lw, const char *name)

@@ -36,7 +36,10 @@ int fm_lower_create(int root_fd, struct fm_lower **out);
 /* Free the lower, its streams and close the root descriptor.  No handle may remain in use. */
 void fm_lower_destroy(struct fm_lower *lw);
 
-/* The core volume this lower serves (for fm_volume_stream_gone); set right after creating it. */
+/*
+ * The core volume this lower serves (for fm_volume_stream_gone): set right after creating it,
+ * and back to NULL before destroying it.
+ */
 void fm_lower_set_volume(struct fm_lower *lw, struct fm_volume *vol);
 
 /* The file system name FileFsAttributeInformation reports ("NTFS"); copied. */

@@ -205,6 +205,7 @@ void fm_vol_unmount(struct fm_vol *v)
 		return;
 	/* Requests stop and open handles are closed while filters and the lower still work. */
 	fm_fe_shutdown(v->fe);
+	fm_lower_set_volume(v->lower, NULL);
 	fm_volume_destroy(v->core);
 	fm_fuse_unmount(v->session);
 	fm_fe_destroy(v->fe);
