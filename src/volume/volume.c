@@ -187,6 +187,7 @@ int fm_vol_mount(const char *backing_dir, const char *mount_point,
 
 destroy_core:
 	fm_fe_shutdown(v->fe);
+	fm_lower_set_volume(v->lower, NULL);
 	fm_volume_destroy(v->core);
 free_fe:
 	fm_fe_destroy(v->fe);
