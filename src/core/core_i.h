@@ -248,7 +248,9 @@ struct fm_irp_private {
 	PFLT_COMPLETE_CANCELED_CALLBACK cancel_cb;
 	PFLT_CALLBACK_DATA_QUEUE cbdq;
 	PFLT_CALLBACK_DATA_QUEUE_IO_CONTEXT cbdq_ctx;
-	PMDL locked_mdl; /* made by FltLockUserBuffer; freed with the operation */
+	PMDL locked_mdl;  /* made by FltLockUserBuffer; freed with the operation */
+	PMDL swapped_mdl; /* an instance's swapped-in MDL, during its post-operation */
+	bool retain_mdl;  /* FltRetainSwappedBufferMdlAddress was called for it */
 	struct fm_post_node *nodes;
 	struct fm_post_node inline_nodes[];
 };

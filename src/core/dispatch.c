@@ -124,6 +124,25 @@ static void call_lower(struct fm_irp *irp)
 		fo->Flags |= FO_CLEANUP_COMPLETE;
 }
 
+/* The MDL of the operation's buffer now, if a pre-operation put in one its snapshot lacks. */
+static PMDL swapped_mdl(struct fm_irp *irp, const FLT_IO_PARAMETER_BLOCK *snap)
+{
+	PMDL *now;
+	size_t off;
+
+	if (!NT_SUCCESS(FltDecodeParameters(&irp->data, &now, NULL, NULL, NULL)) || !*now)
+		return NULL;
+	off = (size_t)((char *)now - (char *)irp->data.Iopb);
+	return *(PMDL *)((char *)snap + off) == *now ? NULL : *now;
+}
+
+static void release_swapped(struct fm_irp_private *p)
+{
+	if (p->swapped_mdl && !p->retain_mdl)
+		IoFreeMdl(p->swapped_mdl);
+	p->swapped_mdl = NULL;
+}
+
 /* Walk post-operations upward from node `from` (exclusive upper bound). Returns false if a
  * post-operation pended the operation. */
 static bool run_post(struct fm_irp *irp, unsigned int from)
@@ -152,6 +171,10 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		if (drained)
 			continue;
 
+		/* A buffer the instance swapped in with its own MDL: the filter manager frees
+		 * that MDL after the instance's post-operation (R50). */
+		p->swapped_mdl = swapped_mdl(irp, &n->snap);
+		p->retain_mdl = false;
 		/* Each instance's post sees the parameters its pre saw (R49). */
 		*irp->data.Iopb = n->snap;
 		irp->iopb.TargetInstance = n->inst;
@@ -168,6 +191,7 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 			int expect = ST_RUNNING;
 			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_POST))
 				return false;
+			release_swapped(p);
 			/* Completed before we got here: go on in this thread. */
 			atomic_store(&p->state, ST_RUNNING);
 		} else if (r != FLT_POSTOP_FINISHED_PROCESSING &&
@@ -175,6 +199,9 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 			fm_log(FM_LOG_ERROR, n->inst->filter->service,
 			       "post-operation returned undefined status %d; treated as finished",
 			       (int)r);
+			release_swapped(p);
+		} else {
+			release_swapped(p);
 		}
 		atomic_fetch_sub(&n->inst->active, 1);
 	}
@@ -479,6 +506,7 @@ VOID FLTAPI FltCompletePendedPostOperation(PFLT_CALLBACK_DATA Data)
 		       "FltCompletePendedPostOperation on an operation that is not pended");
 		return;
 	}
+	release_swapped(p);
 	atomic_fetch_sub(&p->nodes[p->post_pos].inst->active, 1);
 	if (run_post(irp, p->post_pos))
 		finish(irp);

@@ -203,16 +203,15 @@ void FLTAPI FltRetainSwappedBufferMdlAddress(PFLT_CALLBACK_DATA CallbackData)
 
 	/* The filter keeps the MDL it swapped in: the filter manager will not free it. */
 	if (p)
-		p->locked_mdl = NULL;
+		p->retain_mdl = true;
 }
 
 PMDL FLTAPI FltGetSwappedBufferMdlAddress(PFLT_CALLBACK_DATA CallbackData)
 {
-	PMDL *mdl;
+	struct fm_irp_private *p = CallbackData ? fm_irp_from_data(CallbackData)->priv : NULL;
 
-	if (!NT_SUCCESS(FltDecodeParameters(CallbackData, &mdl, NULL, NULL, NULL)))
-		return NULL;
-	return *mdl;
+	/* Only meaningful in the post-operation of the instance that swapped. */
+	return p ? p->swapped_mdl : NULL;
 }
 
 PVOID FLTAPI FltAllocatePoolAlignedWithTag(PFLT_INSTANCE Instance, POOL_TYPE PoolType,
