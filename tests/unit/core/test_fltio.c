@@ -16,6 +16,11 @@
 static const char content[] = "hello, filtered world";
 static int lower_creates, lower_closes;
 static ULONG lower_last_options;
+static UCHAR lower_last_major, lower_last_minor, lower_last_opflags;
+static FILE_INFORMATION_CLASS lower_last_class;
+static bool lower_last_replace;
+static PFILE_OBJECT lower_last_fo;
+static PFILE_OBJECT lower_last_related;
 
 static NTSTATUS fake_dispatch(struct fm_volume *v, PFLT_CALLBACK_DATA data)
 {
@@ -25,9 +30,14 @@ static NTSTATUS fake_dispatch(struct fm_volume *v, PFLT_CALLBACK_DATA data)
 	ULONG_PTR info = 0;
 
 	(void)v;
+	lower_last_major = iopb->MajorFunction;
+	lower_last_minor = iopb->MinorFunction;
+	lower_last_opflags = iopb->OperationFlags;
+	lower_last_fo = fo;
 	switch (iopb->MajorFunction) {
 	case IRP_MJ_CREATE:
 		lower_creates++;
+		lower_last_related = fo->RelatedFileObject;
 		lower_last_options = iopb->Parameters.Create.Options;
 		if (fo->FileName.Length >= 10 && !memcmp(fo->FileName.Buffer, u"\\none", 10)) {
 			st = STATUS_OBJECT_NAME_NOT_FOUND;
@@ -70,6 +80,18 @@ static NTSTATUS fake_dispatch(struct fm_volume *v, PFLT_CALLBACK_DATA data)
 		} else {
 			st = STATUS_INVALID_INFO_CLASS;
 		}
+		break;
+	case IRP_MJ_SET_INFORMATION:
+		lower_last_class = iopb->Parameters.SetFileInformation.FileInformationClass;
+		lower_last_replace = iopb->Parameters.SetFileInformation.ReplaceIfExists;
+		break;
+	case IRP_MJ_DIRECTORY_CONTROL:
+		lower_last_class =
+		    iopb->Parameters.DirectoryControl.QueryDirectory.FileInformationClass;
+		info = 16;
+		break;
+	case IRP_MJ_QUERY_VOLUME_INFORMATION:
+		info = iopb->Parameters.QueryVolumeInformation.Length;
 		break;
 	default:
 		break;
@@ -618,6 +640,110 @@ static void t_reissue_and_safe(void)
 	TAP_EQ_INT(safe_calls, 1);
 }
 
+/* The other routines reach the lower with the right major, minor and flags. */
+static void t_other_routines(void)
+{
+	HANDLE h, h2;
+	PFILE_OBJECT fo, fo2;
+	char buf[64];
+	ULONG got = 0;
+	IO_STATUS_BLOCK iosb;
+	FILE_DISPOSITION_INFORMATION_EX d = {.Flags = FILE_DISPOSITION_DELETE};
+	union {
+		FILE_RENAME_INFORMATION ri;
+		char raw[64];
+	} r;
+	UNICODE_STRING us;
+	OBJECT_ATTRIBUTES oa;
+
+	reset();
+	TAP_EQ_INT(open_from(MID, u"\\f.txt", &h, &fo), STATUS_SUCCESS);
+	TAP_EQ_INT(FltQueryDirectoryFile(F[MID].inst, fo, buf, sizeof(buf),
+					 FileDirectoryInformation, TRUE, NULL, TRUE, &got),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(lower_last_major, IRP_MJ_DIRECTORY_CONTROL);
+	TAP_EQ_INT(lower_last_minor, IRP_MN_QUERY_DIRECTORY);
+	TAP_EQ_INT(lower_last_opflags, SL_RETURN_SINGLE_ENTRY | SL_RESTART_SCAN);
+	TAP_EQ_INT(lower_last_class, FileDirectoryInformation);
+	TAP_EQ_INT(got, 16);
+	TAP_EQ_INT(FltQueryDirectoryFileEx(F[MID].inst, fo, buf, sizeof(buf), FileNamesInformation,
+					   SL_INDEX_SPECIFIED, NULL, &got),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(lower_last_opflags, SL_INDEX_SPECIFIED);
+
+	TAP_EQ_INT(FltQueryVolumeInformation(F[MID].inst, &iosb, buf, 24, FileFsSizeInformation),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(lower_last_major, IRP_MJ_QUERY_VOLUME_INFORMATION);
+	TAP_CHECK(lower_last_fo == NULL);
+	TAP_EQ_INT(iosb.Information, 24);
+	TAP_EQ_INT(
+	    FltQueryVolumeInformationFile(F[MID].inst, fo, buf, 24, FileFsSizeInformation, &got),
+	    STATUS_SUCCESS);
+	TAP_CHECK(lower_last_fo == fo);
+	TAP_EQ_INT(got, 24);
+
+	TAP_EQ_INT(
+	    FltSetInformationFile(F[MID].inst, fo, &d, sizeof(d), FileDispositionInformationEx),
+	    STATUS_SUCCESS);
+	TAP_EQ_INT(lower_last_class, FileDispositionInformationEx);
+	memset(&r, 0, sizeof(r));
+	r.ri.Flags = FILE_RENAME_REPLACE_IF_EXISTS;
+	r.ri.FileNameLength = 4;
+	memcpy(r.ri.FileName, u"\\g", 4);
+	TAP_EQ_INT(FltSetInformationFile(F[MID].inst, fo, &r, sizeof(r), FileRenameInformationEx),
+		   STATUS_SUCCESS);
+	TAP_CHECK(lower_last_replace);
+	r.ri.Flags = 0x2; /* POSIX semantics only */
+	TAP_EQ_INT(FltSetInformationFile(F[MID].inst, fo, &r, sizeof(r), FileRenameInformationEx),
+		   STATUS_SUCCESS);
+	TAP_CHECK(!lower_last_replace);
+	TAP_EQ_INT(F[LOW].pre[IRP_MJ_SET_INFORMATION] + F[MID].pre[IRP_MJ_SET_INFORMATION], 0);
+
+	TAP_EQ_INT(FltFlushBuffers(F[MID].inst, fo), STATUS_SUCCESS);
+	TAP_EQ_INT(lower_last_major, IRP_MJ_FLUSH_BUFFERS);
+	TAP_EQ_INT(FltFlushBuffers2(F[MID].inst, fo, 1, NULL), STATUS_SUCCESS);
+	TAP_EQ_INT(lower_last_minor, IRP_MN_FLUSH_DATA_ONLY);
+
+	/* A name relative to an open directory handle. */
+	RtlInitUnicodeString(&us, u"sub.txt");
+	InitializeObjectAttributes(&oa, &us, OBJ_KERNEL_HANDLE, h, NULL);
+	TAP_EQ_INT(FltCreateFileEx2(F[MID].filter, F[MID].inst, &h2, &fo2, GENERIC_READ, &oa, &iosb,
+				    NULL, 0, 0, FILE_OPEN_IF, 0, NULL, 0, 0, NULL),
+		   STATUS_SUCCESS);
+	TAP_CHECK(lower_last_related == fo);
+	TAP_EQ_INT(iosb.Information, FILE_OPENED);
+	TAP_EQ_INT(FltClose(h2), STATUS_SUCCESS);
+	/* No file object, or one of another volume: refused. */
+	TAP_EQ_INT(FltReadFile(F[MID].inst, NULL, NULL, 1, buf, 0, NULL, NULL, NULL),
+		   STATUS_INVALID_PARAMETER);
+	fo2 = fm_file_object_alloc(vol2, u"\\f.txt", 6);
+	TAP_EQ_INT(FltReadFile(F[MID].inst, fo2, NULL, 1, buf, 0, NULL, NULL, NULL),
+		   STATUS_INVALID_PARAMETER);
+	fm_file_object_free(fo2);
+	TAP_EQ_INT(FltClose(h), STATUS_SUCCESS);
+
+	/* No instance: the create enters at the top of the stack. */
+	reset();
+	{
+		WCHAR full[128];
+		const UNICODE_STRING *dev = fm_volume_device_name_w(vol);
+
+		memcpy(full, dev->Buffer, dev->Length);
+		memcpy((char *)full + dev->Length, u"\\f.txt", 12);
+		us.Buffer = full;
+		us.Length = us.MaximumLength = (USHORT)(dev->Length + 12);
+		InitializeObjectAttributes(&oa, &us, OBJ_KERNEL_HANDLE, NULL, NULL);
+		TAP_EQ_INT(FltCreateFile(F[MID].filter, NULL, &h, GENERIC_READ, &oa, &iosb, NULL, 0,
+					 0, FILE_OPEN, 0, NULL, 0, 0),
+			   STATUS_SUCCESS);
+		TAP_EQ_INT(F[TOP].pre[IRP_MJ_CREATE] + F[MID].pre[IRP_MJ_CREATE] +
+			       F[LOW].pre[IRP_MJ_CREATE],
+			   3);
+		TAP_EQ_INT(ZwClose(h), STATUS_SUCCESS);
+		TAP_EQ_INT(F[TOP].pre[IRP_MJ_CLOSE], 1);
+	}
+}
+
 /* Generic work items run with their object; unregistration waits for them. */
 static volatile int work_done;
 static PVOID work_obj;
@@ -680,6 +806,7 @@ int main(void)
 	TAP_RUN(t_callback_data);
 	TAP_RUN(t_cancel_open);
 	TAP_RUN(t_reissue_and_safe);
+	TAP_RUN(t_other_routines);
 	TAP_RUN(t_work_items);
 	fm_filter_unload(svc[MID], true, NULL, 0);
 	fm_filter_unload(svc[LOW], true, NULL, 0);
