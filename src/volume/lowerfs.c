@@ -1243,6 +1243,33 @@ static int create_path(struct fm_lower *lw, PFILE_OBJECT fo, char *path, size_t 
 	return (int)len;
 }
 
+/*
+ * FILE_OPEN_BY_FILE_ID: FileName holds the 8-byte file id (or a 16-byte FILE_ID_128), the
+ * inode number.  Only files the volume has met (in the stream table, with a name) can be
+ * opened so: -ENOENT otherwise, -EINVAL for a malformed id.
+ */
+static int id_path(struct fm_lower *lw, PFILE_OBJECT fo, char *path, size_t cap)
+{
+	const UCHAR *b = (const UCHAR *)fo->FileName.Buffer;
+	size_t n = fo->FileName.Length;
+	struct fm_stream *s;
+	uint64_t ino;
+	int r;
+
+	if (n && n % 2 == 0 && b[0] == '\\' && b[1] == 0 && (n - 2 == 8 || n - 2 == 16)) {
+		b += 2;
+		n -= 2;
+	}
+	if (!b || (n != 8 && n != 16))
+		return -EINVAL;
+	memcpy(&ino, b, sizeof(ino));
+	pthread_mutex_lock(&lw->lock);
+	s = find_locked(lw, lw->root.dev, (ino_t)ino);
+	r = s ? stream_path_locked(lw, s, path, cap) : -ENOENT;
+	lower_unlock(lw);
+	return r;
+}
+
 /* The Linux mode in a create's EA buffer ("$LXMOD", WSL style); false when absent. */
 static bool ea_lxmod(const void *buf, ULONG len, ULONG *mode)
 {
@@ -1324,7 +1351,10 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		return complete(data, STATUS_INVALID_PARAMETER, 0);
 	if (disp > FILE_MAXIMUM_DISPOSITION || (want_dir && want_file))
 		return complete(data, STATUS_INVALID_PARAMETER, 0);
-	r = create_path(lw, fo, path, sizeof(path));
+	if (copt & FILE_OPEN_BY_FILE_ID)
+		r = id_path(lw, fo, path, sizeof(path));
+	else
+		r = create_path(lw, fo, path, sizeof(path));
 	if (r == -EINVAL)
 		return complete(data, STATUS_OBJECT_NAME_INVALID, 0);
 	if (r < 0)

@@ -53,10 +53,26 @@ struct open_args {
 	PFILE_OBJECT related;
 };
 
+static NTSTATUS do_open_fo(PFILE_OBJECT fo, const struct open_args *a, PFILE_OBJECT *out,
+			   ULONG_PTR *info);
+
 static NTSTATUS do_open(const char16_t *name, const struct open_args *a, PFILE_OBJECT *out,
 			ULONG_PTR *info)
 {
-	PFILE_OBJECT fo = fm_file_object_alloc(vol, (const WCHAR *)name, wlen(name));
+	return do_open_fo(fm_file_object_alloc(vol, (const WCHAR *)name, wlen(name)), a, out, info);
+}
+
+/* An open whose FileName is raw bytes (FILE_OPEN_BY_FILE_ID). */
+static NTSTATUS do_open_raw(const void *bytes, USHORT len, const struct open_args *a,
+			    PFILE_OBJECT *out, ULONG_PTR *info)
+{
+	return do_open_fo(fm_file_object_alloc(vol, (const WCHAR *)bytes, len / sizeof(WCHAR)), a,
+			  out, info);
+}
+
+static NTSTATUS do_open_fo(PFILE_OBJECT fo, const struct open_args *a, PFILE_OBJECT *out,
+			   ULONG_PTR *info)
+{
 	IO_SECURITY_CONTEXT sc;
 	union {
 		FILE_FULL_EA_INFORMATION ea;
@@ -371,6 +387,20 @@ static void t_query_info(void)
 		TAP_EQ_INT(all->InternalInformation.IndexNumber.QuadPart, st.st_ino);
 		TAP_CHECK(wide_eq(all->NameInformation.FileName,
 				  all->NameInformation.FileNameLength, u"\\qd\\f.txt"));
+	}
+	{
+		/* Open by file id, from the IndexNumber just read. */
+		PFILE_OBJECT byid;
+		uint64_t id = st.st_ino, none = 1;
+		struct open_args oa = {FILE_OPEN, FILE_OPEN_BY_FILE_ID, FILE_READ_ATTRIBUTES, -1, 0,
+				       fo};
+		TAP_EQ_INT(do_open_raw(&id, 8, &oa, &byid, &info), STATUS_SUCCESS);
+		if (info == FILE_OPENED) {
+			TAP_CHECK(byid->FsContext == fo->FsContext);
+			close_fo(byid);
+		}
+		TAP_CHECK(do_open_raw(&none, 8, &oa, &byid, &info) != STATUS_SUCCESS);
+		TAP_EQ_INT(do_open_raw(&none, 6, &oa, &byid, &info), STATUS_OBJECT_NAME_INVALID);
 	}
 	TAP_EQ_INT(query(fo, (FILE_INFORMATION_CLASS)200, &u, sizeof(u), &info),
 		   STATUS_INVALID_PARAMETER);
