@@ -2427,11 +2427,6 @@ static int dir_scan(struct fm_handle *h)
 	return r;
 }
 
-static WCHAR upcase(WCHAR c)
-{
-	return c;
-}
-
 /* NT wildcard match ('*', '?', and the DOS forms '<', '>', '"'), case-sensitive as the volume. */
 static bool wild_match(const WCHAR *p, size_t pn, const WCHAR *s, size_t sn)
 {
@@ -2441,9 +2436,8 @@ static bool wild_match(const WCHAR *p, size_t pn, const WCHAR *s, size_t sn)
 		if (pi < pn && (p[pi] == L'*' || p[pi] == L'<')) {
 			star_p = pi++;
 			star_s = si;
-		} else if (pi < pn &&
-			   (p[pi] == L'?' || p[pi] == L'>' || (p[pi] == L'"' && s[si] == L'.') ||
-			    upcase(p[pi]) == upcase(s[si]))) {
+		} else if (pi < pn && (p[pi] == L'?' || p[pi] == L'>' ||
+				       (p[pi] == L'"' && s[si] == L'.') || p[pi] == s[si])) {
 			pi++;
 			si++;
 		} else if (star_p != (size_t)-1) {
