@@ -2216,7 +2216,6 @@ static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 		}
 	}
 out:
-	(void)fo;
 	close(tpfd);
 	fm_stream_put(lw, tpstream);
 	if (r == -EEXIST)
