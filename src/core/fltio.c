@@ -296,6 +296,12 @@ VOID FLTAPI FltCancelFileOpen(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject)
 /* An asynchronous filter-initiated operation: the irp lives on the heap until its callback. */
 struct async_io {
 	struct fm_irp irp;
+	/*
+	 * Two owners: the completion and the thread in fm_irp_dispatch().  When a filter pends
+	 * the operation, the completion may run in another thread before fm_irp_dispatch() has
+	 * returned (and it still reads the irp then), so the last of the two frees the block.
+	 */
+	atomic_int owners;
 	PFLT_COMPLETED_ASYNC_IO_CALLBACK cb;
 	PVOID cb_ctx;
 	FLT_IO_OPERATION_FLAGS flags;
@@ -312,6 +318,12 @@ static void update_position(PFILE_OBJECT fo, FLT_IO_OPERATION_FLAGS flags, bool 
 		fo->CurrentByteOffset.QuadPart = start + (LONGLONG)iosb->Information;
 }
 
+static void async_put(struct async_io *a)
+{
+	if (atomic_fetch_sub(&a->owners, 1) == 1)
+		fm_free(a);
+}
+
 static void async_done(struct fm_irp *irp, void *arg)
 {
 	struct async_io *a = arg;
@@ -322,7 +334,7 @@ static void async_done(struct fm_irp *irp, void *arg)
 	update_position(fo, a->flags, a->update_offset, a->start, &irp->data.IoStatus);
 	a->cb(&irp->data, a->cb_ctx);
 	fm__instance_put(issuer);
-	fm_free(a);
+	async_put(a);
 }
 
 static NTSTATUS read_write(bool write, PFLT_INSTANCE InitiatingInstance, PFILE_OBJECT FileObject,
@@ -394,11 +406,13 @@ static NTSTATUS read_write(bool write, PFLT_INSTANCE InitiatingInstance, PFILE_O
 	a->start = off.QuadPart;
 	irp->done = async_done;
 	irp->done_arg = a;
+	atomic_store(&a->owners, 2);
 	fm__instance_get(inst);
 	st = fm_irp_dispatch(irp);
 	if (st != STATUS_PENDING)
 		async_done(irp, a);
-	return st == STATUS_PENDING ? STATUS_PENDING : st;
+	async_put(a);
+	return st;
 }
 
 NTSTATUS FLTAPI FltReadFile(PFLT_INSTANCE InitiatingInstance, PFILE_OBJECT FileObject,
@@ -635,6 +649,10 @@ NTSTATUS FLTAPI FltFlushBuffers2(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject
 /* FltAllocateCallbackData's block: the irp first, so the data pointer maps back to it. */
 struct alloc_cbd {
 	struct fm_irp irp;
+	/* The filter's reference, plus one while FltPerformAsynchronousIo is inside
+	 * fm_irp_dispatch(): the completion routine may free the callback data before that
+	 * call has returned. */
+	atomic_int refs;
 	struct fm_instance *inst;
 	PFLT_COMPLETED_ASYNC_IO_CALLBACK cb;
 	PVOID cb_ctx;
@@ -663,6 +681,7 @@ NTSTATUS FLTAPI FltAllocateCallbackDataEx(PFLT_INSTANCE Instance, PFILE_OBJECT F
 	if (!c)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	fm__instance_get(inst);
+	atomic_store(&c->refs, 1);
 	c->inst = inst;
 	io_init(&c->irp, inst, inst->volume, 0, 0, FileObject);
 	c->irp.iopb.TargetInstance = inst;
@@ -676,16 +695,19 @@ NTSTATUS FLTAPI FltAllocateCallbackData(PFLT_INSTANCE Instance, PFILE_OBJECT Fil
 	return FltAllocateCallbackDataEx(Instance, FileObject, 0, RetNewCallbackData);
 }
 
-VOID FLTAPI FltFreeCallbackData(PFLT_CALLBACK_DATA CallbackData)
+static void cbd_put(struct alloc_cbd *c)
 {
-	struct alloc_cbd *c;
-
-	if (!CallbackData)
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
-	c = cbd_of(CallbackData);
 	fm_irp_cleanup(&c->irp);
 	fm__instance_put(c->inst);
 	fm_free(c);
+}
+
+VOID FLTAPI FltFreeCallbackData(PFLT_CALLBACK_DATA CallbackData)
+{
+	if (CallbackData)
+		cbd_put(cbd_of(CallbackData));
 }
 
 VOID FLTAPI FltReuseCallbackData(PFLT_CALLBACK_DATA CallbackData)
@@ -762,11 +784,14 @@ NTSTATUS FLTAPI FltPerformAsynchronousIo(PFLT_CALLBACK_DATA CallbackData,
 	}
 	c->irp.done = perform_async_done;
 	c->irp.done_arg = c;
+	atomic_fetch_add(&c->refs, 1);
 	st = fm_irp_dispatch(&c->irp);
-	if (st == STATUS_PENDING)
-		return STATUS_PENDING;
-	perform_async_done(&c->irp, c);
-	return STATUS_SUCCESS;
+	if (st != STATUS_PENDING) {
+		perform_async_done(&c->irp, c);
+		st = STATUS_SUCCESS;
+	}
+	cbd_put(c);
+	return st;
 }
 
 VOID FLTAPI FltReissueSynchronousIo(PFLT_INSTANCE InitiatingInstance,
