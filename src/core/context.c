@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * Every context a filter allocated lives in `ptab`, found by the pointer the filter holds
@@ -277,7 +278,7 @@ static void put_locked(struct ctx *c, struct ctx **dead)
 }
 
 /* Cleanup callback first, then the memory (R57).  ctx_lock not held. */
-static void destroy_list(struct ctx *dead)
+static void destroy_now(struct ctx *dead)
 {
 	while (dead) {
 		struct ctx *c = dead;
@@ -292,6 +293,45 @@ static void destroy_list(struct ctx *dead)
 			r->ContextFreeCallback(c->data, c->type);
 		fm__leave_filter(prev);
 		fm_free(c);
+	}
+}
+
+/* Destructions handed to a worker thread and not finished yet (filter_free waits for them). */
+static atomic_long deferred;
+
+static void *deferred_cb(void *arg)
+{
+	destroy_now(arg);
+	atomic_fetch_sub(&deferred, 1);
+	return NULL;
+}
+
+/*
+ * The last release at DISPATCH_LEVEL or above defers the cleanup callback and the free to a
+ * worker at PASSIVE_LEVEL, as FltReleaseContext does (R60): a cleanup callback may touch paged
+ * memory.  Below that it runs right away in the caller's thread.
+ */
+static void destroy_list(struct ctx *dead)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int r;
+
+	if (!dead)
+		return;
+	if (KeGetCurrentIrql() < DISPATCH_LEVEL) {
+		destroy_now(dead);
+		return;
+	}
+	atomic_fetch_add(&deferred, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&th, &attr, deferred_cb, dead);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		/* No thread to defer to: running late is worse than running at raised IRQL. */
+		atomic_fetch_sub(&deferred, 1);
+		destroy_now(dead);
 	}
 }
 
@@ -900,7 +940,11 @@ void fm__contexts_filter_free(struct fm_filter *f)
 {
 	struct ctx *dead = NULL;
 	unsigned int leaked = 0;
+	struct timespec ts = {0, 1000000};
 
+	/* Deferred cleanups may still be about to call into the image. */
+	for (unsigned int ms = 0; atomic_load(&deferred) > 0 && ms < 10000; ms++)
+		nanosleep(&ts, NULL);
 	pthread_mutex_lock(&ctx_lock);
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		struct ctx *c = ptab[b], *next;
@@ -921,7 +965,7 @@ void fm__contexts_filter_free(struct fm_filter *f)
 	}
 	pthread_mutex_unlock(&ctx_lock);
 	/* The image is still mapped: its cleanup callbacks can run, once, as they would have. */
-	destroy_list(dead);
+	destroy_now(dead);
 	if (leaked)
 		fm_log(FM_LOG_ERROR, f->service,
 		       "%u context(s) freed by the filter manager at unload", leaked);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- A fake lower: CREATE opens the stream the test chose ---- */
 
@@ -82,6 +83,7 @@ static PFLT_FILTER filter;
 static PFLT_INSTANCE instance;	  /* the last one InstanceSetup saw */
 static atomic_int cleanups[0x80]; /* by context type */
 static atomic_int allocs_cb, frees_cb;
+static atomic_int cleanup_irql; /* IRQL of the last cleanup callback */
 static char order[256];
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
 static NTSTATUS pre_create_set_status;
@@ -98,6 +100,7 @@ static void FLTAPI cleanup_cb(PFLT_CONTEXT ctx, FLT_CONTEXT_TYPE type)
 {
 	struct tctx *t = ctx;
 
+	atomic_store(&cleanup_irql, KeGetCurrentIrql());
 	atomic_fetch_add(&cleanups[type], 1);
 	note("c");
 	/* A cleanup callback that releases another context must not deadlock. */
@@ -370,7 +373,7 @@ static void t_allocate(void)
 		NTSTATUS st = FltAllocateContext(filter, FLT_STREAM_CONTEXT, sz, PagedPool, &c);
 		TAP_EQ_INT(st, STATUS_SUCCESS);
 		if (NT_SUCCESS(st)) {
-			memset(c, 0xab, sz); /* the whole requested size is usable */
+			memset(c, 0xab, sz);		  /* the whole requested size is usable */
 			((struct tctx *)c)->other = NULL; /* every entry holds at least a tctx */
 			FltReleaseContext(c);
 		}
@@ -763,6 +766,26 @@ static void t_bad_arguments(void)
 	TAP_EQ_INT(atomic_load(&cleanups[FLT_STREAM_CONTEXT]), 2);
 }
 
+static void t_release_at_dispatch(void)
+{
+	PFLT_CONTEXT c;
+	KIRQL old;
+
+	reset_counts();
+	TAP_EQ_INT(load(good_ctx), STATUS_SUCCESS);
+	c = alloc_ctx(FLT_INSTANCE_CONTEXT, sizeof(struct tctx));
+	atomic_store(&cleanup_irql, 99);
+	KeRaiseIrql(DISPATCH_LEVEL, &old);
+	FltReleaseContext(c);
+	KeLowerIrql(old);
+	/* The cleanup was deferred to a worker at PASSIVE_LEVEL (R60). */
+	for (int i = 0; i < 2000 && atomic_load(&cleanups[FLT_INSTANCE_CONTEXT]) == 0; i++)
+		usleep(1000);
+	TAP_EQ_INT(atomic_load(&cleanups[FLT_INSTANCE_CONTEXT]), 1);
+	TAP_EQ_INT(atomic_load(&cleanup_irql), PASSIVE_LEVEL);
+	unload();
+}
+
 int main(void)
 {
 	fm_log_open(NULL, FM_LOG_ERROR + 0);
@@ -779,6 +802,7 @@ int main(void)
 	TAP_RUN(t_teardown_and_volume);
 	TAP_RUN(t_alloc_callbacks_and_leak);
 	TAP_RUN(t_bad_arguments);
+	TAP_RUN(t_release_at_dispatch);
 	fm_volume_destroy(vol);
 	fm_core_shutdown();
 	return tap_done();
