@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * Every operation here is an fm_irp with `issuer` set to the calling instance, so dispatch
@@ -75,21 +76,62 @@ static bool prefix_ieq(const WCHAR *s, size_t n, const WCHAR *p, size_t pn)
 	return true;
 }
 
-/* The volume whose device name prefixes `name` (followed by '\' or the end), or NULL. */
-static struct fm_volume *volume_of_name(const WCHAR *name, size_t n, size_t *dev_len)
+/* Does `name` start with vol's device name, followed by '\' or the end?  Its length then. */
+static size_t on_volume(const struct fm_volume *vol, const WCHAR *name, size_t n)
+{
+	size_t dn = vol->device_w.Length / sizeof(WCHAR);
+
+	if (prefix_ieq(name, n, vol->device_w.Buffer, dn) && (n == dn || name[dn] == u'\\'))
+		return dn;
+	return 0;
+}
+
+/*
+ * Take the model lock, giving up after about a second.  The I/O routines run inside filter
+ * callbacks, and a thread tearing an instance down holds the model lock while it waits for
+ * those callbacks to return: waiting for the lock there would never end.
+ */
+static bool model_try_enter(void)
+{
+	struct timespec ts = {0, 1000000};
+
+	for (int i = 0; i < 1000; i++) {
+		if (pthread_mutex_trylock(&fm__model_lock) == 0)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* The mounted volume `name` is on (a reference), or NULL; *dev_len: its device name's length.
+ * *busy is set when the volume list could not be read. */
+static struct fm_volume *volume_of_name(const WCHAR *name, size_t n, size_t *dev_len, bool *busy)
 {
 	struct fm_volume *found = NULL;
 
-	fm__model_enter();
-	for (struct fm_volume *v = fm__volumes; v; v = v->next) {
-		size_t dn = v->device_w.Length / sizeof(WCHAR);
-		if (prefix_ieq(name, n, v->device_w.Buffer, dn) && (n == dn || name[dn] == u'\\')) {
+	*busy = !model_try_enter();
+	if (*busy)
+		return NULL;
+	for (struct fm_volume *v = fm__volumes; v && !found; v = v->next) {
+		*dev_len = on_volume(v, name, n);
+		if (*dev_len) {
 			found = v;
-			*dev_len = dn;
 			fm__volume_get(v);
-			break;
 		}
 	}
+	fm__model_leave();
+	return found;
+}
+
+/* Is vol still mounted (on the volume list)?  When the list is busy, assume it is. */
+static bool volume_published(const struct fm_volume *vol)
+{
+	bool found = false;
+
+	if (!model_try_enter())
+		return true;
+	for (struct fm_volume *v = fm__volumes; v && !found; v = v->next)
+		found = v == vol;
 	fm__model_leave();
 	return found;
 }
@@ -102,7 +144,13 @@ static void file_close_cb(void *object)
 	struct fm_instance *issuer = f->io_issuer;
 	struct fm_irp irp;
 
-	if (!f->io_cancelled) {
+	if (!f->io_cancelled && !volume_published(f->vol)) {
+		/* Its volume is gone, and maybe the lower with it: only free what is ours. */
+		fm_log(FM_LOG_WARN, issuer ? issuer->filter->service : NULL,
+		       "a file opened with FltCreateFile was closed after its volume %s was "
+		       "dismounted",
+		       f->vol->device);
+	} else if (!f->io_cancelled) {
 		io_init(&irp, issuer, f->vol, IRP_MJ_CLEANUP, 0, fo);
 		io_run(&irp);
 		io_init(&irp, issuer, f->vol, IRP_MJ_CLOSE, 0, fo);
@@ -167,11 +215,19 @@ NTSTATUS FLTAPI FltCreateFileEx2(PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHA
 		vol = fm_file_object_volume(root);
 		fm__volume_get(vol);
 	} else {
+		bool busy = false;
+
 		if (n == 0 || name[0] != u'\\')
 			return STATUS_OBJECT_PATH_SYNTAX_BAD;
-		vol = volume_of_name(name, n, &dev_len);
+		/* The instance's own volume needs no lock: the common case stays lock-free. */
+		if (inst && (dev_len = on_volume(inst->volume, name, n)) != 0) {
+			vol = inst->volume;
+			fm__volume_get(vol);
+		} else {
+			vol = volume_of_name(name, n, &dev_len, &busy);
+		}
 		if (!vol)
-			return STATUS_OBJECT_PATH_NOT_FOUND;
+			return busy ? STATUS_DEVICE_BUSY : STATUS_OBJECT_PATH_NOT_FOUND;
 		name += dev_len;
 		n -= dev_len;
 	}
