@@ -36,6 +36,9 @@ struct fe_dirent {
 struct fe_handle {
 	struct fe_handle *prev, *next; /* fm_fe.lock */
 	PFILE_OBJECT fo;
+	/* Who opened it: FUSE sends the final release without a process, but filters expect
+	 * IRP_MJ_CLEANUP and IRP_MJ_CLOSE to name the process that had the file open. */
+	struct fm_requestor opener;
 	bool dead;	      /* closed by a forced dismount; fm_fe.lock */
 	pthread_mutex_t lock; /* the cursor below */
 	bool started, eof;
@@ -95,13 +98,14 @@ static void fe_leave(struct fm_fe *fe)
 	pthread_mutex_unlock(&fe->lock);
 }
 
-static struct fe_handle *fh_new(struct fm_fe *fe, PFILE_OBJECT fo)
+static struct fe_handle *fh_new(struct fm_fe *fe, PFILE_OBJECT fo, const struct fm_requestor *who)
 {
 	struct fe_handle *h = fm_calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
 	h->fo = fo;
+	h->opener = *who;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_lock(&fe->lock);
 	h->next = &fe->handles;
@@ -801,7 +805,7 @@ static void reply_opened(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJECT
 			 bool create, const struct fm_requestor *who)
 {
 	struct fm_fuse_open o;
-	struct fe_handle *h = fh_new(fe, fo);
+	struct fe_handle *h = fh_new(fe, fo, who);
 
 	if (!h) {
 		close_fo(fe, who, fo);
@@ -984,7 +988,7 @@ static void release_handle(struct fm_fuse_req *req, uint64_t fh)
 		fm_fuse_reply_err(req, 0);
 		return;
 	}
-	close_fo(fe, &who, h->fo);
+	close_fo(fe, who.pid ? &who : &h->opener, h->fo);
 	pthread_mutex_lock(&fe->lock);
 	fh_free_locked(h);
 	pthread_mutex_unlock(&fe->lock);
