@@ -179,6 +179,8 @@ NTSTATUS fm__instance_attach(struct fm_filter *f, struct fm_volume *vol,
 	if (!NT_SUCCESS(st)) {
 		fm_log(FM_LOG_INFO, f->service, "declined to attach to %s (0x%08X)", vol->device,
 		       (unsigned int)st);
+		/* Contexts its setup callback set die with the instance that never was. */
+		fm__contexts_instance_teardown(inst);
 		fm__instance_put(inst);
 		return st == STATUS_SUCCESS ? STATUS_FLT_DO_NOT_ATTACH : st;
 	}

@@ -87,7 +87,8 @@ static atomic_int cleanup_irql; /* IRQL of the last cleanup callback */
 static char order[256];
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
 static NTSTATUS pre_create_set_status;
-static bool do_create_ctx; /* pre/post-create allocate and set stream + handle contexts */
+static bool setup_declines; /* InstanceSetup sets an instance context, then declines */
+static bool do_create_ctx;  /* pre/post-create allocate and set stream + handle contexts */
 
 static void note(const char *s)
 {
@@ -176,6 +177,19 @@ static NTSTATUS FLTAPI setup_cb(PCFLT_RELATED_OBJECTS o, FLT_INSTANCE_SETUP_FLAG
 	(void)dt;
 	(void)ft;
 	instance = o->Instance;
+	if (setup_declines) {
+		PFLT_CONTEXT c = NULL;
+
+		TAP_EQ_INT(FltAllocateContext(o->Filter, FLT_INSTANCE_CONTEXT, sizeof(struct tctx),
+					      PagedPool, &c),
+			   STATUS_SUCCESS);
+		TAP_EQ_INT(
+		    FltSetInstanceContext(o->Instance, FLT_SET_CONTEXT_KEEP_IF_EXISTS, c, NULL),
+		    STATUS_SUCCESS);
+		FltReleaseContext(c);
+		instance = NULL;
+		return STATUS_FLT_DO_NOT_ATTACH;
+	}
 	return STATUS_SUCCESS;
 }
 
@@ -786,6 +800,19 @@ static void t_release_at_dispatch(void)
 	unload();
 }
 
+static void t_declined_setup(void)
+{
+	reset_counts();
+	setup_declines = true;
+	TAP_EQ_INT(load(good_ctx), STATUS_SUCCESS);
+	setup_declines = false;
+	TAP_CHECK(instance == NULL);
+	/* The context set on the instance that declined went with it. */
+	TAP_EQ_INT(atomic_load(&cleanups[FLT_INSTANCE_CONTEXT]), 1);
+	unload();
+	TAP_EQ_INT(atomic_load(&cleanups[FLT_INSTANCE_CONTEXT]), 1);
+}
+
 int main(void)
 {
 	fm_log_open(NULL, FM_LOG_ERROR + 0);
@@ -803,6 +830,7 @@ int main(void)
 	TAP_RUN(t_alloc_callbacks_and_leak);
 	TAP_RUN(t_bad_arguments);
 	TAP_RUN(t_release_at_dispatch);
+	TAP_RUN(t_declined_setup);
 	fm_volume_destroy(vol);
 	fm_core_shutdown();
 	return tap_done();
