@@ -1,11 +1,16 @@
 /* Unit tests of filter-initiated I/O and work items: three instances over a fake lower. */
 #include "core/core_i.h"
 #include "core/registry.h"
+#include "volume/lowerfs.h"
 #include "common/log.h"
 
 #include "tap.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -157,7 +162,8 @@ static const char *const alt[NF] = {"300000", "200000", "100000"};
 
 struct tf {
 	PFLT_FILTER filter;
-	PFLT_INSTANCE inst; /* on the first volume */
+	PFLT_INSTANCE inst;  /* on the first volume */
+	PFLT_INSTANCE rinst; /* on the volume over a real backing directory */
 	int pre[FM_NMAJOR], post[FM_NMAJOR];
 	bool saw_generated, saw_kernel;
 	bool pend_reads; /* pend reads and resume from a deferred I/O work item */
@@ -167,6 +173,7 @@ struct tf {
 
 static struct tf F[NF];
 static struct fm_volume *vol, *vol2;
+static bool capture_real; /* instance setups now are on the real volume */
 
 static int tf_index(PCFLT_RELATED_OBJECTS o)
 {
@@ -228,7 +235,9 @@ static NTSTATUS tf_setup(PCFLT_RELATED_OBJECTS o, FLT_INSTANCE_SETUP_FLAGS f, DE
 	(void)f;
 	(void)dt;
 	(void)ft;
-	if (o->Volume == vol)
+	if (capture_real)
+		F[tf_index(o)].rinst = o->Instance;
+	else if (o->Volume == vol)
 		F[tf_index(o)].inst = o->Instance;
 	return STATUS_SUCCESS;
 }
@@ -744,6 +753,193 @@ static void t_other_routines(void)
 	}
 }
 
+/* ---- The same routines over the real lower file system (a temporary directory) ---- */
+
+static char rdir[64];
+static struct fm_volume *rvol;
+
+static NTSTATUS ropen(int from, PFLT_INSTANCE inst, HANDLE root, const WCHAR *rel, ULONG disp,
+		      ULONG options, ACCESS_MASK access, HANDLE *h, PFILE_OBJECT *fo,
+		      ULONG_PTR *info)
+{
+	WCHAR full[256];
+	const UNICODE_STRING *dev = fm_volume_device_name_w(rvol);
+	size_t dn = root ? 0 : dev->Length / sizeof(WCHAR), rn = 0;
+	UNICODE_STRING us;
+	OBJECT_ATTRIBUTES oa;
+	IO_STATUS_BLOCK iosb = {0};
+	NTSTATUS st;
+
+	while (rel[rn])
+		rn++;
+	if (!root)
+		memcpy(full, dev->Buffer, dev->Length);
+	memcpy(full + dn, rel, rn * sizeof(WCHAR));
+	us.Buffer = full;
+	us.Length = us.MaximumLength = (USHORT)((dn + rn) * sizeof(WCHAR));
+	InitializeObjectAttributes(&oa, &us, OBJ_KERNEL_HANDLE, root, NULL);
+	st = FltCreateFileEx(F[from].filter, inst, h, fo, access, &oa, &iosb, NULL,
+			     FILE_ATTRIBUTE_NORMAL, FILE_SHARE_READ | FILE_SHARE_WRITE, disp,
+			     options, NULL, 0, 0);
+	if (info)
+		*info = iosb.Information;
+	return st;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void t_real_lower(void)
+{
+	struct fm_volume_params p = {0};
+	struct fm_lower *lw = NULL;
+	PFLT_INSTANCE mi;
+	HANDLE h, hd, hn;
+	PFILE_OBJECT fo, fod, fon;
+	ULONG_PTR info;
+	char buf[128], path[128];
+	ULONG got;
+	FILE_STANDARD_INFORMATION si;
+	FILE_DISPOSITION_INFORMATION_EX d;
+	IO_STATUS_BLOCK iosb;
+	int fd, fds;
+
+	snprintf(rdir, sizeof(rdir), "/tmp/fm-fltio-XXXXXX");
+	if (!mkdtemp(rdir)) {
+		TAP_CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/data.txt", rdir);
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	TAP_EQ_INT(write(fd, "0123456789", 10), 10);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/sub", rdir);
+	mkdir(path, 0755);
+	fd = open(rdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	TAP_EQ_INT(fm_lower_create(fd, &lw), 0);
+	if (!lw)
+		return;
+	p.mount_point = rdir;
+	p.backing_dir = rdir;
+	p.backing_fs = "tmpfs";
+	p.fs_type = FLT_FSTYPE_NTFS;
+	p.sector_size = 512;
+	p.lower = &fm_lowerfs_ops;
+	p.lower_ctx = lw;
+	capture_real = true;
+	TAP_EQ_INT(fm_volume_create(&p, &rvol), 0);
+	capture_real = false;
+	mi = F[MID].rinst;
+	TAP_CHECK(mi != NULL);
+	reset();
+
+	/* Read from the current position, append, and see the size grow. */
+	TAP_EQ_INT(ropen(MID, mi, NULL, u"\\data.txt", FILE_OPEN,
+			 FILE_SYNCHRONOUS_IO_NONALERT | FILE_NON_DIRECTORY_FILE,
+			 GENERIC_READ | GENERIC_WRITE, &h, &fo, &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(info, FILE_OPENED);
+	memset(buf, 0, sizeof(buf));
+	TAP_EQ_INT(FltReadFile(mi, fo, NULL, 4, buf, 0, &got, NULL, NULL), STATUS_SUCCESS);
+	TAP_EQ_STR(buf, "0123");
+	TAP_EQ_INT(FltReadFile(mi, fo, NULL, 4, buf, 0, &got, NULL, NULL), STATUS_SUCCESS);
+	TAP_EQ_STR(buf, "4567");
+	{
+		LARGE_INTEGER eof = {.HighPart = -1, .LowPart = FILE_WRITE_TO_END_OF_FILE};
+		TAP_EQ_INT(FltWriteFile(mi, fo, &eof, 3, "abc", 0, &got, NULL, NULL),
+			   STATUS_SUCCESS);
+		TAP_EQ_INT(got, 3);
+	}
+	TAP_EQ_INT(FltQueryInformationFile(mi, fo, &si, sizeof(si), FileStandardInformation, &got),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(si.EndOfFile.QuadPart, 13);
+	TAP_EQ_INT(si.NumberOfLinks, 1);
+	TAP_EQ_INT(FltFlushBuffers(mi, fo), STATUS_SUCCESS);
+	TAP_EQ_INT(FltQueryVolumeInformation(mi, &iosb, buf, sizeof(FILE_FS_SIZE_INFORMATION),
+					     FileFsSizeInformation),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(FltClose(h), STATUS_SUCCESS);
+	TAP_EQ_INT(F[LOW].pre[IRP_MJ_READ], 2);
+	TAP_EQ_INT(F[MID].pre[IRP_MJ_READ], 0);
+
+	/* Create in a directory opened first, by a relative name; list it. */
+	TAP_EQ_INT(ropen(MID, mi, NULL, u"\\sub", FILE_OPEN, FILE_DIRECTORY_FILE,
+			 FILE_LIST_DIRECTORY | SYNCHRONIZE, &hd, &fod, NULL),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(ropen(MID, mi, hd, u"inner.txt", FILE_CREATE, FILE_NON_DIRECTORY_FILE,
+			 GENERIC_WRITE | DELETE, &hn, &fon, &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(info, FILE_CREATED);
+	snprintf(path, sizeof(path), "%s/sub/inner.txt", rdir);
+	TAP_EQ_INT(access(path, F_OK), 0);
+	TAP_EQ_INT(ropen(MID, mi, hd, u"inner.txt", FILE_CREATE, 0, GENERIC_WRITE, &h, &fo, NULL),
+		   STATUS_OBJECT_NAME_COLLISION);
+	memset(buf, 0, sizeof(buf));
+	TAP_EQ_INT(FltQueryDirectoryFile(mi, fod, buf, sizeof(buf), FileNamesInformation, FALSE,
+					 NULL, TRUE, &got),
+		   STATUS_SUCCESS);
+	{
+		/* Find inner.txt among the entries (".", ".." may come first). */
+		bool found = false;
+		for (ULONG off = 0;;) {
+			FILE_NAMES_INFORMATION *e = (FILE_NAMES_INFORMATION *)(buf + off);
+			if (e->FileNameLength == 18 && !memcmp(e->FileName, u"inner.txt", 18))
+				found = true;
+			if (!e->NextEntryOffset)
+				break;
+			off += e->NextEntryOffset;
+		}
+		TAP_CHECK(found);
+	}
+	/* A POSIX delete through the new file's object: gone from the backing directory. */
+	memset(&d, 0, sizeof(d));
+	d.Flags = FILE_DISPOSITION_DELETE | FILE_DISPOSITION_POSIX_SEMANTICS;
+	TAP_EQ_INT(FltSetInformationFile(mi, fon, &d, sizeof(d), FileDispositionInformationEx),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(FltClose(hn), STATUS_SUCCESS);
+	TAP_EQ_INT(access(path, F_OK), -1);
+	TAP_EQ_INT(FltClose(hd), STATUS_SUCCESS);
+
+	/* A filter cancelling a process's open: the caller gets the error and the backing file
+	 * descriptor is closed (no descriptor leaks). */
+	fds = count_fds();
+	F[MID].cancel_creates = true;
+	{
+		PFILE_OBJECT pfo = fm_file_object_alloc(rvol, u"\\data.txt", 9);
+		struct fm_requestor who = {.pid = 97};
+		IO_SECURITY_CONTEXT sc = {0};
+		struct fm_irp irp;
+
+		sc.DesiredAccess = GENERIC_READ;
+		fm_irp_init(&irp, rvol, IRP_MJ_CREATE, 0, pfo, &who);
+		irp.iopb.Parameters.Create.SecurityContext = &sc;
+		irp.iopb.Parameters.Create.Options = (FILE_OPEN << 24) | FILE_NON_DIRECTORY_FILE;
+		irp.iopb.Parameters.Create.ShareAccess = FILE_SHARE_READ;
+		TAP_EQ_INT(fm_irp_dispatch(&irp), STATUS_ACCESS_DENIED);
+		fm_irp_cleanup(&irp);
+		TAP_CHECK(pfo->FsContext2 == NULL);
+		fm_file_object_free(pfo);
+	}
+	F[MID].cancel_creates = false;
+	TAP_EQ_INT(count_fds(), fds);
+
+	fm_volume_destroy(rvol);
+	fm_lower_destroy(lw);
+	snprintf(buf, sizeof(buf), "rm -rf -- '%s'", rdir);
+	if (system(buf) != 0)
+		printf("# could not remove %s\n", rdir);
+}
+
 /* Generic work items run with their object; unregistration waits for them. */
 static volatile int work_done;
 static PVOID work_obj;
@@ -807,6 +1003,7 @@ int main(void)
 	TAP_RUN(t_cancel_open);
 	TAP_RUN(t_reissue_and_safe);
 	TAP_RUN(t_other_routines);
+	TAP_RUN(t_real_lower);
 	TAP_RUN(t_work_items);
 	fm_filter_unload(svc[MID], true, NULL, 0);
 	fm_filter_unload(svc[LOW], true, NULL, 0);
