@@ -285,9 +285,9 @@ NTSTATUS FLTAPI FltQueueDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem
 	if (!w || !Data || !WorkerRoutine || !Data->Iopb)
 		return STATUS_INVALID_PARAMETER;
 	/* R39: only IRP-based, non-paging operations of an instance that is not going away,
-	 * and never from under a top-level IRP of a file system (we have none). */
+	 * and never from under a file system's top-level IRP. */
 	if (!(Data->Flags & FLTFL_CALLBACK_DATA_IRP_OPERATION) ||
-	    (Data->Iopb->IrpFlags & IRP_PAGING_IO))
+	    (Data->Iopb->IrpFlags & IRP_PAGING_IO) || IoGetTopLevelIrp() != NULL)
 		return STATUS_FLT_NOT_SAFE_TO_POST_OPERATION;
 	target = Data->Iopb->TargetInstance;
 	if (!target || target->magic != FM_MAGIC_INSTANCE)
