@@ -193,11 +193,33 @@ static NTSTATUS FLTAPI setup_cb(PCFLT_RELATED_OBJECTS o, FLT_INSTANCE_SETUP_FLAG
 	return STATUS_SUCCESS;
 }
 
+static NTSTATUS alloc_after_unregister, set_in_teardown;
+static bool try_set_in_teardown;
+
 static NTSTATUS FLTAPI unload_cb(FLT_FILTER_UNLOAD_FLAGS flags)
 {
+	PFLT_CONTEXT c = NULL;
+
 	(void)flags;
 	FltUnregisterFilter(filter);
+	alloc_after_unregister =
+	    FltAllocateContext(filter, FLT_INSTANCE_CONTEXT, sizeof(struct tctx), NonPagedPool, &c);
 	return STATUS_SUCCESS;
+}
+
+/* An instance being torn down takes no new contexts. */
+static VOID FLTAPI teardown_start_cb(PCFLT_RELATED_OBJECTS o, FLT_INSTANCE_TEARDOWN_FLAGS r)
+{
+	PFLT_CONTEXT c = NULL;
+
+	(void)r;
+	if (!try_set_in_teardown ||
+	    !NT_SUCCESS(FltAllocateContext(o->Filter, FLT_INSTANCE_CONTEXT, sizeof(struct tctx),
+					   NonPagedPool, &c)))
+		return;
+	set_in_teardown =
+	    FltSetInstanceContext(o->Instance, FLT_SET_CONTEXT_REPLACE_IF_EXISTS, c, NULL);
+	FltReleaseContext(c);
 }
 
 static const FLT_OPERATION_REGISTRATION ops[] = {
@@ -230,7 +252,7 @@ static FLT_REGISTRATION reg = {
     unload_cb,
     setup_cb,
     NULL,
-    NULL,
+    teardown_start_cb,
     NULL,
     NULL,
     NULL,
@@ -407,7 +429,14 @@ static void t_allocate(void)
 	TAP_EQ_INT(atomic_load(&cleanups[FLT_FILE_CONTEXT]), 0);
 	FltReleaseContext(c);
 	TAP_EQ_INT(atomic_load(&cleanups[FLT_FILE_CONTEXT]), 1);
+	set_in_teardown = alloc_after_unregister = 0;
+	try_set_in_teardown = true;
 	unload();
+	try_set_in_teardown = false;
+	TAP_EQ_INT(set_in_teardown, STATUS_FLT_DELETING_OBJECT);
+	TAP_EQ_INT(alloc_after_unregister, STATUS_FLT_DELETING_OBJECT);
+	/* The context allocated for the refused set was freed like any other. */
+	TAP_EQ_INT(atomic_load(&cleanups[FLT_INSTANCE_CONTEXT]), 1);
 }
 
 static void t_instance_context(void)
