@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,10 +165,24 @@ static struct fm_requestor who_of(struct fm_fuse_req *req)
 	return w;
 }
 
-/* Run an operation through the filters and the lower, from a clean errno memory. */
+static bool interrupted(void *req)
+{
+	return fm_fuse_req_interrupted(req);
+}
+
+/*
+ * Run an operation through the filters and the lower, from a clean errno memory.  If a filter
+ * pends it and the process gives up (a signal: FUSE_INTERRUPT), the operation is cancelled.
+ */
 static NTSTATUS dispatch(struct fm_irp *irp)
 {
+	struct fm_fuse_req *req = fm_fuse_current_req();
+
 	fm_lower_clear_errno();
+	if (req && !irp->cancel_check) {
+		irp->cancel_check = interrupted;
+		irp->cancel_arg = req;
+	}
 	return fm_irp_dispatch(irp);
 }
 
@@ -480,6 +495,397 @@ static void op_getattr(struct fm_fuse_req *req, uint64_t nodeid, const uint64_t 
 	fe_leave(fe);
 }
 
+/* ---- extended attributes ---------------------------------------------------------------------- */
+
+/* Private FILE_FULL_EA_INFORMATION.Flags bits the lower understands (see lowerfs.c). */
+#define FM_EA_CREATE 0x01
+#define FM_EA_REPLACE 0x02
+#define FM_EA_KEEP_EMPTY 0x04
+#define EA_FIXED offsetof(FILE_FULL_EA_INFORMATION, EaName)
+/* Room for one entry of the largest name and value. */
+#define EA_ONE_MAX ((EA_FIXED + 256 + 0xffff + 7) & ~(size_t)7)
+
+/*
+ * Append a FILE_FULL_EA_INFORMATION to a chain being built in buf (4-aligned entries); the
+ * caller guarantees room (EA_FIXED + name + 1 + value + 3 per entry).
+ */
+static void ea_append(UCHAR *buf, size_t *pos, FILE_FULL_EA_INFORMATION **prev, const char *name,
+		      const void *val, size_t vlen, UCHAR flags)
+{
+	size_t at = (*pos + 3) & ~(size_t)3, nl = strlen(name);
+	FILE_FULL_EA_INFORMATION *ea = (void *)(buf + at);
+
+	memset(ea, 0, EA_FIXED);
+	ea->Flags = flags;
+	ea->EaNameLength = (UCHAR)nl;
+	ea->EaValueLength = (USHORT)vlen;
+	memcpy(ea->EaName, name, nl + 1);
+	if (vlen)
+		memcpy(ea->EaName + nl + 1, val, vlen);
+	if (*prev)
+		(*prev)->NextEntryOffset = (ULONG)((UCHAR *)ea - (UCHAR *)*prev);
+	*prev = ea;
+	*pos = at + EA_FIXED + nl + 1 + vlen;
+}
+
+static int set_ea(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo, void *buf,
+		  ULONG len)
+{
+	struct fm_irp irp;
+	NTSTATUS st;
+	int err;
+
+	fm_irp_init(&irp, fe->vol, IRP_MJ_SET_EA, 0, fo, who);
+	irp.data.Iopb->Parameters.SetEa.Length = len;
+	irp.data.Iopb->Parameters.SetEa.EaBuffer = buf;
+	st = dispatch(&irp);
+	err = status_errno(&irp, st);
+	fm_irp_cleanup(&irp);
+	return err;
+}
+
+/* One IRP_MJ_QUERY_EA; *st the final status, *got IoStatus.Information.  0 or errno. */
+static int query_ea(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo, void *list,
+		    ULONG llen, UCHAR flags, void *buf, ULONG len, NTSTATUS *st, ULONG *got)
+{
+	struct fm_irp irp;
+	int err;
+
+	fm_irp_init(&irp, fe->vol, IRP_MJ_QUERY_EA, 0, fo, who);
+	irp.data.Iopb->OperationFlags = flags;
+	irp.data.Iopb->Parameters.QueryEa.Length = len;
+	irp.data.Iopb->Parameters.QueryEa.EaList = list;
+	irp.data.Iopb->Parameters.QueryEa.EaListLength = llen;
+	irp.data.Iopb->Parameters.QueryEa.EaBuffer = buf;
+	*st = dispatch(&irp);
+	err = status_errno(&irp, *st);
+	*got = (ULONG)irp.data.IoStatus.Information;
+	fm_irp_cleanup(&irp);
+	return err;
+}
+
+/*
+ * A short-lived FILE_OBJECT on a node for metadata (the file itself, not a symlink's target):
+ * IRP_MJ_CREATE FILE_OPEN | FILE_OPEN_REPARSE_POINT with `access`.  0 or errno; ENOENT when
+ * the node has no name left (unlinked but open), where the caller falls back to the lower.
+ */
+static int meta_open(struct fm_fe *fe, const struct fm_requestor *who, struct fm_stream *s,
+		     ACCESS_MASK access, PFILE_OBJECT *out)
+{
+	return create_at(fe, who, s, NULL, FILE_OPEN, FILE_OPEN_REPARSE_POINT, access | SYNCHRONIZE,
+			 -1, out, NULL);
+}
+
+/* True when a failed meta_open was for a node without a name (deleted, still reachable). */
+static bool nameless(struct fm_fe *fe, struct fm_stream *s, int err)
+{
+	char p[8];
+
+	return err == ENOENT && fm_lower_stream_path(fe->lw, s, p, sizeof(p)) == -ENOENT;
+}
+
+/*
+ * chmod / chown: IRP_MJ_SET_EA with $LXMOD, $LXUID, $LXGID (WSL's names, ULONG values) on the
+ * handle FUSE gave, or on a short-lived open (FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES).
+ */
+static int set_owner_mode(struct fm_fe *fe, const struct fm_requestor *who, struct fm_stream *s,
+			  PFILE_OBJECT fo, const struct stat *attr, int to_set)
+{
+	UCHAR buf[3 * 32] __attribute__((aligned(8)));
+	FILE_FULL_EA_INFORMATION *prev = NULL;
+	PFILE_OBJECT tmp = NULL;
+	size_t pos = 0;
+	ULONG v;
+	int r = 0;
+
+	if (to_set & FM_SET_MODE) {
+		v = attr->st_mode;
+		ea_append(buf, &pos, &prev, "$LXMOD", &v, sizeof(v), 0);
+	}
+	if (to_set & FM_SET_UID) {
+		v = attr->st_uid;
+		ea_append(buf, &pos, &prev, "$LXUID", &v, sizeof(v), 0);
+	}
+	if (to_set & FM_SET_GID) {
+		v = attr->st_gid;
+		ea_append(buf, &pos, &prev, "$LXGID", &v, sizeof(v), 0);
+	}
+	if (!fo) {
+		r = meta_open(fe, who, s, FILE_WRITE_EA | FILE_WRITE_ATTRIBUTES, &tmp);
+		if (r && nameless(fe, s, r)) {
+			/* No name to open it by: below the filters, as before this mapping. */
+			r = (to_set & FM_SET_MODE) ? -fm_lower_chmod(fe->lw, s, attr->st_mode) : 0;
+			if (!r && (to_set & (FM_SET_UID | FM_SET_GID)))
+				r = -fm_lower_chown(
+				    fe->lw, s, (to_set & FM_SET_UID) ? attr->st_uid : (uid_t)-1,
+				    (to_set & FM_SET_GID) ? attr->st_gid : (gid_t)-1);
+			return r;
+		}
+		if (r)
+			return r;
+	}
+	r = set_ea(fe, who, fo ? fo : tmp, buf, (ULONG)pos);
+	if (tmp)
+		close_fo(fe, who, tmp);
+	return r;
+}
+
+static void op_setxattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name,
+			const void *value, size_t size, int flags)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fm_stream *s = node_stream(fe, nodeid);
+	size_t nl = strlen(name), pos = 0;
+	FILE_FULL_EA_INFORMATION *prev = NULL;
+	PFILE_OBJECT fo;
+	UCHAR *buf = NULL;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (nl > 255 || !nl) {
+		r = ERANGE;
+		goto out;
+	}
+	if (size > 0xffff) {
+		r = E2BIG; /* EaValueLength is 16 bits; Linux allows one byte more */
+		goto out;
+	}
+	buf = fm_malloc(EA_FIXED + nl + 1 + size + 8);
+	if (!buf) {
+		r = ENOMEM;
+		goto out;
+	}
+	ea_append(buf, &pos, &prev, name, value, size,
+		  (UCHAR)(((flags & XATTR_CREATE) ? FM_EA_CREATE : 0) |
+			  ((flags & XATTR_REPLACE) ? FM_EA_REPLACE : 0) |
+			  (size ? 0 : FM_EA_KEEP_EMPTY)));
+	r = meta_open(fe, &who, s, FILE_WRITE_EA, &fo);
+	if (r && nameless(fe, s, r)) {
+		r = -fm_lower_setxattr(fe->lw, s, name, value, size, flags);
+		goto out;
+	}
+	if (!r) {
+		r = set_ea(fe, &who, fo, buf, (ULONG)pos);
+		close_fo(fe, &who, fo);
+	}
+out:
+	fm_free(buf);
+	fm_fuse_reply_err(req, r);
+	fe_leave(fe);
+}
+
+static void op_removexattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fm_stream *s = node_stream(fe, nodeid);
+	UCHAR buf[EA_FIXED + 256 + 8] __attribute__((aligned(8)));
+	FILE_FULL_EA_INFORMATION *prev = NULL;
+	size_t pos = 0;
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (strlen(name) > 255 || !*name) {
+		fm_fuse_reply_err(req, ERANGE);
+		fe_leave(fe);
+		return;
+	}
+	/* NT deletes an EA by setting it with no value. */
+	ea_append(buf, &pos, &prev, name, NULL, 0, 0);
+	r = meta_open(fe, &who, s, FILE_WRITE_EA, &fo);
+	if (r && nameless(fe, s, r)) {
+		r = -fm_lower_removexattr(fe->lw, s, name);
+	} else if (!r) {
+		r = set_ea(fe, &who, fo, buf, (ULONG)pos);
+		close_fo(fe, &who, fo);
+	}
+	fm_fuse_reply_err(req, r);
+	fe_leave(fe);
+}
+
+static void op_getxattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name, size_t size)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fm_stream *s = node_stream(fe, nodeid);
+	UCHAR list[offsetof(FILE_GET_EA_INFORMATION, EaName) + 256 + 8] __attribute__((aligned(8)));
+	FILE_GET_EA_INFORMATION *g = (void *)list;
+	size_t nl = strlen(name), want = size > 0xffff || !size ? 0xffff : size;
+	ULONG len = (ULONG)(EA_FIXED + nl + 1 + want), got = 0;
+	FILE_FULL_EA_INFORMATION *ea;
+	PFILE_OBJECT fo;
+	NTSTATUS st;
+	UCHAR *buf = NULL;
+	long n;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (nl > 255 || !nl) {
+		r = ERANGE;
+		goto out;
+	}
+	buf = fm_malloc(len);
+	if (!buf) {
+		r = ENOMEM;
+		goto out;
+	}
+	memset(g, 0, sizeof(list));
+	g->EaNameLength = (UCHAR)nl;
+	memcpy(g->EaName, name, nl + 1);
+	r = meta_open(fe, &who, s, FILE_READ_EA, &fo);
+	if (r && nameless(fe, s, r)) {
+		n = fm_lower_getxattr(fe->lw, s, name, size ? buf : NULL, size ? size : 0);
+		if (n < 0) {
+			r = (int)-n;
+		} else if (!size) {
+			fm_fuse_reply_xattr(req, (size_t)n);
+			goto done;
+		} else {
+			fm_fuse_reply_buf(req, buf, (size_t)n);
+			goto done;
+		}
+		goto out;
+	}
+	if (r)
+		goto out;
+	r = query_ea(fe, &who, fo, list,
+		     (ULONG)(offsetof(FILE_GET_EA_INFORMATION, EaName) + nl + 1),
+		     SL_RETURN_SINGLE_ENTRY, buf, len, &st, &got);
+	close_fo(fe, &who, fo);
+	if (st == STATUS_BUFFER_TOO_SMALL || st == STATUS_BUFFER_OVERFLOW)
+		r = ERANGE;
+	if (r)
+		goto out;
+	ea = (void *)buf;
+	if (got < EA_FIXED || (size_t)ea->EaNameLength + 1 + ea->EaValueLength + EA_FIXED > got) {
+		r = EIO; /* a filter handed back a malformed buffer */
+		goto out;
+	}
+	if (!size)
+		fm_fuse_reply_xattr(req, ea->EaValueLength);
+	else if (ea->EaValueLength > size)
+		r = ERANGE;
+	else
+		fm_fuse_reply_buf(req, ea->EaName + ea->EaNameLength + 1, ea->EaValueLength);
+out:
+	if (r)
+		fm_fuse_reply_err(req, r);
+done:
+	fm_free(buf);
+	fe_leave(fe);
+}
+
+/*
+ * listxattr: IRP_MJ_QUERY_EA without a list, SL_RESTART_SCAN first then from the cursor, until
+ * STATUS_NO_MORE_EAS (STATUS_NO_EAS_ON_FILE: none); the names are collected NUL-separated.
+ */
+static void op_listxattr(struct fm_fuse_req *req, uint64_t nodeid, size_t size)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fm_stream *s = node_stream(fe, nodeid);
+	UCHAR *buf = NULL;
+	char *names = NULL;
+	size_t nlen = 0, ncap = 0;
+	UCHAR flags = SL_RESTART_SCAN;
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = meta_open(fe, &who, s, FILE_READ_EA, &fo);
+	if (r && nameless(fe, s, r)) {
+		long n;
+
+		names = size ? fm_malloc(size) : NULL;
+		if (size && !names) {
+			r = ENOMEM;
+			goto out;
+		}
+		n = fm_lower_listxattr(fe->lw, s, names, size);
+		if (n < 0)
+			r = (int)-n;
+		else
+			nlen = (size_t)n;
+		goto out;
+	}
+	if (r)
+		goto out;
+	buf = fm_malloc(EA_ONE_MAX);
+	if (!buf)
+		r = ENOMEM;
+	while (!r) {
+		ULONG got = 0, off = 0;
+		NTSTATUS st;
+
+		r = query_ea(fe, &who, fo, NULL, 0, flags, buf, EA_ONE_MAX, &st, &got);
+		flags = 0;
+		if (st == STATUS_NO_MORE_EAS || st == STATUS_NO_EAS_ON_FILE) {
+			r = 0;
+			break;
+		}
+		if (st == STATUS_BUFFER_OVERFLOW)
+			r = 0; /* whole entries came back; the cursor is after them */
+		if (r)
+			break;
+		while (got >= EA_FIXED && off <= got - EA_FIXED) {
+			FILE_FULL_EA_INFORMATION *ea = (void *)(buf + off);
+			size_t nl = ea->EaNameLength;
+
+			if (off + EA_FIXED + nl > got)
+				break;
+			if (nlen + nl + 1 > ncap) {
+				size_t nc = ncap ? ncap * 2 : 1024;
+				char *nn;
+
+				while (nc < nlen + nl + 1)
+					nc *= 2;
+				nn = fm_realloc(names, nc);
+				if (!nn) {
+					r = ENOMEM;
+					break;
+				}
+				names = nn;
+				ncap = nc;
+			}
+			memcpy(names + nlen, ea->EaName, nl);
+			names[nlen + nl] = '\0';
+			nlen += nl + 1;
+			if (!ea->NextEntryOffset)
+				break;
+			off += ea->NextEntryOffset;
+		}
+		if (!got)
+			break; /* a filter answered success with nothing: do not loop forever */
+	}
+	close_fo(fe, &who, fo);
+	if (!r && size && nlen > size)
+		r = ERANGE;
+out:
+	if (r)
+		fm_fuse_reply_err(req, r);
+	else if (!size)
+		fm_fuse_reply_xattr(req, nlen);
+	else
+		fm_fuse_reply_buf(req, names, nlen);
+	fm_free(names);
+	fm_free(buf);
+	fe_leave(fe);
+}
+
 static void now_or(const struct timespec *given, bool now, LARGE_INTEGER *out)
 {
 	struct timespec ts;
@@ -505,11 +911,8 @@ static void op_setattr(struct fm_fuse_req *req, uint64_t nodeid, const struct st
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
 	}
-	if (to_set & FM_SET_MODE)
-		r = -fm_lower_chmod(fe->lw, s, attr->st_mode);
-	if (!r && (to_set & (FM_SET_UID | FM_SET_GID)))
-		r = -fm_lower_chown(fe->lw, s, (to_set & FM_SET_UID) ? attr->st_uid : (uid_t)-1,
-				    (to_set & FM_SET_GID) ? attr->st_gid : (gid_t)-1);
+	if (to_set & (FM_SET_MODE | FM_SET_UID | FM_SET_GID))
+		r = set_owner_mode(fe, &who, s, fo, attr, to_set);
 	if (!r && (to_set & FM_SET_SIZE)) {
 		FILE_END_OF_FILE_INFORMATION eof;
 		PFILE_OBJECT f = fo;
@@ -1248,90 +1651,6 @@ static void op_statfs(struct fm_fuse_req *req, uint64_t nodeid)
 		fm_fuse_reply_err(req, r);
 	else
 		fm_fuse_reply_statfs(req, &sv);
-	fe_leave(fe);
-}
-
-static void op_setxattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name,
-			const void *value, size_t size, int flags)
-{
-	struct fm_fe *fe = fe_of(req);
-
-	if (!fe_enter(fe)) {
-		fm_fuse_reply_err(req, ENOTCONN);
-		return;
-	}
-	fm_fuse_reply_err(
-	    req, -fm_lower_setxattr(fe->lw, node_stream(fe, nodeid), name, value, size, flags));
-	fe_leave(fe);
-}
-
-static void op_getxattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name, size_t size)
-{
-	struct fm_fe *fe = fe_of(req);
-	void *buf = NULL;
-	long r;
-
-	if (!fe_enter(fe)) {
-		fm_fuse_reply_err(req, ENOTCONN);
-		return;
-	}
-	if (size) {
-		buf = fm_malloc(size);
-		if (!buf) {
-			fm_fuse_reply_err(req, ENOMEM);
-			goto out;
-		}
-	}
-	r = fm_lower_getxattr(fe->lw, node_stream(fe, nodeid), name, buf, size);
-	if (r < 0)
-		fm_fuse_reply_err(req, (int)-r);
-	else if (!size)
-		fm_fuse_reply_xattr(req, (size_t)r);
-	else
-		fm_fuse_reply_buf(req, buf, (size_t)r);
-out:
-	fm_free(buf);
-	fe_leave(fe);
-}
-
-static void op_listxattr(struct fm_fuse_req *req, uint64_t nodeid, size_t size)
-{
-	struct fm_fe *fe = fe_of(req);
-	char *buf = NULL;
-	long r;
-
-	if (!fe_enter(fe)) {
-		fm_fuse_reply_err(req, ENOTCONN);
-		return;
-	}
-	if (size) {
-		buf = fm_malloc(size);
-		if (!buf) {
-			fm_fuse_reply_err(req, ENOMEM);
-			goto out;
-		}
-	}
-	r = fm_lower_listxattr(fe->lw, node_stream(fe, nodeid), buf, size);
-	if (r < 0)
-		fm_fuse_reply_err(req, (int)-r);
-	else if (!size)
-		fm_fuse_reply_xattr(req, (size_t)r);
-	else
-		fm_fuse_reply_buf(req, buf, (size_t)r);
-out:
-	fm_free(buf);
-	fe_leave(fe);
-}
-
-static void op_removexattr(struct fm_fuse_req *req, uint64_t nodeid, const char *name)
-{
-	struct fm_fe *fe = fe_of(req);
-
-	if (!fe_enter(fe)) {
-		fm_fuse_reply_err(req, ENOTCONN);
-		return;
-	}
-	fm_fuse_reply_err(req, -fm_lower_removexattr(fe->lw, node_stream(fe, nodeid), name));
 	fe_leave(fe);
 }
 

@@ -1349,6 +1349,14 @@ static void do_noreply(struct worker *w, const struct fuse_in_header *h, struct 
 	}
 }
 
+/* The request the calling worker thread is handling, for fm_fuse_current_req(). */
+static __thread struct fm_fuse_req *current_req;
+
+struct fm_fuse_req *fm_fuse_current_req(void)
+{
+	return current_req;
+}
+
 static void handle_request(struct worker *w, size_t n)
 {
 	struct fm_fuse_session *s = w->s;
@@ -1402,7 +1410,9 @@ static void handle_request(struct worker *w, size_t n)
 		fm_log(FM_LOG_DEBUG, TAG, "opcode %u not implemented", h->opcode);
 		fm_fuse_reply_err(req, ENOSYS);
 	} else {
+		current_req = req;
 		fn(req, &c);
+		current_req = NULL;
 	}
 
 	/* Exactly once: a callback that neither answered nor held the request is a bug. */

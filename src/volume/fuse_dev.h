@@ -236,6 +236,12 @@ const struct fm_fuse_ctx *fm_fuse_req_ctx(const struct fm_fuse_req *req);
 void *fm_fuse_req_userdata(const struct fm_fuse_req *req);
 struct fm_fuse_session *fm_fuse_req_session(const struct fm_fuse_req *req);
 uint64_t fm_fuse_req_unique(const struct fm_fuse_req *req);
+/*
+ * The request whose callback the calling thread is running (NULL outside callbacks).  Lets code
+ * deep below a callback ask whether its request was interrupted while it waits.
+ */
+struct fm_fuse_req *fm_fuse_current_req(void);
+
 /* True once the kernel sent FUSE_INTERRUPT for this request (poll it while blocking). */
 bool fm_fuse_req_interrupted(const struct fm_fuse_req *req);
 /*
