@@ -1,5 +1,6 @@
 /* Filters: loading an image, DriverEntry, registration, start, unregistration and unload. */
 #include "core/core_i.h"
+#include "core/port.h"
 #include "core/registry.h"
 #include "common/alloc.h"
 #include "common/log.h"
@@ -328,6 +329,8 @@ static void unregister_locked(struct fm_filter *f, ULONG reason)
 	if (!f->registered)
 		return;
 	f->unloading = true;
+	/* ports (src/core/port.c): stop listening, disconnect clients (DisconnectNotify). */
+	fm__ports_filter_close(f);
 	for (v = fm__volumes; v; v = v->next) {
 		struct fm_instance *i, *next;
 		for (i = v->instances; i; i = next) {

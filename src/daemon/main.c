@@ -4,6 +4,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "core/core.h"
+#include "core/port.h"
 #include "core/registry.h"
 
 #include <errno.h>
@@ -340,6 +341,11 @@ int main(int argc, char **argv)
 	rc = make_root(o.root);
 	if (rc) {
 		fprintf(stderr, "fltmgrd: cannot create %s: %s\n", o.root, strerror(-rc));
+		return 1;
+	}
+	/* Communication ports live under <root>/ports (src/core/port.c). */
+	if (fm_core_set_root(o.root) < 0) {
+		fprintf(stderr, "fltmgrd: out of memory\n");
 		return 1;
 	}
 	logpath = root_path(o.root, "fltmgrd.log");
