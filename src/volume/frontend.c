@@ -816,9 +816,8 @@ static void op_listxattr(struct fm_fuse_req *req, uint64_t nodeid, size_t size)
 			goto out;
 		}
 		n = fm_lower_listxattr(fe->lw, s, names, size);
-		if (n < 0)
-			r = (int)-n;
-		else
+		r = n < 0 ? (int)-n : 0;
+		if (n >= 0)
 			nlen = (size_t)n;
 		goto out;
 	}

@@ -102,6 +102,7 @@ struct fm_handle {
 	WCHAR *pattern;
 	size_t pattern_len;
 	bool returned_any;
+	size_t ea_pos; /* IRP_MJ_QUERY_EA enumeration cursor (entries), dir_lock */
 };
 
 /* Which status the lower last set from an errno on this thread (see fm_lower_last_errno). */
@@ -1029,10 +1030,7 @@ int fm_lower_setxattr(struct fm_lower *lw, struct fm_stream *s, const char *name
 	if (fd < 0)
 		return fd;
 	proc_fd_path(fd, p, sizeof(p));
-	r = (S_ISLNK(s->type) ? lsetxattr(p, name, value, size, flags)
-			      : setxattr(p, name, value, size, flags)) < 0
-		? -errno
-		: 0;
+	r = setxattr(p, name, value, size, flags) < 0 ? -errno : 0;
 	close(fd);
 	return r;
 }
@@ -1047,7 +1045,7 @@ long fm_lower_getxattr(struct fm_lower *lw, struct fm_stream *s, const char *nam
 	if (fd < 0)
 		return fd;
 	proc_fd_path(fd, p, sizeof(p));
-	r = S_ISLNK(s->type) ? lgetxattr(p, name, value, size) : getxattr(p, name, value, size);
+	r = getxattr(p, name, value, size);
 	if (r < 0)
 		r = -errno;
 	close(fd);
@@ -1063,7 +1061,7 @@ long fm_lower_listxattr(struct fm_lower *lw, struct fm_stream *s, char *list, si
 	if (fd < 0)
 		return fd;
 	proc_fd_path(fd, p, sizeof(p));
-	r = S_ISLNK(s->type) ? llistxattr(p, list, size) : listxattr(p, list, size);
+	r = listxattr(p, list, size);
 	if (r < 0)
 		r = -errno;
 	close(fd);
@@ -1078,7 +1076,7 @@ int fm_lower_removexattr(struct fm_lower *lw, struct fm_stream *s, const char *n
 	if (fd < 0)
 		return fd;
 	proc_fd_path(fd, p, sizeof(p));
-	r = (S_ISLNK(s->type) ? lremovexattr(p, name) : removexattr(p, name)) < 0 ? -errno : 0;
+	r = removexattr(p, name) < 0 ? -errno : 0;
 	close(fd);
 	return r;
 }
@@ -2830,6 +2828,310 @@ static NTSTATUS irp_query_volume(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	return complete(data, STATUS_SUCCESS, need);
 }
 
+/* ---- extended attributes: IRP_MJ_SET_EA / IRP_MJ_QUERY_EA -------------------------------------- */
+
+/*
+ * EA names are xattr names byte for byte (case preserved, not upcased as NTFS would).  The WSL
+ * names $LXMOD, $LXUID, $LXGID and $LXDEV are file metadata, never xattrs; Linux cannot send
+ * them as xattrs anyway (every Linux xattr name has a namespace prefix).  Private bits in a
+ * FILE_FULL_EA_INFORMATION's Flags carry setxattr(2)'s flags and the empty value, which NT
+ * cannot express (a zero-length value deletes the EA): filters that build EAs never set them.
+ */
+#define FM_EA_CREATE 0x01     /* XATTR_CREATE */
+#define FM_EA_REPLACE 0x02    /* XATTR_REPLACE */
+#define FM_EA_KEEP_EMPTY 0x04 /* a zero-length value is set, not deleted */
+#define EA_VALUE_MAX 0xffff   /* EaValueLength is a USHORT */
+
+struct xattr_target {
+	char path[64]; /* /proc/self/fd/N of the handle's descriptor */
+	bool link;     /* a symbolic link (no chmod) */
+};
+
+static int xattr_target(struct fm_handle *h, struct xattr_target *t)
+{
+	struct stat st;
+
+	if (fstat(h->fd, &st) < 0)
+		return -errno;
+	proc_fd_path(h->fd, t->path, sizeof(t->path));
+	t->link = S_ISLNK(st.st_mode);
+	/*
+	 * Following /proc/self/fd/N lands on the inode the descriptor holds and goes no
+	 * further, even for a symlink's O_PATH descriptor; the l* calls would act on the proc
+	 * link itself.  So the following calls are used for every type.
+	 */
+	return 0;
+}
+
+static bool ea_is_lx(const char *name, size_t len)
+{
+	return len == 6 && !memcmp(name, "$LX", 3) &&
+	       (!memcmp(name + 3, "MOD", 3) || !memcmp(name + 3, "UID", 3) ||
+		!memcmp(name + 3, "GID", 3) || !memcmp(name + 3, "DEV", 3));
+}
+
+/*
+ * Walk a FILE_FULL_EA_INFORMATION chain: every entry must lie inside the buffer, names must be
+ * NUL-terminated where EaNameLength says and not empty.  0 or STATUS_EA_LIST_INCONSISTENT.
+ */
+static NTSTATUS ea_chain_check(const UCHAR *buf, ULONG len)
+{
+	ULONG off = 0;
+	const size_t fixed = offsetof(FILE_FULL_EA_INFORMATION, EaName);
+
+	if (!buf || len < fixed)
+		return STATUS_EA_LIST_INCONSISTENT;
+	for (;;) {
+		const FILE_FULL_EA_INFORMATION *ea = (const void *)(buf + off);
+		size_t need;
+
+		if (len - off < fixed || (off & 3))
+			return STATUS_EA_LIST_INCONSISTENT;
+		need = fixed + ea->EaNameLength + 1u + ea->EaValueLength;
+		if (need > len - off || !ea->EaNameLength || ea->EaName[ea->EaNameLength] != '\0' ||
+		    memchr(ea->EaName, '\0', ea->EaNameLength))
+			return STATUS_EA_LIST_INCONSISTENT;
+		if (!ea->NextEntryOffset)
+			return STATUS_SUCCESS;
+		if (ea->NextEntryOffset < need || ea->NextEntryOffset > len - off)
+			return STATUS_EA_LIST_INCONSISTENT;
+		off += ea->NextEntryOffset;
+	}
+}
+
+static NTSTATUS irp_set_ea(PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	struct fm_handle *h = handle_of(iopb->TargetFileObject);
+	const UCHAR *buf =
+	    io_buffer(iopb->Parameters.SetEa.EaBuffer, iopb->Parameters.SetEa.MdlAddress);
+	ULONG len = iopb->Parameters.SetEa.Length, off = 0;
+	const size_t fixed = offsetof(FILE_FULL_EA_INFORMATION, EaName);
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	bool chmod_it = false;
+	ULONG mode = 0;
+	struct xattr_target t;
+	NTSTATUS st;
+	int r;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	st = ea_chain_check(buf, len);
+	if (st != STATUS_SUCCESS)
+		return complete(data, st, 0);
+	r = xattr_target(h, &t);
+	if (r < 0)
+		return fail_errno(data, r);
+	/* The WSL metadata first, in a fixed order (mode, then owner) whatever the chain's. */
+	for (off = 0;;) {
+		const FILE_FULL_EA_INFORMATION *ea = (const void *)(buf + off);
+		const UCHAR *val = (const UCHAR *)ea->EaName + ea->EaNameLength + 1;
+		ULONG v;
+
+		if (ea_is_lx(ea->EaName, ea->EaNameLength)) {
+			if (ea->EaValueLength != sizeof(ULONG))
+				return complete(data, STATUS_INVALID_PARAMETER, 0);
+			memcpy(&v, val, sizeof(v));
+			if (ea->EaName[3] == 'M') {
+				chmod_it = true;
+				mode = v;
+			} else if (ea->EaName[3] == 'U') {
+				uid = (uid_t)v;
+			} else if (ea->EaName[3] == 'G') {
+				gid = (gid_t)v;
+			} else {
+				/* $LXDEV only means something when a special file is created. */
+				return complete(data, STATUS_INVALID_PARAMETER, 0);
+			}
+		}
+		if (!ea->NextEntryOffset)
+			break;
+		off += ea->NextEntryOffset;
+	}
+	if (chmod_it) {
+		if (t.link)
+			return fail_errno(data, -EOPNOTSUPP);
+		if (fchmodat(AT_FDCWD, t.path, mode & 07777, 0) < 0)
+			return fail_errno(data, -errno);
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchownat(h->fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		return fail_errno(data, -errno);
+	for (off = 0;;) {
+		const FILE_FULL_EA_INFORMATION *ea = (const void *)(buf + off);
+		const char *val = ea->EaName + ea->EaNameLength + 1;
+
+		if (!ea_is_lx(ea->EaName, ea->EaNameLength)) {
+			if (ea->EaValueLength || (ea->Flags & FM_EA_KEEP_EMPTY)) {
+				int fl = ((ea->Flags & FM_EA_CREATE) ? XATTR_CREATE : 0) |
+					 ((ea->Flags & FM_EA_REPLACE) ? XATTR_REPLACE : 0);
+
+				r = setxattr(t.path, ea->EaName, val, ea->EaValueLength, fl);
+			} else {
+				r = removexattr(t.path, ea->EaName);
+			}
+			if (r < 0)
+				return fail_errno(data, -errno);
+		}
+		if (!ea->NextEntryOffset)
+			break;
+		off += ea->NextEntryOffset;
+	}
+	(void)fixed;
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+/*
+ * Append one FILE_FULL_EA_INFORMATION (name + value of the named xattr) at *pos of out.
+ * 0 when it fit, 1 when it did not (nothing written), -errno on failure.
+ */
+static int ea_put(const struct xattr_target *t, const char *name, UCHAR *out, ULONG cap, ULONG *pos,
+		  FILE_FULL_EA_INFORMATION **prev)
+{
+	const size_t fixed = offsetof(FILE_FULL_EA_INFORMATION, EaName);
+	size_t nl = strlen(name), at = (*pos + 3u) & ~3u;
+	FILE_FULL_EA_INFORMATION *ea;
+	ssize_t vl;
+
+	if (nl > 255)
+		return -ENAMETOOLONG;
+	vl = getxattr(t->path, name, NULL, 0);
+	if (vl < 0)
+		return -errno;
+	if (vl > EA_VALUE_MAX)
+		return -E2BIG;
+	if (at > cap || cap - at < fixed + nl + 1 + (size_t)vl)
+		return 1;
+	ea = (void *)(out + at);
+	memset(ea, 0, fixed);
+	ea->EaNameLength = (UCHAR)nl;
+	memcpy(ea->EaName, name, nl + 1);
+	vl = getxattr(t->path, name, ea->EaName + nl + 1, (size_t)vl);
+	if (vl < 0)
+		return errno == ERANGE ? 1 : -errno; /* grew meanwhile: as if it did not fit */
+	ea->EaValueLength = (USHORT)vl;
+	if (*prev)
+		(*prev)->NextEntryOffset = (ULONG)((UCHAR *)ea - (UCHAR *)*prev);
+	*prev = ea;
+	*pos = (ULONG)(at + fixed + nl + 1 + (size_t)vl);
+	return 0;
+}
+
+/*
+ * IRP_MJ_QUERY_EA.  With an EaList: those names, in order (a name that does not exist is
+ * STATUS_NONEXISTENT_EA_ENTRY: Linux must tell ENODATA from an empty value).  Without: the
+ * file's xattrs in listxattr order from the handle's EA cursor (SL_RESTART_SCAN, or
+ * SL_INDEX_SPECIFIED with the 1-based EaIndex, reposition it), as many whole entries as fit
+ * (STATUS_BUFFER_OVERFLOW when some did not, STATUS_BUFFER_TOO_SMALL when not even one did),
+ * STATUS_NO_MORE_EAS at the end, STATUS_NO_EAS_ON_FILE when there are none at all.
+ */
+static NTSTATUS irp_query_ea(PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	struct fm_handle *h = handle_of(iopb->TargetFileObject);
+	UCHAR *out =
+	    io_buffer(iopb->Parameters.QueryEa.EaBuffer, iopb->Parameters.QueryEa.MdlAddress);
+	ULONG cap = iopb->Parameters.QueryEa.Length, pos = 0;
+	const UCHAR *list = iopb->Parameters.QueryEa.EaList;
+	ULONG llen = iopb->Parameters.QueryEa.EaListLength;
+	bool single = iopb->OperationFlags & SL_RETURN_SINGLE_ENTRY;
+	FILE_FULL_EA_INFORMATION *prev = NULL;
+	struct xattr_target t;
+	char *names = NULL;
+	ssize_t nlen;
+	size_t i, idx;
+	int r, n = 0;
+
+	if (!h || (!out && cap))
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	r = xattr_target(h, &t);
+	if (r < 0)
+		return fail_errno(data, r);
+	if (list && llen) {
+		const size_t gfixed = offsetof(FILE_GET_EA_INFORMATION, EaName);
+		ULONG off = 0;
+		char name[256];
+
+		for (;;) {
+			const FILE_GET_EA_INFORMATION *g = (const void *)(list + off);
+
+			if (llen - off < gfixed || llen - off - gfixed < g->EaNameLength + 1u ||
+			    !g->EaNameLength)
+				return complete(data, STATUS_EA_LIST_INCONSISTENT, 0);
+			memcpy(name, g->EaName, g->EaNameLength);
+			name[g->EaNameLength] = '\0';
+			if (ea_is_lx(name, g->EaNameLength) || strlen(name) != g->EaNameLength)
+				return complete(data, STATUS_NONEXISTENT_EA_ENTRY, 0);
+			r = ea_put(&t, name, out, cap, &pos, &prev);
+			if (r == -ENODATA)
+				return complete(data, STATUS_NONEXISTENT_EA_ENTRY, 0);
+			if (r < 0)
+				return fail_errno(data, r);
+			if (r > 0)
+				return complete(
+				    data, n ? STATUS_BUFFER_OVERFLOW : STATUS_BUFFER_TOO_SMALL,
+				    n ? pos : 0);
+			n++;
+			if (single || !g->NextEntryOffset)
+				break;
+			if (g->NextEntryOffset > llen - off)
+				return complete(data, STATUS_EA_LIST_INCONSISTENT, 0);
+			off += g->NextEntryOffset;
+		}
+		return complete(data, STATUS_SUCCESS, pos);
+	}
+	nlen = listxattr(t.path, NULL, 0);
+	if (nlen > 0) {
+		names = fm_malloc((size_t)nlen);
+		if (!names)
+			return complete(data, STATUS_INSUFFICIENT_RESOURCES, 0);
+		nlen = listxattr(t.path, names, (size_t)nlen);
+	}
+	if (nlen < 0) {
+		r = -errno;
+		fm_free(names);
+		return fail_errno(data, r);
+	}
+	if (nlen == 0) {
+		fm_free(names);
+		return complete(data, STATUS_NO_EAS_ON_FILE, 0);
+	}
+	pthread_mutex_lock(&h->dir_lock);
+	if (iopb->OperationFlags & SL_RESTART_SCAN)
+		h->ea_pos = 0;
+	if (iopb->OperationFlags & SL_INDEX_SPECIFIED)
+		h->ea_pos =
+		    iopb->Parameters.QueryEa.EaIndex ? iopb->Parameters.QueryEa.EaIndex - 1 : 0;
+	r = 0;
+	for (i = 0, idx = 0; i < (size_t)nlen; i += strlen(names + i) + 1, idx++) {
+		if (idx < h->ea_pos)
+			continue;
+		r = ea_put(&t, names + i, out, cap, &pos, &prev);
+		if (r == -ENODATA) { /* removed since the listing */
+			r = 0;
+			h->ea_pos++;
+			continue;
+		}
+		if (r != 0)
+			break;
+		h->ea_pos++;
+		n++;
+		if (single)
+			break;
+	}
+	pthread_mutex_unlock(&h->dir_lock);
+	fm_free(names);
+	if (r < 0)
+		return fail_errno(data, r);
+	if (r > 0)
+		return complete(data, n ? STATUS_BUFFER_OVERFLOW : STATUS_BUFFER_TOO_SMALL,
+				n ? pos : 0);
+	if (!n)
+		return complete(data, STATUS_NO_MORE_EAS, 0);
+	return complete(data, STATUS_SUCCESS, pos);
+}
+
 /* ---- the ops table ---------------------------------------------------------------------------- */
 
 static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
@@ -2860,6 +3162,10 @@ static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 		return irp_flush(data);
 	case IRP_MJ_QUERY_VOLUME_INFORMATION:
 		return irp_query_volume(lw, data);
+	case IRP_MJ_SET_EA:
+		return irp_set_ea(data);
+	case IRP_MJ_QUERY_EA:
+		return irp_query_ea(data);
 	default:
 		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
 	}

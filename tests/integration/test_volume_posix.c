@@ -329,6 +329,29 @@ static void s_chmod(void)
 	STEP("mkdir", mkdir("cmd", 0700));
 	STEP("chmod dir", chmod("cmd", 0751));
 	log_stat("stat dir", "cmd", false);
+	/* IRP_MJ_SET_EA $LXMOD / $LXUID / $LXGID, by path and on an open handle. */
+	STEP("chown both", chown("cm", 1000, 1001));
+	log_stat("stat", "cm", false);
+	STEP("chmod 2755", chmod("cm", 02755));
+	STEP("chown uid keeps?", chown("cm", 1002, (gid_t)-1));
+	log_stat("stat", "cm", false);
+	{
+		int fd = open("cm", O_RDWR);
+
+		STEP("fchmod", fchmod(fd, 0604));
+		STEP("fchown", fchown(fd, 0, 0));
+		log_stat("stat", "cm", false);
+		close(fd);
+	}
+	STEP("symlink", symlink("cm", "cml"));
+	STEP("lchown symlink", lchown("cml", 65534, 65534));
+	log_stat("stat link", "cml", false);
+	log_stat("stat target", "cm", false);
+	STEP("chmod through symlink", chmod("cml", 0600));
+	log_stat("stat target", "cm", false);
+	STEP("fchmodat nofollow symlink", fchmodat(AT_FDCWD, "cml", 0600, AT_SYMLINK_NOFOLLOW));
+	STEP("chmod 07777", chmod("cm", 07777));
+	log_stat("stat", "cm", false);
 }
 
 static void s_dirs(void)
@@ -523,6 +546,56 @@ static void s_xattr(void)
 	STEP("removexattr missing", removexattr("xa", "user.k"));
 	STEP("dir setxattr", setxattr("n1", "user.d", "dd", 2, 0));
 	STEP("dir getxattr", getxattr("n1", "user.d", buf, sizeof(buf)));
+	/* Through IRP_MJ_QUERY_EA / SET_EA: empty values, flags, sizes, listing, symlinks. */
+	STEP("getxattr empty size", getxattr("xa", "user.k2", NULL, 0));
+	STEP("getxattr empty", getxattr("xa", "user.k2", buf, sizeof(buf)));
+	STEP("setxattr replace existing", setxattr("xa", "user.k2", "r", 1, XATTR_REPLACE));
+	STEP("setxattr create new", setxattr("xa", "user.k3", "c", 1, XATTR_CREATE));
+	STEP("listxattr size", listxattr("xa", NULL, 0));
+	STEP("listxattr small", listxattr("xa", buf, 3));
+	n = listxattr("xa", buf, sizeof(buf));
+	STEP("listxattr 2", n);
+	if (n > 0)
+		logf_("names: %zd bytes, first %s\n", n, buf);
+	STEP("getxattr missing", getxattr("xa", "user.none", NULL, 0));
+	STEP("getxattr missing file", getxattr("nope", "user.k", NULL, 0));
+	STEP("trusted setxattr", setxattr("xa", "trusted.t", "tt", 2, 0));
+	STEP("trusted getxattr", getxattr("xa", "trusted.t", buf, sizeof(buf)));
+	{
+		static char big[65535], back[65536];
+		int i;
+
+		for (i = 0; i < (int)sizeof(big); i++)
+			big[i] = (char)(i * 7);
+		STEP("setxattr 4000", setxattr("xa", "user.big", big, 4000, 0));
+		n = getxattr("xa", "user.big", back, sizeof(back));
+		STEP("getxattr 4000", n);
+		STEP("getxattr 4000 same", n == 4000 && !memcmp(big, back, 4000));
+		STEP("getxattr 4000 small", getxattr("xa", "user.big", back, 3999));
+		STEP("setxattr 65535", setxattr("xa", "user.huge", big, 65535, 0));
+		STEP("getxattr 65535", getxattr("xa", "user.huge", NULL, 0));
+		STEP("removexattr 65535", removexattr("xa", "user.huge"));
+	}
+	STEP("symlink", symlink("xa", "xl"));
+	STEP("getxattr via symlink", getxattr("xl", "user.k2", buf, sizeof(buf)));
+	STEP("lsetxattr symlink user", lsetxattr("xl", "user.l", "l", 1, 0));
+	STEP("lgetxattr symlink", lgetxattr("xl", "user.l", buf, sizeof(buf)));
+	STEP("llistxattr symlink", llistxattr("xl", NULL, 0));
+	STEP("lsetxattr symlink trusted", lsetxattr("xl", "trusted.l", "l", 1, 0));
+	STEP("lgetxattr symlink trusted", lgetxattr("xl", "trusted.l", buf, sizeof(buf)));
+	STEP("lremovexattr symlink trusted", lremovexattr("xl", "trusted.l"));
+	{
+		int fd = open("xa", O_RDONLY);
+
+		STEP("fsetxattr", fsetxattr(fd, "user.f", "ff", 2, 0));
+		STEP("fgetxattr", fgetxattr(fd, "user.f", buf, sizeof(buf)));
+		STEP("flistxattr", flistxattr(fd, NULL, 0));
+		STEP("fremovexattr", fremovexattr(fd, "user.f"));
+		close(fd);
+	}
+	STEP("removexattr all", removexattr("xa", "user.k2") | removexattr("xa", "user.k3") |
+				    removexattr("xa", "user.big") | removexattr("xa", "trusted.t"));
+	STEP("listxattr none", listxattr("xa", buf, sizeof(buf)));
 }
 
 static void s_statfs(void)
@@ -597,6 +670,17 @@ static void s_unlink_open(void)
 	STEP("fstat nlink", ({
 		     struct stat st;
 		     fstat(fd, &st) < 0 ? -1 : (long)st.st_nlink;
+	     }));
+	/* The file has no name left: metadata still reaches it (fchmod, fchown, fxattrs). */
+	STEP("fchmod after unlink", fchmod(fd, 0640));
+	STEP("fchown after unlink", fchown(fd, 65534, 65534));
+	STEP("fsetxattr after unlink", fsetxattr(fd, "user.u", "uu", 2, 0));
+	STEP("fgetxattr after unlink", fgetxattr(fd, "user.u", buf, sizeof(buf)));
+	STEP("flistxattr after unlink", flistxattr(fd, NULL, 0));
+	STEP("fremovexattr after unlink", fremovexattr(fd, "user.u"));
+	STEP("fstat mode", ({
+		     struct stat st;
+		     fstat(fd, &st) < 0 ? -1 : (long)(st.st_mode | (long)st.st_uid << 20);
 	     }));
 	STEP("close", close(fd));
 	log_stat("gone", "uo", false);
