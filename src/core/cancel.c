@@ -170,8 +170,9 @@ NTSTATUS FLTAPI FltCbdqInsertIo(PFLT_CALLBACK_DATA_QUEUE Cbdq, PFLT_CALLBACK_DAT
 			Context->Reserved[1] = Cbdq;
 		}
 		if (!atomic_compare_exchange_strong(&p->cancel_state, &expect, FM_CANCEL_QUEUED))
-			fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-			       "FltCbdqInsertIo on an operation that already has a cancel routine");
+			fm_verifier_misuse(
+			    NULL,
+			    "FltCbdqInsertIo on an operation that already has a cancel routine");
 	}
 	Cbdq->Release(Cbdq, irql);
 	/* Cancelled while it was being queued: take it straight back out. */

@@ -431,7 +431,7 @@ void FLTAPI FltReleaseContext(PFLT_CONTEXT Context)
 		put_locked(c, &dead);
 	pthread_mutex_unlock(&ctx_lock);
 	if (!c) {
-		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
+		fm_verifier_misuse(NULL,
 		       "FltReleaseContext on %p, which is not a live context (released twice?)",
 		       Context);
 		return;

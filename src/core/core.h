@@ -257,6 +257,15 @@ int fm_list_volumes(struct fm_volume_info **out, size_t *n);
 
 /* ---- Execution context ---------------------------------------------------------------------- */
 
+/*
+ * The verifier.  fm_verifier_misuse reports something Windows' Driver Verifier would stop on:
+ * always logged with the filter's name; with the verifier on for the filter (f NULL = the
+ * current one), marked "VERIFIER:" with a backtrace.  The caller then recovers safely.
+ */
+bool fm_verifier_enabled(const struct fm_filter *f);
+void fm_verifier_misuse(struct fm_filter *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* The filter whose code the calling thread is running (for DbgPrint tags), or NULL. */
 struct fm_filter *fm_current_filter(void);
 const char *fm_filter_name(const struct fm_filter *f);

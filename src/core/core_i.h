@@ -71,7 +71,9 @@ struct fm_filter {
 	size_t default_def; /* index into defs of DefaultInstance */
 	atomic_long refs;   /* rundown: FltObjectReference, in-flight callbacks */
 	bool unloading;
-	struct fm_filter *next; /* fm__filters list, model lock */
+	bool verifier;		      /* registry value Verifier, read at load */
+	atomic_long verifier_reports; /* misuse reports while the verifier was on */
+	struct fm_filter *next;	      /* fm__filters list, model lock */
 	/* contexts (src/core/context.c): the filter's context registrations, copied and checked
 	 * at FltRegisterFilter, ending with FLT_CONTEXT_END; freed with the filter. */
 	FLT_CONTEXT_REGISTRATION *ctx_reg;
@@ -256,6 +258,11 @@ struct fm_irp_private {
 };
 
 enum { FM_CANCEL_NONE, FM_CANCEL_ROUTINE, FM_CANCEL_QUEUED, FM_CANCEL_RUNNING };
+
+/* Verifier (verifier.c): the leak report at unload; name references still held by f are
+ * counted, reported and detached from it (names.c). */
+void fm__verifier_unload(struct fm_filter *f);
+size_t fm__names_orphan(struct fm_filter *f);
 
 /* Drain inst's operations waiting for their post-operation (teardown, R29). */
 void fm__instance_drain(struct fm_instance *inst);

@@ -196,9 +196,10 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 			atomic_store(&p->state, ST_RUNNING);
 		} else if (r != FLT_POSTOP_FINISHED_PROCESSING &&
 			   r != FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
-			fm_log(FM_LOG_ERROR, n->inst->filter->service,
-			       "post-operation returned undefined status %d; treated as finished",
-			       (int)r);
+			fm_verifier_misuse(
+			    n->inst->filter,
+			    "post-operation returned undefined status %d; treated as finished",
+			    (int)r);
 			release_swapped(p);
 		} else {
 			release_swapped(p);
@@ -217,7 +218,6 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 	struct fm_irp_private *p = irp->priv;
 	const struct fm_cb_entry *e = &p->list->e[p->pos];
 	struct fm_post_node *n = &p->nodes[p->npost];
-	const char *who = e->inst->filter->service;
 
 	/* Changes to the parameters count only when the filter said so (R48). */
 	if (!(irp->data.Flags & FLTFL_CALLBACK_DATA_DIRTY))
@@ -245,35 +245,39 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 			p->pos++;
 			return 1;
 		}
-		fm_log(FM_LOG_ERROR, who,
-		       "pre-operation asked for a post-operation it has not registered");
+		fm_verifier_misuse(
+		    e->inst->filter,
+		    "pre-operation asked for a post-operation it has not registered");
 		break;
 	case FLT_PREOP_SUCCESS_NO_CALLBACK:
 		break;
 	case FLT_PREOP_COMPLETE:
 		if (irp->data.IoStatus.Status == STATUS_PENDING) {
-			fm_log(FM_LOG_ERROR, who, "completed an operation with STATUS_PENDING");
+			fm_verifier_misuse(e->inst->filter,
+					   "completed an operation with STATUS_PENDING");
 			irp->data.IoStatus.Status = STATUS_INTERNAL_ERROR;
 		}
 		if ((irp->iopb.MajorFunction == IRP_MJ_CLEANUP ||
 		     irp->iopb.MajorFunction == IRP_MJ_CLOSE) &&
 		    !NT_SUCCESS(irp->data.IoStatus.Status)) {
 			/* R36: cleanup and close never fail. */
-			fm_log(FM_LOG_ERROR, who, "failed IRP_MJ_CLEANUP/CLOSE; forced to success");
+			fm_verifier_misuse(e->inst->filter,
+					   "failed IRP_MJ_CLEANUP/CLOSE; forced to success");
 			irp->data.IoStatus.Status = STATUS_SUCCESS;
 		}
 		atomic_fetch_sub(&e->inst->active, 1);
 		return 0;
 	case FLT_PREOP_DISALLOW_FASTIO:
-		fm_log(FM_LOG_ERROR, who,
-		       "returned FLT_PREOP_DISALLOW_FASTIO for an IRP operation; treated as "
-		       "FLT_PREOP_SUCCESS_NO_CALLBACK");
+		fm_verifier_misuse(
+		    e->inst->filter,
+		    "returned FLT_PREOP_DISALLOW_FASTIO for an IRP operation; treated as "
+		    "FLT_PREOP_SUCCESS_NO_CALLBACK");
 		break;
 	default:
-		fm_log(FM_LOG_ERROR, who,
-		       "pre-operation returned undefined status %d; treated as "
-		       "FLT_PREOP_SUCCESS_NO_CALLBACK",
-		       (int)r);
+		fm_verifier_misuse(e->inst->filter,
+				   "pre-operation returned undefined status %d; treated as "
+				   "FLT_PREOP_SUCCESS_NO_CALLBACK",
+				   (int)r);
 		break;
 	}
 	atomic_fetch_sub(&e->inst->active, 1);
@@ -329,8 +333,8 @@ static bool run(struct fm_irp *irp)
 		atomic_fetch_sub(&inst->filter->refs, 1);
 		if (r == FLT_PREOP_PENDING) {
 			if (ctx)
-				fm_log(FM_LOG_ERROR, inst->filter->service,
-				       "pended with a non-NULL completion context");
+				fm_verifier_misuse(inst->filter,
+						   "pended with a non-NULL completion context");
 			expect = ST_RUNNING;
 			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_PRE))
 				return false;
@@ -353,6 +357,7 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 	const struct fm_cb_list *list = st ? st->lists[irp->iopb.MajorFunction] : NULL;
 	struct fm_irp_private *p;
 	size_t need;
+	bool has_done;
 
 	if (list && irp->issuer && first_below(list, irp->issuer) == list->n)
 		list = NULL;
@@ -385,6 +390,9 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 	atomic_store(&p->state, ST_RUNNING);
 	irp->priv = p;
 
+	/* Once run() has pended the operation another thread may finish it and, through the
+	 * done callback, free the irp: decide now how we will wait. */
+	has_done = irp->done != NULL;
 	if (run(irp)) {
 		NTSTATUS s = irp->data.IoStatus.Status;
 		fm__stack_put(p->stack);
@@ -392,7 +400,7 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 		atomic_store(&p->state, ST_DONE);
 		return s;
 	}
-	if (irp->done)
+	if (has_done)
 		return STATUS_PENDING;
 	/* No completion callback: the caller wants the outcome, so wait for it here. */
 	pthread_mutex_lock(&p->wait_lock);
@@ -450,17 +458,18 @@ VOID FLTAPI FltCompletePendedPreOperation(PFLT_CALLBACK_DATA Data,
 	irp = fm_irp_from_data(Data);
 	p = irp->priv;
 	if (!p) {
-		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-		       "FltCompletePendedPreOperation on an operation that was not pended");
+		fm_verifier_misuse(
+		    NULL, "FltCompletePendedPreOperation on an operation that was not pended");
 		return;
 	}
 	if (CallbackStatus != FLT_PREOP_SUCCESS_WITH_CALLBACK &&
 	    CallbackStatus != FLT_PREOP_SUCCESS_NO_CALLBACK &&
 	    CallbackStatus != FLT_PREOP_COMPLETE) {
-		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-		       "FltCompletePendedPreOperation with invalid status %d; treated as "
-		       "FLT_PREOP_SUCCESS_NO_CALLBACK",
-		       (int)CallbackStatus);
+		fm_verifier_misuse(
+		    NULL,
+		    "FltCompletePendedPreOperation with invalid status %d; treated as "
+		    "FLT_PREOP_SUCCESS_NO_CALLBACK",
+		    (int)CallbackStatus);
 		CallbackStatus = FLT_PREOP_SUCCESS_NO_CALLBACK;
 	}
 	p->pend_status = CallbackStatus;
@@ -502,8 +511,8 @@ VOID FLTAPI FltCompletePendedPostOperation(PFLT_CALLBACK_DATA Data)
 		expect = ST_RUNNING;
 		if (atomic_compare_exchange_strong(&p->state, &expect, ST_EARLY))
 			return;
-		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-		       "FltCompletePendedPostOperation on an operation that is not pended");
+		fm_verifier_misuse(
+		    NULL, "FltCompletePendedPostOperation on an operation that is not pended");
 		return;
 	}
 	release_swapped(p);

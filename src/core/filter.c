@@ -295,8 +295,9 @@ NTSTATUS FLTAPI FltStartFiltering(PFLT_FILTER Filter)
 	fm__model_enter();
 	if (!f->registered || f->state != FM_FILTER_REGISTERED) {
 		fm__model_leave();
-		fm_log(FM_LOG_ERROR, f->service, "FltStartFiltering called %s",
-		       f->state == FM_FILTER_FILTERING ? "twice" : "on an unregistered filter");
+		fm_verifier_misuse(f, "FltStartFiltering called %s",
+				   f->state == FM_FILTER_FILTERING ? "twice"
+								   : "on an unregistered filter");
 		return STATUS_INVALID_PARAMETER;
 	}
 	f->state = FM_FILTER_FILTERING;
@@ -467,6 +468,23 @@ static void init_driver_object(struct fm_filter *f)
 	f->registry_path.MaximumLength = (USHORT)(f->registry_path.Length + sizeof(WCHAR));
 }
 
+/* The Verifier value (REG_DWORD, nonzero = on) under the service key. */
+static void read_verifier_setting(struct fm_filter *f)
+{
+	char key[512];
+	struct fm_regkey *k;
+	uint32_t v = 0;
+
+	snprintf(key, sizeof(key), "%s\\%s", FM_REG_SERVICES, f->service);
+	if (fm_reg_open(key, 0, &k) == 0) {
+		(void)fm_reg_get_dword(k, "Verifier", &v);
+		fm_reg_close(k);
+	}
+	f->verifier = v != 0;
+	if (f->verifier)
+		fm_log(FM_LOG_INFO, f->service, "verifier on");
+}
+
 /* Load `service`: from its ImagePath when entry is NULL, else with a built-in entry point. */
 static NTSTATUS load(const char *service, PDRIVER_INITIALIZE entry, char *msg, size_t msg_cap)
 {
@@ -505,6 +523,7 @@ static NTSTATUS load(const char *service, PDRIVER_INITIALIZE entry, char *msg, s
 			goto fail;
 		}
 	}
+	read_verifier_setting(f);
 	init_driver_object(f);
 	f->driver.DriverInit = entry;
 	f->next = fm__filters;
@@ -540,6 +559,7 @@ static NTSTATUS load(const char *service, PDRIVER_INITIALIZE entry, char *msg, s
 			fm_status_name(st) ? fm_status_name(st) : "an error", (unsigned int)st);
 		fm_log(FM_LOG_WARN, service, "DriverEntry failed with 0x%08X; image unloaded",
 		       (unsigned int)st);
+		fm__verifier_unload(f);
 		filter_free(f);
 		return st;
 	}
@@ -613,6 +633,7 @@ NTSTATUS fm_filter_unload(const char *service, bool mandatory, char *msg, size_t
 	}
 	unlink_filter(f);
 	fm__model_leave();
+	fm__verifier_unload(f);
 	fm_log(FM_LOG_INFO, service, "unloaded");
 	filter_free(f);
 	return STATUS_SUCCESS;

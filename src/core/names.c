@@ -5,6 +5,7 @@
 #include "common/ntname.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 /* Maximum name we build, in WCHARs (UNICODE_STRING lengths are USHORT bytes). */
@@ -13,9 +14,69 @@
 /* A file name information block: shared, reference counted, one allocation (R61). */
 struct name_block {
 	atomic_long refs;
+	/* With the verifier on for the filter that asked: on the tracked list (tracked_lock). */
+	struct fm_filter *owner;
+	struct name_block *tnext, **tpprev;
 	FLT_FILE_NAME_INFORMATION info;
 	WCHAR buf[];
 };
+
+static pthread_mutex_t tracked_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct name_block *tracked;
+
+static void track(struct name_block *b)
+{
+	b->owner = fm__tls_filter;
+	b->tpprev = NULL;
+	if (!fm_verifier_enabled(b->owner))
+		return;
+	pthread_mutex_lock(&tracked_lock);
+	b->tnext = tracked;
+	if (tracked)
+		tracked->tpprev = &b->tnext;
+	b->tpprev = &tracked;
+	tracked = b;
+	pthread_mutex_unlock(&tracked_lock);
+}
+
+static void untrack_locked(struct name_block *b)
+{
+	*b->tpprev = b->tnext;
+	if (b->tnext)
+		b->tnext->tpprev = b->tpprev;
+	b->tpprev = NULL;
+}
+
+size_t fm__names_orphan(struct fm_filter *f)
+{
+	struct name_block *b, *next, *mine = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&tracked_lock);
+	for (b = tracked; b; b = next) {
+		next = b->tnext;
+		if (b->owner != f)
+			continue;
+		untrack_locked(b);
+		b->tnext = mine;
+		mine = b;
+	}
+	pthread_mutex_unlock(&tracked_lock);
+	/* Nobody can release these any more: report and free them. */
+	for (b = mine; b; b = next) {
+		ANSI_STRING a;
+		next = b->tnext;
+		if (NT_SUCCESS(RtlUnicodeStringToAnsiString(&a, &b->info.Name, TRUE))) {
+			fm_log(FM_LOG_ERROR, f->service,
+			       "VERIFIER: leaked file name information '%.*s' (%ld reference(s))",
+			       (int)a.Length, a.Buffer, atomic_load(&b->refs));
+			RtlFreeAnsiString(&a);
+		}
+		fm_free(b);
+		n++;
+	}
+	return n;
+}
 
 static struct name_block *block_of(PFLT_FILE_NAME_INFORMATION info)
 {
@@ -103,6 +164,7 @@ static NTSTATUS make_block(const WCHAR *name, USHORT bytes, FLT_FILE_NAME_OPTION
 	if (!b)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	atomic_store(&b->refs, 1);
+	track(b);
 	memset(&b->info, 0, sizeof(b->info));
 	memcpy(b->buf, name, bytes);
 	b->buf[bytes / sizeof(WCHAR)] = 0;
@@ -213,8 +275,17 @@ VOID FLTAPI FltReleaseFileNameInformation(PFLT_FILE_NAME_INFORMATION NameInfoOut
 	if (!NameInfoOut)
 		return;
 	b = block_of(NameInfoOut);
-	if (atomic_fetch_sub(&b->refs, 1) == 1)
+	if (atomic_fetch_sub(&b->refs, 1) == 1) {
+		if (b->tpprev) {
+			pthread_mutex_lock(&tracked_lock);
+			if (b->tpprev)
+				untrack_locked(b);
+			pthread_mutex_unlock(&tracked_lock);
+		}
 		fm_free(b);
+	} else if (atomic_load(&b->refs) < 0) {
+		fm_verifier_misuse(NULL, "FltReleaseFileNameInformation released too often");
+	}
 }
 
 static void sub(UNICODE_STRING *u, const WCHAR *base, size_t from, size_t to)

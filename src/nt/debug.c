@@ -157,6 +157,6 @@ void fm_nt_paged_code(const char *file, int line)
 	KIRQL irql = KeGetCurrentIrql();
 
 	if (irql > APC_LEVEL)
-		fm_log(FM_LOG_ERROR, tag(), "PAGED_CODE at IRQL %u (> APC_LEVEL) at %s:%d",
-		       (unsigned)irql, file ? file : "?", line);
+		fm_verifier_misuse(NULL, "PAGED_CODE at IRQL %u (> APC_LEVEL) at %s:%d",
+				   (unsigned)irql, file ? file : "?", line);
 }
