@@ -439,6 +439,23 @@ static int run_set(const struct verb *v, int argc, char **argv)
 	return rc;
 }
 
+static int run_verifier(const struct verb *v, int argc, char **argv)
+{
+	char *args[4];
+
+	if (argc != 2 || (strcasecmp(argv[0], "on") != 0 && strcasecmp(argv[0], "off") != 0))
+		return usage_error(v, "expected on|off <filter>");
+	/* The switch is the Verifier value of the service key, read when the filter loads. */
+	args[0] = argv[1];
+	args[1] = (char *)"Verifier";
+	args[2] = (char *)"dword";
+	args[3] = (char *)(strcasecmp(argv[0], "on") == 0 ? "1" : "0");
+	if (run_set(v, 4, args))
+		return 1;
+	printf("verifier %s for %s: takes effect the next time it loads\n", argv[0], argv[1]);
+	return 0;
+}
+
 static int run_mount(const struct verb *v, int argc, char **argv)
 {
 	struct fm_request req = {.type = FM_MSG_MOUNT, .mount_point = "", .fs_type = ""};
@@ -631,6 +648,10 @@ static const struct verb verbs[] = {
      "Mount a filtered volume (by default over the backing directory itself).", run_mount},
     {"unmount", "<mount-point|backing-dir|\\Device\\HarddiskVolumeN>", "Unmount a filtered volume.",
      run_unmount},
+    {"verifier", "on|off <filter>",
+     "Switch the verifier for a filter (leak and misuse reports with backtraces); it applies "
+     "from the filter's next load.",
+     run_verifier},
     {"ping", "", "Check that fltmgrd is running.", run_ping},
     {"help", "[<verb>]", "List the verbs, or show one verb's usage.", run_help},
 };

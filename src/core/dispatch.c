@@ -479,10 +479,8 @@ VOID FLTAPI FltCompletePendedPreOperation(PFLT_CALLBACK_DATA Data,
 		expect = ST_RUNNING;
 		if (atomic_compare_exchange_strong(&p->state, &expect, ST_EARLY))
 			return; /* the pre-operation has not returned yet; its thread goes on */
-		fm_log(
-		    FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-		    "FltCompletePendedPreOperation on an operation that is not pended (completed "
-		    "twice?)");
+		fm_verifier_misuse(NULL, "FltCompletePendedPreOperation on an operation that is "
+					 "not pended (completed twice?)");
 		return;
 	}
 	if (!apply_pre(irp, CallbackStatus, Context, p->pend_dirty)) {

@@ -283,8 +283,6 @@ VOID FLTAPI FltReleaseFileNameInformation(PFLT_FILE_NAME_INFORMATION NameInfoOut
 			pthread_mutex_unlock(&tracked_lock);
 		}
 		fm_free(b);
-	} else if (atomic_load(&b->refs) < 0) {
-		fm_verifier_misuse(NULL, "FltReleaseFileNameInformation released too often");
 	}
 }
 

@@ -105,6 +105,12 @@ static void report_block(const struct fm_pool_block *b, void *arg)
 	w->n++;
 }
 
+static void count_block(const struct fm_pool_block *b, void *arg)
+{
+	(void)b;
+	(void)arg;
+}
+
 void fm__verifier_unload(struct fm_filter *f)
 {
 	struct leak_walk w = {.f = f};
@@ -112,7 +118,7 @@ void fm__verifier_unload(struct fm_filter *f)
 
 	if (!fm_verifier_enabled(f))
 		return;
-	w.cap = fm_pool_foreach(f, NULL, NULL) + 16;
+	w.cap = fm_pool_foreach(f, count_block, NULL) + 16;
 	w.ptrs = fm_calloc(w.cap, sizeof(*w.ptrs));
 	w.tags = fm_calloc(w.cap, sizeof(*w.tags));
 	if (!w.ptrs || !w.tags)
