@@ -47,4 +47,13 @@ void fm_daemon_unmount_all(void);
  */
 int fm_daemon_check_registry(void);
 
+/*
+ * Startup (startup.c): mount the volumes listed in <root>/volumes.conf, then load the services
+ * whose Start is boot (0), system (1) or auto (2), in load-order-group then altitude order.
+ * Returns the number of problems (each logged); the daemon serves anyway.
+ */
+int fm_daemon_startup(const char *root);
+/* The same for -n: check volumes.conf and print the autostart order; returns problems. */
+int fm_daemon_check_startup(const char *root);
+
 #endif

@@ -310,6 +310,7 @@ static int check_mode(const struct options *o)
 	}
 	printf("registry %s: ok\n", regpath);
 	problems = fm_daemon_check_registry();
+	problems += fm_daemon_check_startup(o->root);
 	fm_reg_fini();
 	fm_free(regpath);
 	return problems ? 1 : 0;
@@ -393,6 +394,8 @@ int main(int argc, char **argv)
 		goto out_core;
 	}
 	fm_info("listening on %s", sockpath);
+	if (fm_daemon_startup(o.root))
+		fm_warn("startup finished with problems (see above); serving anyway");
 	if (serve(lfd, sfd, logpath, o.level) == 0)
 		status = 0;
 	close(lfd);
