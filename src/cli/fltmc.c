@@ -439,6 +439,18 @@ static int run_set(const struct verb *v, int argc, char **argv)
 	return rc;
 }
 
+static int run_uninstall(const struct verb *v, int argc, char **argv)
+{
+	struct fm_request req = {.type = FM_MSG_UNINSTALL};
+	char what[200];
+
+	if (argc != 1 || argv[0][0] == '-')
+		return usage_error(v, "expected one service name");
+	req.service = argv[0];
+	snprintf(what, sizeof(what), "uninstall %s failed", argv[0]);
+	return simple(&req, what, true);
+}
+
 static int run_verifier(const struct verb *v, int argc, char **argv)
 {
 	char *args[4];
@@ -648,6 +660,8 @@ static const struct verb verbs[] = {
      "Mount a filtered volume (by default over the backing directory itself).", run_mount},
     {"unmount", "<mount-point|backing-dir|\\Device\\HarddiskVolumeN>", "Unmount a filtered volume.",
      run_unmount},
+    {"uninstall", "<service>", "Remove a minifilter's service key (it must not be loaded).",
+     run_uninstall},
     {"verifier", "on|off <filter>",
      "Switch the verifier for a filter (leak and misuse reports with backtraces); it applies "
      "from the filter's next load.",

@@ -282,6 +282,46 @@ static void do_detach(const struct fm_request *req, struct fm_daemon_reply *r)
 	fm_daemon_reply_status(r, FM_STATUS_NT, st, "%s", msg);
 }
 
+static void do_uninstall(const struct fm_request *req, struct fm_daemon_reply *r)
+{
+	struct fm_filter_info *fi = NULL;
+	struct fm_regkey *k;
+	char path[512];
+	size_t n = 0;
+	int rc;
+
+	if (!req->service[0] || strpbrk(req->service, "\\/")) {
+		fm_daemon_reply_status(r, FM_STATUS_ERRNO, -EINVAL, "invalid service name");
+		return;
+	}
+	if (fm_list_filters(&fi, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcasecmp(fi[i].name, req->service) == 0) {
+				free(fi);
+				fm_daemon_reply_status(r, FM_STATUS_ERRNO, -EBUSY,
+						       "%s is loaded: unload it first",
+						       req->service);
+				return;
+			}
+		}
+		free(fi);
+	}
+	snprintf(path, sizeof(path), "%s\\%s", FM_REG_SERVICES, req->service);
+	rc = fm_reg_open(path, 0, &k);
+	if (rc) {
+		fm_daemon_reply_status(r, FM_STATUS_ERRNO, rc, "no service %s", req->service);
+		return;
+	}
+	rc = fm_reg_delete_key(k);
+	fm_reg_close(k);
+	if (!rc)
+		rc = fm_reg_flush();
+	if (!rc)
+		fm_info("uninstalled service %s", req->service);
+	fm_daemon_reply_status(r, FM_STATUS_ERRNO, rc, "%s %s",
+			       rc ? "cannot uninstall" : "uninstalled", req->service);
+}
+
 static void do_list_filters(struct fm_daemon_reply *r)
 {
 	static const char *const head[] = {"Filter Name", "Num Instances", "Altitude", "Frame"};
@@ -557,6 +597,9 @@ void fm_daemon_handle(const struct fm_request *req, struct fm_daemon_reply *r)
 		break;
 	case FM_MSG_DETACH:
 		do_detach(req, r);
+		break;
+	case FM_MSG_UNINSTALL:
+		do_uninstall(req, r);
 		break;
 	default:
 		fm_daemon_reply_status(r, FM_STATUS_ERRNO, -EOPNOTSUPP, "unknown request %u",

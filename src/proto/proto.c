@@ -44,6 +44,7 @@ static const struct layout {
     {FM_MSG_UNMOUNT, "unmount", "S", {OFF(target)}},
     {FM_MSG_ATTACH, "attach", "SSSS", {OFF(filter), OFF(volume), OFF(instance), OFF(altitude)}},
     {FM_MSG_DETACH, "detach", "SSS", {OFF(filter), OFF(volume), OFF(instance)}},
+    {FM_MSG_UNINSTALL, "uninstall", "S", {OFF(service)}},
 };
 
 static const struct layout *find_layout(uint16_t type)

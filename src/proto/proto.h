@@ -33,6 +33,7 @@ enum fm_msg_type {
 	FM_MSG_UNMOUNT = 10,
 	FM_MSG_ATTACH = 11,
 	FM_MSG_DETACH = 12,
+	FM_MSG_UNINSTALL = 13,
 	FM_MSG_REPLY = 0x100,
 };
 
@@ -48,6 +49,7 @@ enum fm_msg_type {
  *   UNMOUNT: target (mount point, backing dir or \Device\HarddiskVolumeN)
  *   ATTACH: filter, volume, instance ("" = default), altitude ("" = the instance's)
  *   DETACH: filter, volume, instance ("" = the filter's highest on the volume)
+ *   UNINSTALL: service
  * Decoded strings are NUL-terminated and owned by the request (fm_proto_request_free).
  */
 struct fm_request {

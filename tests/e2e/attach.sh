@@ -54,5 +54,16 @@ fm_is "no query-teardown routine: the instance cannot be detached" "$FM_RC" 1
 fm_like "STATUS_FLT_DO_NOT_DETACH" "$FM_ERR" 'STATUS_FLT_DO_NOT_DETACH'
 fm_ok "unload still tears it down" fm_fltmc unload fx_seed
 fm_like "teardown reason FILTER_UNLOAD" "$(grep -a '\[fx_seed\] fx: teardown complete' "$log")" 'reason=0x2'
+# fltmc uninstall: refused while loaded, then the service key is gone for good.
+fm_run fm_fltmc uninstall passthrough
+fm_is "uninstall of a loaded filter is refused" "$FM_RC" 1
+fm_like "saying why" "$FM_ERR" 'unload it first'
+fm_ok "unload passthrough" fm_fltmc unload passthrough
+fm_ok "uninstall passthrough" fm_fltmc uninstall passthrough
+fm_unlike "the registry file no longer has it" "$(cat "$FM_ROOT/registry")" 'Services\\passthrough'
+fm_run fm_fltmc load passthrough
+fm_like "loading it now: STATUS_OBJECT_NAME_NOT_FOUND" "$FM_ERR" 'STATUS_OBJECT_NAME_NOT_FOUND'
+fm_run fm_fltmc uninstall passthrough
+fm_is "uninstalling twice fails" "$FM_RC" 1
 fm_ok "unmount" fm_fltmc unmount "$data"
 fm_done
