@@ -568,6 +568,7 @@ static int run_install(const struct verb *v, int argc, char **argv)
 	const char *inf = NULL, *image = NULL;
 	char err[300], img[PATH_MAX], guess[PATH_MAX], what[300];
 	char *text;
+	bool registered;
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
@@ -611,6 +612,7 @@ static int run_install(const struct verb *v, int argc, char **argv)
 	req.flags = svc.flags;
 	snprintf(what, sizeof(what), "install %s failed", svc.name);
 	rc = simple(&req, what, false);
+	registered = rc == 0;
 	/* Then every value the INF's AddReg sections write under the service key. */
 	for (size_t i = 0; i < svc.nvalues && rc == 0; i++) {
 		struct fm_request sv = {.type = FM_MSG_SET_VALUE,
@@ -622,6 +624,14 @@ static int run_install(const struct verb *v, int argc, char **argv)
 					.data_len = (uint32_t)svc.values[i].len};
 
 		rc = simple(&sv, what, false);
+	}
+	if (rc && registered) {
+		/* Nothing half-installed: take the service key away again. */
+		struct fm_request un = {.type = FM_MSG_UNINSTALL, .service = svc.name};
+		struct fm_reply rep;
+
+		if (transact(&un, &rep) == 0)
+			fm_proto_reply_free(&rep);
 	}
 	if (rc == 0)
 		printf("installed %s from %s: image %s, instance \"%s\" at altitude %s, %zu "

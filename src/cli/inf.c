@@ -495,6 +495,51 @@ static int find_instances(struct inf *f, struct fm_inf_service *svc)
 		       "instance");
 }
 
+/*
+ * The service-install section's own directives become values of the service key, as the
+ * service control manager stores them (StartType -> Start, LoadOrderGroup -> Group, ...).
+ */
+static int service_values(struct inf *f, struct section *inst, struct fm_inf_service *out)
+{
+	static const struct {
+		const char *directive, *value;
+		uint32_t type;
+	} map[] = {
+	    {"ServiceType", "Type", FM_REG_DWORD},
+	    {"StartType", "Start", FM_REG_DWORD},
+	    {"ErrorControl", "ErrorControl", FM_REG_DWORD},
+	    {"LoadOrderGroup", "Group", FM_REG_SZ},
+	    {"Dependencies", "DependOnService", FM_REG_MULTI_SZ},
+	    {"DisplayName", "DisplayName", FM_REG_SZ},
+	    {"Description", "Description", FM_REG_SZ},
+	};
+	char *fv[MAX_FIELDS];
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		void *data = NULL;
+		size_t len = 0;
+		int n = directive(f, inst, map[i].directive, fv, MAX_FIELDS), rc;
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			continue;
+		rc = fm_reg_encode(map[i].type, (const char *const *)fv,
+				   map[i].type == FM_REG_MULTI_SZ ? (size_t)n : 1, &data, &len);
+		free_fields(fv, n);
+		if (rc)
+			return rc == -ENOMEM
+				   ? rc
+				   : fail(f, "[%s]: bad %s value", inst->name, map[i].directive);
+		rc = add_value(out, "", map[i].value, map[i].type, data, len);
+		if (rc) {
+			fm_free(data);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int fm_inf_parse(const char *text, struct fm_inf_service *out, char *err, size_t errcap)
 {
 	static const char *const svc_sections[] = {
@@ -562,6 +607,9 @@ int fm_inf_parse(const char *text, struct fm_inf_service *out, char *err, size_t
 			goto done;
 		}
 	}
+	rc = service_values(&f, inst, out);
+	if (rc)
+		goto done;
 	n = directive(&f, inst, "AddReg", fv, MAX_FIELDS);
 	if (n < 0) {
 		rc = n;

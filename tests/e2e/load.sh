@@ -87,6 +87,9 @@ AddService = %ServiceName%,,Scanner.Service
 ServiceBinary = %12%\%DriverName%.sys
 ServiceType   = 2
 StartType     = 3
+ErrorControl  = 1
+LoadOrderGroup = "FSFilter Content Screener"
+Dependencies  = FltMgr
 AddReg        = Scanner.AddRegistry, Scanner.Params
 
 [Scanner.AddRegistry]
@@ -124,6 +127,14 @@ fm_like "INF: a multi_sz over a continued line" "$reg" '^"Extensions"=multi_sz:"
 fm_like "INF: an expand_sz with %%" "$reg" '^"Path"=expand_sz:"%SystemRoot%\\\\x"$'
 fm_like "INF: binary" "$reg" '^"Blob"=hex:01,02,ff$'
 fm_unlike "INF: HKLM lines are not applied" "$reg" "not ours"
+fm_like "INF: LoadOrderGroup becomes Group" "$reg" '^"Group"=sz:"FSFilter Content Screener"$'
+fm_like "INF: Dependencies become DependOnService" "$reg" '^"DependOnService"=multi_sz:"FltMgr"$'
+fm_like "INF: ErrorControl" "$reg" '^"ErrorControl"=dword:0x00000001$'
+sed 's/StartType     = 3/StartType     = soon/; s/"scanner"$/"badscan"/' "$FM_T/inf/scanner.inf" >"$FM_T/inf/bad.inf"
+fm_run fm_fltmc install "$FM_T/inf/bad.inf"
+fm_is "an INF with a bad StartType exits 1" "$FM_RC" 1
+fm_like "naming the section and directive" "$FM_ERR" 'Scanner.Service\]: bad StartType'
+fm_unlike "and nothing of it is installed" "$(cat "$FM_ROOT/registry")" 'badscan'
 printf '[Version]\nSignature="$Windows NT$"\n' >"$FM_T/inf/empty.inf"
 fm_run fm_fltmc install "$FM_T/inf/empty.inf"
 fm_is "an INF without AddService exits 1" "$FM_RC" 1
