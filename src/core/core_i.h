@@ -116,6 +116,7 @@ struct fm_instance {
 	/* Operations between this instance's pre and post, for draining at teardown. */
 	pthread_mutex_t drain_lock;
 	struct fm_post_node *awaiting;	    /* drain_lock */
+	struct fm_irp_private *pended;	    /* operations its pre-operation pended, drain_lock */
 	struct fm_instance *next_on_volume; /* model lock */
 };
 
@@ -250,7 +251,11 @@ struct fm_irp_private {
 	PFLT_COMPLETE_CANCELED_CALLBACK cancel_cb;
 	PFLT_CALLBACK_DATA_QUEUE cbdq;
 	PFLT_CALLBACK_DATA_QUEUE_IO_CONTEXT cbdq_ctx;
-	PMDL locked_mdl;  /* made by FltLockUserBuffer; freed with the operation */
+	PMDL locked_mdl; /* made by FltLockUserBuffer; freed with the operation */
+	struct fm_irp *irp;
+	/* While pended in a pre-operation: on that instance's `pended` list (its drain_lock). */
+	struct fm_instance *pended_by;
+	struct fm_irp_private *pnext, **ppprev;
 	PMDL swapped_mdl; /* an instance's swapped-in MDL, during its post-operation */
 	bool retain_mdl;  /* FltRetainSwappedBufferMdlAddress was called for it */
 	struct fm_post_node *nodes;
@@ -263,6 +268,9 @@ enum { FM_CANCEL_NONE, FM_CANCEL_ROUTINE, FM_CANCEL_QUEUED, FM_CANCEL_RUNNING };
  * counted, reported and detached from it (names.c). */
 void fm__verifier_unload(struct fm_filter *f);
 size_t fm__names_orphan(struct fm_filter *f);
+
+/* Operations inst pended and never completed: reported and completed (verifier, teardown). */
+size_t fm__instance_release_pended(struct fm_instance *inst);
 
 /* Drain inst's operations waiting for their post-operation (teardown, R29). */
 void fm__instance_drain(struct fm_instance *inst);

@@ -285,6 +285,57 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 	return 1;
 }
 
+static void pend_link(struct fm_irp_private *p, struct fm_instance *inst)
+{
+	pthread_mutex_lock(&inst->drain_lock);
+	p->pended_by = inst;
+	p->pnext = inst->pended;
+	if (p->pnext)
+		p->pnext->ppprev = &p->pnext;
+	p->ppprev = &inst->pended;
+	inst->pended = p;
+	pthread_mutex_unlock(&inst->drain_lock);
+}
+
+static void pend_unlink(struct fm_irp_private *p)
+{
+	struct fm_instance *inst = p->pended_by;
+
+	if (!inst)
+		return;
+	pthread_mutex_lock(&inst->drain_lock);
+	if (p->pended_by) {
+		*p->ppprev = p->pnext;
+		if (p->pnext)
+			p->pnext->ppprev = p->ppprev;
+		p->pended_by = NULL;
+	}
+	pthread_mutex_unlock(&inst->drain_lock);
+}
+
+size_t fm__instance_release_pended(struct fm_instance *inst)
+{
+	struct fm_irp_private *p;
+	size_t n = 0;
+
+	for (;;) {
+		struct fm_irp *irp;
+
+		pthread_mutex_lock(&inst->drain_lock);
+		p = inst->pended;
+		irp = p ? p->irp : NULL;
+		pthread_mutex_unlock(&inst->drain_lock);
+		if (!p)
+			return n;
+		fm_verifier_misuse(inst->filter,
+				   "an operation (%s) pended by instance '%s' was never completed; "
+				   "completing it as FLT_PREOP_SUCCESS_NO_CALLBACK",
+				   FltGetIrpName(irp->iopb.MajorFunction), inst->name);
+		FltCompletePendedPreOperation(&irp->data, FLT_PREOP_SUCCESS_NO_CALLBACK, NULL);
+		n++;
+	}
+}
+
 /* Run pre-operations from p->pos down, then the lower, then posts.  Returns false if pended. */
 static bool run(struct fm_irp *irp)
 {
@@ -335,9 +386,12 @@ static bool run(struct fm_irp *irp)
 			if (ctx)
 				fm_verifier_misuse(inst->filter,
 						   "pended with a non-NULL completion context");
+			/* Listed before the state says pended, so a completion racing in finds it. */
+			pend_link(p, inst);
 			expect = ST_RUNNING;
 			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_PRE))
 				return false;
+			pend_unlink(p);
 			/* FltCompletePendedPreOperation already ran: continue here. */
 			atomic_store(&p->state, ST_RUNNING);
 			r = p->pend_status;
@@ -382,6 +436,7 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 		p->heap = true;
 	}
 	p->stack = st;
+	p->irp = irp;
 	p->list = list;
 	p->pos = first_below(list, irp->issuer);
 	p->nodes = p->inline_nodes;
@@ -483,6 +538,7 @@ VOID FLTAPI FltCompletePendedPreOperation(PFLT_CALLBACK_DATA Data,
 					 "not pended (completed twice?)");
 		return;
 	}
+	pend_unlink(p);
 	if (!apply_pre(irp, CallbackStatus, Context, p->pend_dirty)) {
 		if (run_post(irp, p->npost))
 			finish(irp);

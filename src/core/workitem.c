@@ -181,7 +181,8 @@ static void generic_run(struct job *j)
 
 PFLT_GENERIC_WORKITEM FLTAPI FltAllocateGenericWorkItem(void)
 {
-	return fm_calloc(1, sizeof(struct fm_generic_workitem));
+	/* From the pool, so the verifier lists a work item a filter never frees. */
+	return ExAllocatePoolZero(NonPagedPoolNx, sizeof(struct fm_generic_workitem), 'IWlF');
 }
 
 VOID FLTAPI FltFreeGenericWorkItem(PFLT_GENERIC_WORKITEM FltWorkItem)
@@ -189,10 +190,10 @@ VOID FLTAPI FltFreeGenericWorkItem(PFLT_GENERIC_WORKITEM FltWorkItem)
 	if (!FltWorkItem)
 		return;
 	if (atomic_load(&FltWorkItem->queued))
-		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-		       "FltFreeGenericWorkItem on an item that is still queued (leaked)");
+		fm_verifier_misuse(NULL, "FltFreeGenericWorkItem on an item that is still queued "
+					 "(leaked)");
 	else
-		fm_free(FltWorkItem);
+		ExFreePoolWithTag(FltWorkItem, 'IWlF');
 }
 
 NTSTATUS FLTAPI FltQueueGenericWorkItem(PFLT_GENERIC_WORKITEM FltWorkItem, PVOID FltObject,
@@ -257,7 +258,7 @@ static void deferred_run(struct job *j)
 
 PFLT_DEFERRED_IO_WORKITEM FLTAPI FltAllocateDeferredIoWorkItem(void)
 {
-	return fm_calloc(1, sizeof(struct fm_deferred_io_workitem));
+	return ExAllocatePoolZero(NonPagedPoolNx, sizeof(struct fm_deferred_io_workitem), 'IWlF');
 }
 
 VOID FLTAPI FltFreeDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem)
@@ -265,10 +266,11 @@ VOID FLTAPI FltFreeDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem)
 	if (!FltWorkItem)
 		return;
 	if (atomic_load(&FltWorkItem->queued))
-		fm_log(FM_LOG_ERROR, fm_filter_name(fm__tls_filter),
-		       "FltFreeDeferredIoWorkItem on an item that is still queued (leaked)");
+		fm_verifier_misuse(NULL,
+				   "FltFreeDeferredIoWorkItem on an item that is still queued "
+				   "(leaked)");
 	else
-		fm_free(FltWorkItem);
+		ExFreePoolWithTag(FltWorkItem, 'IWlF');
 }
 
 NTSTATUS FLTAPI FltQueueDeferredIoWorkItem(PFLT_DEFERRED_IO_WORKITEM FltWorkItem,

@@ -46,7 +46,16 @@ fm_like "the unload report counts them" "$all" \
 	'\[fx_leaky\] VERIFIER: unload report: 1 leaked pool allocation\(s\) \(123 bytes\), [1-9][0-9]* file name information'
 fm_run fm_fltmc filters
 fm_unlike "and the unload completed" "$FM_OUT" 'fx_leaky'
-fm_ok "unload fx_misuse" fm_fltmc unload fx_misuse
+# A create the filter pends and forgets: the unload still completes, and so does the create.
+touch "$data/forget.txt" &
+toucher=$!
+sleep 0.3
+fm_ok "the forgotten create is still waiting" kill -0 "$toucher"
+fm_ok "unload fx_misuse despite the forgotten operation" fm_fltmc unload fx_misuse
+wait "$toucher"
+fm_is "the forgotten create completed after all" "$?" 0
+fm_like "the verifier named the forgotten operation" "$(cat "$log")" \
+	"\\[fx_misuse\\] VERIFIER: an operation \\(IRP_MJ_CREATE\\) pended by instance 'fx_misuse Instance' was never completed"
 
 # Verifier off: the misuse is still logged, without the VERIFIER marking.
 fm_ok "verifier off" fm_fltmc verifier off fx_misuse
