@@ -17,41 +17,6 @@ typedef struct _PT_COMPLETION {
 	ULONG ProcessId;
 } PT_COMPLETION, *PPT_COMPLETION;
 
-static const char *const MajorNames[IRP_MJ_MAXIMUM_FUNCTION + 1] = {
-    "IRP_MJ_CREATE",
-    "IRP_MJ_CREATE_NAMED_PIPE",
-    "IRP_MJ_CLOSE",
-    "IRP_MJ_READ",
-    "IRP_MJ_WRITE",
-    "IRP_MJ_QUERY_INFORMATION",
-    "IRP_MJ_SET_INFORMATION",
-    "IRP_MJ_QUERY_EA",
-    "IRP_MJ_SET_EA",
-    "IRP_MJ_FLUSH_BUFFERS",
-    "IRP_MJ_QUERY_VOLUME_INFORMATION",
-    "IRP_MJ_SET_VOLUME_INFORMATION",
-    "IRP_MJ_DIRECTORY_CONTROL",
-    "IRP_MJ_FILE_SYSTEM_CONTROL",
-    "IRP_MJ_DEVICE_CONTROL",
-    "IRP_MJ_INTERNAL_DEVICE_CONTROL",
-    "IRP_MJ_SHUTDOWN",
-    "IRP_MJ_LOCK_CONTROL",
-    "IRP_MJ_CLEANUP",
-    "IRP_MJ_CREATE_MAILSLOT",
-    "IRP_MJ_QUERY_SECURITY",
-    "IRP_MJ_SET_SECURITY",
-    "IRP_MJ_POWER",
-    "IRP_MJ_SYSTEM_CONTROL",
-    "IRP_MJ_DEVICE_CHANGE",
-    "IRP_MJ_QUERY_QUOTA",
-    "IRP_MJ_SET_QUOTA",
-    "IRP_MJ_PNP",
-};
-
-static const char *MajorName(UCHAR Major)
-{
-	return Major <= IRP_MJ_MAXIMUM_FUNCTION ? MajorNames[Major] : "IRP_MJ_(pseudo)";
-}
 
 static FLT_PREOP_CALLBACK_STATUS FLTAPI
 PtPreOperation(_Inout_ PFLT_CALLBACK_DATA Data, _In_ PCFLT_RELATED_OBJECTS FltObjects,
@@ -90,7 +55,7 @@ static FLT_POSTOP_CALLBACK_STATUS FLTAPI PtPostOperation(_Inout_ PFLT_CALLBACK_D
 		return FLT_POSTOP_FINISHED_PROCESSING;
 	if (!(Flags & FLTFL_POST_OPERATION_DRAINING))
 		DbgPrint("passthrough: %s pid=%lu name=%wZ status=0x%08lx info=%Iu\n",
-			 MajorName(Data->Iopb->MajorFunction), completion->ProcessId,
+			 FltGetIrpName(Data->Iopb->MajorFunction), completion->ProcessId,
 			 completion->NameInfo ? &completion->NameInfo->Name : &none,
 			 (ULONG)Data->IoStatus.Status, Data->IoStatus.Information);
 	if (completion->NameInfo)
