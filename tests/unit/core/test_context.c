@@ -3,6 +3,7 @@
 #include "core/registry.h"
 #include "common/log.h"
 
+#include "core_fixture.h"
 #include "tap.h"
 
 #include <pthread.h>
@@ -24,53 +25,7 @@ static NTSTATUS fake_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 	return STATUS_SUCCESS;
 }
 
-static int fake_stream_path(struct fm_volume *vol, void *fs_context, char *buf, size_t cap)
-{
-	(void)vol;
-	(void)fs_context;
-	return snprintf(buf, cap, "f.txt");
-}
-
-static int fake_is_dir(struct fm_volume *vol, void *fs_context)
-{
-	(void)vol;
-	(void)fs_context;
-	return 0;
-}
-
-static const struct fm_lower_ops fake_ops = {fake_dispatch, fake_stream_path, fake_is_dir};
-
-static struct fm_volume *make_volume(const char *mp)
-{
-	struct fm_volume_params p = {0};
-	struct fm_volume *v = NULL;
-
-	p.mount_point = mp;
-	p.backing_dir = "/srv/fake";
-	p.backing_fs = "tmpfs";
-	p.lower = &fake_ops;
-	TAP_EQ_INT(fm_volume_create(&p, &v), 0);
-	return v;
-}
-
-static void reg_service(const char *svc, const char *altitude)
-{
-	char path[256], inst[128];
-	struct fm_regkey *k;
-
-	snprintf(inst, sizeof(inst), "%s Instance", svc);
-	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, svc);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "DefaultInstance", inst);
-		fm_reg_close(k);
-	}
-	snprintf(path, sizeof(path), "%s\\%s\\Instances\\%s", FM_REG_SERVICES, svc, inst);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "Altitude", altitude);
-		fm_reg_set_dword(k, "Flags", 0);
-		fm_reg_close(k);
-	}
-}
+static const struct fm_lower_ops fake_ops = {fake_dispatch, fx_stream_path, fx_stream_is_dir};
 
 /* ---- The test filter ---- */
 
@@ -725,7 +680,7 @@ static void t_teardown_and_volume(void)
 	FltReleaseContext(s1);
 	FltReleaseContext(h1);
 	/* A second volume: its instance's contexts go at dismount, the first's stay. */
-	vol2 = make_volume("/mnt/fake2");
+	vol2 = fx_make_volume("/mnt/fake2", &fake_ops);
 	{
 		PFLT_CONTEXT v2 = alloc_ctx(FLT_VOLUME_CONTEXT, sizeof(struct tctx));
 		PFLT_CONTEXT i2 = alloc_ctx(FLT_INSTANCE_CONTEXT, sizeof(struct tctx));
@@ -847,8 +802,8 @@ int main(void)
 	fm_log_open(NULL, FM_LOG_ERROR + 0);
 	fm_reg_init(NULL);
 	fm_core_init();
-	reg_service("cx", "370000");
-	vol = make_volume("/mnt/fake");
+	fx_reg_service("cx", "370000", 0);
+	vol = fx_make_volume("/mnt/fake", &fake_ops);
 	TAP_RUN(t_registration);
 	TAP_RUN(t_allocate);
 	TAP_RUN(t_instance_context);

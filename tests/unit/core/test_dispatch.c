@@ -3,6 +3,7 @@
 #include "core/registry.h"
 #include "common/log.h"
 
+#include "core_fixture.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -40,53 +41,7 @@ static NTSTATUS fake_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 	return lower_status;
 }
 
-static int fake_stream_path(struct fm_volume *vol, void *fs_context, char *buf, size_t cap)
-{
-	(void)vol;
-	(void)fs_context;
-	return snprintf(buf, cap, "dir/file.txt");
-}
-
-static int fake_is_dir(struct fm_volume *vol, void *fs_context)
-{
-	(void)vol;
-	(void)fs_context;
-	return 0;
-}
-
-static const struct fm_lower_ops fake_ops = {fake_dispatch, fake_stream_path, fake_is_dir};
-
-static struct fm_volume *make_volume(void)
-{
-	struct fm_volume_params p = {0};
-	struct fm_volume *v = NULL;
-
-	p.mount_point = "/mnt/fake";
-	p.backing_dir = "/srv/fake";
-	p.backing_fs = "tmpfs";
-	p.lower = &fake_ops;
-	TAP_EQ_INT(fm_volume_create(&p, &v), 0);
-	return v;
-}
-
-static void reg_service(const char *svc, const char *altitude, uint32_t flags)
-{
-	char path[256], inst[128];
-	struct fm_regkey *k;
-
-	snprintf(inst, sizeof(inst), "%s Instance", svc);
-	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, svc);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "DefaultInstance", inst);
-		fm_reg_close(k);
-	}
-	snprintf(path, sizeof(path), "%s\\%s\\Instances\\%s", FM_REG_SERVICES, svc, inst);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "Altitude", altitude);
-		fm_reg_set_dword(k, "Flags", flags);
-		fm_reg_close(k);
-	}
-}
+static const struct fm_lower_ops fake_ops = {fake_dispatch, fx_stream_path, fx_stream_is_dir};
 
 /* ---- Two test filters, A above B, whose behaviour the tests set ---- */
 
@@ -102,7 +57,7 @@ struct tf {
 	bool pend_early; /* complete before returning FLT_PREOP_PENDING */
 	bool post_more;
 	bool queue;
-	    /* pend into the cancel-safe queue */ /* return MORE_PROCESSING_REQUIRED from post */
+	/* pend into the cancel-safe queue */ /* return MORE_PROCESSING_REQUIRED from post */
 	NTSTATUS setup_result;
 	NTSTATUS unload_result;
 	NTSTATUS query_result;
@@ -416,7 +371,7 @@ static void t_registration_validation(void)
 	    {IRP_MJ_OPERATION_END, 0, NULL, NULL, NULL},
 	};
 
-	reg_service("fv", "100000", 0);
+	fx_reg_service("fv", "100000", 0);
 	entry_reg = &r;
 	r.Size = sizeof(r) - 8;
 	TAP_EQ_INT(fm_filter_load_builtin("fv", reg_entry, NULL, 0), STATUS_INVALID_PARAMETER);
@@ -454,9 +409,9 @@ static void t_load_attach_order(void)
 	struct fm_instance_info *ii;
 	size_t n;
 
-	reg_service("fa", "300000", 0);
-	reg_service("fb", "200000", 0);
-	vol = make_volume();
+	fx_reg_service("fa", "300000", 0);
+	fx_reg_service("fb", "200000", 0);
+	vol = fx_make_volume("/mnt/fake", &fake_ops);
 	TAP_EQ_INT(load_tf(&B), STATUS_SUCCESS);
 	TAP_EQ_INT(load_tf(&A), STATUS_SUCCESS);
 	TAP_EQ_INT(A.setups, 1);
@@ -765,7 +720,7 @@ static void t_decline_and_late_volume(void)
 	size_t n, on_v2 = 0;
 
 	B.setup_result = STATUS_FLT_DO_NOT_ATTACH;
-	v2 = make_volume();
+	v2 = fx_make_volume("/mnt/fake", &fake_ops);
 	TAP_EQ_INT(fm_list_instances(&ii, &n), 0);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(ii[i].volume_device, fm_volume_device_name(v2)) == 0)
@@ -787,6 +742,7 @@ static void t_dismount(void)
 int main(void)
 {
 	fm_log_open(NULL, FM_LOG_WARN);
+	fx_path = "dir/file.txt";
 	fm_reg_init(NULL);
 	fm_core_init();
 	TAP_RUN(t_altitudes);

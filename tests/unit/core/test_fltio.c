@@ -4,6 +4,7 @@
 #include "volume/lowerfs.h"
 #include "common/log.h"
 
+#include "core_fixture.h"
 #include "tap.h"
 
 #include <dirent.h>
@@ -106,53 +107,7 @@ static NTSTATUS fake_dispatch(struct fm_volume *v, PFLT_CALLBACK_DATA data)
 	return st;
 }
 
-static int fake_stream_path(struct fm_volume *v, void *fs_context, char *buf, size_t cap)
-{
-	(void)v;
-	(void)fs_context;
-	return snprintf(buf, cap, "f.txt");
-}
-
-static int fake_is_dir(struct fm_volume *v, void *fs_context)
-{
-	(void)v;
-	(void)fs_context;
-	return 0;
-}
-
-static const struct fm_lower_ops fake_ops = {fake_dispatch, fake_stream_path, fake_is_dir};
-
-static struct fm_volume *make_volume(const char *mp)
-{
-	struct fm_volume_params p = {0};
-	struct fm_volume *v = NULL;
-
-	p.mount_point = mp;
-	p.backing_dir = "/srv/fake";
-	p.backing_fs = "tmpfs";
-	p.lower = &fake_ops;
-	TAP_EQ_INT(fm_volume_create(&p, &v), 0);
-	return v;
-}
-
-static void reg_service(const char *svc, const char *altitude)
-{
-	char path[256], inst[128];
-	struct fm_regkey *k;
-
-	snprintf(inst, sizeof(inst), "%s Instance", svc);
-	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, svc);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "DefaultInstance", inst);
-		fm_reg_close(k);
-	}
-	snprintf(path, sizeof(path), "%s\\%s\\Instances\\%s", FM_REG_SERVICES, svc, inst);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "Altitude", altitude);
-		fm_reg_set_dword(k, "Flags", 0);
-		fm_reg_close(k);
-	}
-}
+static const struct fm_lower_ops fake_ops = {fake_dispatch, fx_stream_path, fx_stream_is_dir};
 
 /* ---- Three filters: top (300000), mid (200000), low (100000) ---- */
 
@@ -334,14 +289,14 @@ static NTSTATUS open_from(int from, const WCHAR *rel, HANDLE *h, PFILE_OBJECT *f
 
 static void t_load(void)
 {
-	vol = make_volume("/mnt/fltio1");
+	vol = fx_make_volume("/mnt/fltio1", &fake_ops);
 	for (int i = 0; i < NF; i++) {
-		reg_service(svc[i], alt[i]);
+		fx_reg_service(svc[i], alt[i], 0);
 		entry_index = i;
 		TAP_EQ_INT(fm_filter_load_builtin(svc[i], tf_entry, NULL, 0), STATUS_SUCCESS);
 		TAP_CHECK(F[i].inst != NULL);
 	}
-	vol2 = make_volume("/mnt/fltio2");
+	vol2 = fx_make_volume("/mnt/fltio2", &fake_ops);
 }
 
 /* I/O issued by the middle instance is seen by the lowest only. */
