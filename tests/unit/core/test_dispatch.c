@@ -36,6 +36,16 @@ static NTSTATUS fake_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 		data->Iopb->TargetFileObject->FsContext = (void *)0x1;
 	if (data->Iopb->MajorFunction == IRP_MJ_READ)
 		lower_read_length = data->Iopb->Parameters.Read.Length;
+	if (data->Iopb->MajorFunction == IRP_MJ_DIRECTORY_CONTROL) {
+		/* Like the real lower: the MDL's address when there is one. */
+		PFLT_PARAMETERS pp = &data->Iopb->Parameters;
+		char *buf =
+		    pp->DirectoryControl.QueryDirectory.MdlAddress
+			? MmGetSystemAddressForMdlSafe(
+			      pp->DirectoryControl.QueryDirectory.MdlAddress, NormalPagePriority)
+			: pp->DirectoryControl.QueryDirectory.DirectoryBuffer;
+		memcpy(buf, "LOWER", 6);
+	}
 	data->IoStatus.Status = lower_status;
 	data->IoStatus.Information = 7;
 	return lower_status;
@@ -698,6 +708,96 @@ static void t_cbdq_cancel(void)
 	fm_file_object_free(fo);
 }
 
+/* A filter that swaps the directory buffer of IRP_MJ_DIRECTORY_CONTROL for its own. */
+static FLT_PREOP_CALLBACK_STATUS swap_pre(PFLT_CALLBACK_DATA d, PCFLT_RELATED_OBJECTS o, PVOID *ctx)
+{
+	PFLT_PARAMETERS pp = &d->Iopb->Parameters;
+	ULONG len = pp->DirectoryControl.QueryDirectory.Length;
+	PVOID mine = ExAllocatePoolWithTag(NonPagedPool, len, 'pwsT');
+	PMDL mdl = mine ? IoAllocateMdl(mine, len, FALSE, FALSE, NULL) : NULL;
+
+	(void)o;
+	*ctx = NULL;
+	if (!mdl) {
+		if (mine)
+			ExFreePoolWithTag(mine, 'pwsT');
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	}
+	MmBuildMdlForNonPagedPool(mdl);
+	memset(mine, 0, len);
+	pp->DirectoryControl.QueryDirectory.DirectoryBuffer = mine;
+	pp->DirectoryControl.QueryDirectory.MdlAddress = mdl;
+	FltSetCallbackDataDirty(d);
+	*ctx = mine;
+	return FLT_PREOP_SUCCESS_WITH_CALLBACK;
+}
+
+static FLT_POSTOP_CALLBACK_STATUS swap_post(PFLT_CALLBACK_DATA d, PCFLT_RELATED_OBJECTS o,
+					    PVOID ctx, FLT_POST_OPERATION_FLAGS f)
+{
+	PFLT_PARAMETERS pp = &d->Iopb->Parameters;
+
+	(void)o;
+	(void)f;
+	/* The caller's buffer again (no MDL), and the swapped MDL for us to see. */
+	TAP_CHECK(pp->DirectoryControl.QueryDirectory.DirectoryBuffer != ctx);
+	TAP_CHECK(pp->DirectoryControl.QueryDirectory.MdlAddress == NULL);
+	TAP_CHECK(FltGetSwappedBufferMdlAddress(d) != NULL);
+	memcpy(pp->DirectoryControl.QueryDirectory.DirectoryBuffer, ctx, 6);
+	ExFreePoolWithTag(ctx, 'pwsT');
+	return FLT_POSTOP_FINISHED_PROCESSING;
+}
+
+static const FLT_OPERATION_REGISTRATION swap_ops[] = {
+    {IRP_MJ_DIRECTORY_CONTROL, 0, swap_pre, swap_post, NULL},
+    {IRP_MJ_OPERATION_END, 0, NULL, NULL, NULL},
+};
+
+static PFLT_FILTER swap_filter;
+
+static NTSTATUS swap_unload(FLT_FILTER_UNLOAD_FLAGS flags)
+{
+	(void)flags;
+	FltUnregisterFilter(swap_filter);
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS swap_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
+{
+	static FLT_REGISTRATION r;
+	NTSTATUS st;
+
+	(void)regpath;
+	r = tf_reg;
+	r.OperationRegistration = swap_ops;
+	r.FilterUnloadCallback = swap_unload;
+	r.InstanceSetupCallback = NULL;
+	r.InstanceTeardownCompleteCallback = NULL;
+	st = FltRegisterFilter(drv, &r, &swap_filter);
+	if (NT_SUCCESS(st))
+		st = FltStartFiltering(swap_filter);
+	return st;
+}
+
+static void t_swap_directory_buffer(void)
+{
+	struct fm_irp irp;
+	char caller[64];
+	PFILE_OBJECT fo = fm_file_object_alloc(vol, u"\\d", 2);
+
+	fx_reg_service("fswap", "250000", 0);
+	TAP_EQ_INT(fm_filter_load_builtin("fswap", swap_entry, NULL, 0), STATUS_SUCCESS);
+	memset(caller, 'x', sizeof(caller));
+	fm_irp_init(&irp, vol, IRP_MJ_DIRECTORY_CONTROL, IRP_MN_QUERY_DIRECTORY, fo, NULL);
+	irp.iopb.Parameters.DirectoryControl.QueryDirectory.DirectoryBuffer = caller;
+	irp.iopb.Parameters.DirectoryControl.QueryDirectory.Length = sizeof(caller);
+	TAP_EQ_INT(fm_irp_dispatch(&irp), STATUS_SUCCESS);
+	TAP_EQ_STR(caller, "LOWER");
+	fm_irp_cleanup(&irp);
+	fm_file_object_free(fo);
+	TAP_EQ_INT(fm_filter_unload("fswap", false, NULL, 0), STATUS_SUCCESS);
+}
+
 static void t_unload_refused(void)
 {
 	int before = A.teardowns;
@@ -758,6 +858,7 @@ int main(void)
 	TAP_RUN(t_manual_attach_detach);
 	TAP_RUN(t_draining);
 	TAP_RUN(t_cbdq_cancel);
+	TAP_RUN(t_swap_directory_buffer);
 	TAP_RUN(t_unload_refused);
 	TAP_RUN(t_decline_and_late_volume);
 	TAP_RUN(t_dismount);
