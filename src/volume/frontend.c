@@ -263,6 +263,10 @@ static void stat_from_lx(const FILE_STAT_LX_INFORMATION *b, struct stat *st)
 
 /* ---- IRP sequences ----------------------------------------------------------------------------- */
 
+static int do_create_dev(struct fm_fe *fe, const struct fm_requestor *who, const WCHAR *nt,
+			 size_t ntlen, ULONG disp, ULONG copt, ACCESS_MASK access, long lxmode,
+			 const ULONG *lxdev, PFILE_OBJECT *out, ULONG_PTR *info);
+
 /*
  * IRP_MJ_CREATE of `nt` (volume-relative NT path).  On success *out is the open FILE_OBJECT
  * (release with close_fo); returns 0 or a positive errno.  lxmode < 0: no $LXMOD EA.
@@ -270,6 +274,14 @@ static void stat_from_lx(const FILE_STAT_LX_INFORMATION *b, struct stat *st)
 static int do_create(struct fm_fe *fe, const struct fm_requestor *who, const WCHAR *nt,
 		     size_t ntlen, ULONG disp, ULONG copt, ACCESS_MASK access, long lxmode,
 		     PFILE_OBJECT *out, ULONG_PTR *info)
+{
+	return do_create_dev(fe, who, nt, ntlen, disp, copt, access, lxmode, NULL, out, info);
+}
+
+/* As do_create; `lxdev` (major, minor; NULL: none) adds a $LXDEV EA after $LXMOD. */
+static int do_create_dev(struct fm_fe *fe, const struct fm_requestor *who, const WCHAR *nt,
+			 size_t ntlen, ULONG disp, ULONG copt, ACCESS_MASK access, long lxmode,
+			 const ULONG *lxdev, PFILE_OBJECT *out, ULONG_PTR *info)
 {
 	union {
 		FILE_FULL_EA_INFORMATION ea;
@@ -293,15 +305,26 @@ static int do_create(struct fm_fe *fe, const struct fm_requestor *who, const WCH
 	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
 	if (lxmode >= 0) {
 		ULONG m = (ULONG)lxmode;
-		size_t off = offsetof(FILE_FULL_EA_INFORMATION, EaName);
+		size_t off = offsetof(FILE_FULL_EA_INFORMATION, EaName), len = off + 7 + sizeof(m);
 
 		memset(&eab, 0, sizeof(eab));
 		eab.ea.EaNameLength = 6;
 		eab.ea.EaValueLength = sizeof(ULONG);
 		memcpy(eab.raw + off, "$LXMOD", 7);
 		memcpy(eab.raw + off + 7, &m, sizeof(m));
+		if (lxdev) {
+			/* WSL's $LXDEV: the device's major then minor number, two ULONGs. */
+			FILE_FULL_EA_INFORMATION *d = (void *)(eab.raw + 20);
+
+			eab.ea.NextEntryOffset = 20;
+			d->EaNameLength = 6;
+			d->EaValueLength = 2 * sizeof(ULONG);
+			memcpy(d->EaName, "$LXDEV", 7);
+			memcpy(d->EaName + 7, lxdev, 2 * sizeof(ULONG));
+			len = 20 + off + 7 + 2 * sizeof(ULONG);
+		}
 		irp.data.Iopb->Parameters.Create.EaBuffer = &eab;
-		irp.data.Iopb->Parameters.Create.EaLength = (ULONG)(off + 7 + sizeof(m));
+		irp.data.Iopb->Parameters.Create.EaLength = (ULONG)len;
 	}
 	st = dispatch(&irp);
 	err = status_errno(&irp, st);
@@ -326,7 +349,7 @@ static int create_at(struct fm_fe *fe, const struct fm_requestor *who, struct fm
 		     PFILE_OBJECT *out, ULONG_PTR *info)
 {
 	WCHAR nt[PATH_MAX + 2];
-	size_t len;
+	size_t len = 0;
 	int r = nt_path(fe, dir, name, nt, PATH_MAX + 2, &len);
 
 	if (r < 0)
@@ -885,6 +908,222 @@ out:
 	fe_leave(fe);
 }
 
+/* ---- symbolic links and special files: WSL reparse points -------------------------------------- */
+
+#define LX_SYMLINK_VERSION 2
+
+/* One FSCTL (METHOD_BUFFERED: one system buffer for input and output); 0 or errno. */
+static int fsctl(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo, ULONG code,
+		 void *buf, ULONG inlen, ULONG outlen, ULONG *got)
+{
+	struct fm_irp irp;
+	NTSTATUS st;
+	int err;
+
+	fm_irp_init(&irp, fe->vol, IRP_MJ_FILE_SYSTEM_CONTROL, IRP_MN_USER_FS_REQUEST, fo, who);
+	irp.data.Iopb->Parameters.FileSystemControl.Buffered.FsControlCode = code;
+	irp.data.Iopb->Parameters.FileSystemControl.Buffered.InputBufferLength = inlen;
+	irp.data.Iopb->Parameters.FileSystemControl.Buffered.OutputBufferLength = outlen;
+	irp.data.Iopb->Parameters.FileSystemControl.Buffered.SystemBuffer = buf;
+	st = dispatch(&irp);
+	err = status_errno(&irp, st);
+	if (got)
+		*got = (ULONG)irp.data.IoStatus.Information;
+	fm_irp_cleanup(&irp);
+	return err;
+}
+
+/*
+ * readlink: IRP_MJ_CREATE (FILE_OPEN_REPARSE_POINT) -> FSCTL_GET_REPARSE_POINT -> cleanup ->
+ * close; the IO_REPARSE_TAG_LX_SYMLINK data after its version ULONG is the target.
+ */
+static void op_readlink(struct fm_fuse_req *req, uint64_t nodeid)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	struct fm_stream *s = node_stream(fe, nodeid);
+	const ULONG hdr = (ULONG)REPARSE_DATA_BUFFER_HEADER_SIZE;
+	char target[PATH_MAX + 1];
+	REPARSE_DATA_BUFFER *rb;
+	UCHAR *buf = NULL;
+	PFILE_OBJECT fo;
+	ULONG got = 0, version, tlen;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = meta_open(fe, &who, s, FILE_READ_ATTRIBUTES, &fo);
+	if (r && nameless(fe, s, r)) {
+		r = fm_lower_readlink(fe->lw, s, target, sizeof(target));
+		if (r >= 0) {
+			fm_fuse_reply_readlink(req, target);
+			goto done;
+		}
+		r = -r;
+		goto out;
+	}
+	if (r)
+		goto out;
+	buf = fm_malloc(MAXIMUM_REPARSE_DATA_BUFFER_SIZE);
+	r = buf ? fsctl(fe, &who, fo, FSCTL_GET_REPARSE_POINT, buf, 0,
+			MAXIMUM_REPARSE_DATA_BUFFER_SIZE, &got)
+		: ENOMEM;
+	close_fo(fe, &who, fo);
+	if (r)
+		goto out;
+	rb = (void *)buf;
+	/* What a filter may have left here is checked like any input. */
+	if (got < hdr || rb->ReparseTag != IO_REPARSE_TAG_LX_SYMLINK ||
+	    rb->ReparseDataLength > got - hdr || rb->ReparseDataLength < sizeof(ULONG)) {
+		r = EINVAL;
+		goto out;
+	}
+	memcpy(&version, buf + hdr, sizeof(version));
+	tlen = rb->ReparseDataLength - (ULONG)sizeof(ULONG);
+	if (version != LX_SYMLINK_VERSION || !tlen || tlen > PATH_MAX ||
+	    memchr(buf + hdr + sizeof(ULONG), '\0', tlen)) {
+		r = EIO;
+		goto out;
+	}
+	memcpy(target, buf + hdr + sizeof(ULONG), tlen);
+	target[tlen] = '\0';
+	fm_fuse_reply_readlink(req, target);
+	goto done;
+out:
+	fm_fuse_reply_err(req, r);
+done:
+	fm_free(buf);
+	fe_leave(fe);
+}
+
+/*
+ * A new reparse point named `name` in `parent`: IRP_MJ_CREATE FILE_CREATE, non-directory,
+ * FILE_OPEN_REPARSE_POINT, with $LXMOD (type and mode) and, for devices, $LXDEV -> 
+ * FSCTL_SET_REPARSE_POINT with `rb` -> cleanup -> close, replying the new entry.  When the
+ * FSCTL fails the empty file the create made is deleted again (FileDispositionInformationEx).
+ */
+static void new_reparse_point(struct fm_fuse_req *req, struct fm_fe *fe,
+			      const struct fm_requestor *who, uint64_t parent, const char *name,
+			      mode_t mode, const ULONG *lxdev, REPARSE_DATA_BUFFER *rb, ULONG len)
+{
+	WCHAR nt[PATH_MAX + 2];
+	size_t ntlen = 0;
+	PFILE_OBJECT fo;
+	int r = -nt_path(fe, node_stream(fe, parent), name, nt, PATH_MAX + 2, &ntlen);
+
+	if (!r)
+		r = do_create_dev(fe, who, nt, ntlen, FILE_CREATE,
+				  FILE_NON_DIRECTORY_FILE | FILE_OPEN_REPARSE_POINT,
+				  FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | DELETE | SYNCHRONIZE,
+				  (long)mode, lxdev, &fo, NULL);
+	if (r) {
+		fm_fuse_reply_err(req, r);
+		return;
+	}
+	r = fsctl(fe, who, fo, FSCTL_SET_REPARSE_POINT, rb, len, 0, NULL);
+	if (r) {
+		FILE_DISPOSITION_INFORMATION_EX d;
+
+		d.Flags = FILE_DISPOSITION_DELETE | FILE_DISPOSITION_POSIX_SEMANTICS |
+			  FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE;
+		set_info(fe, who, fo, FileDispositionInformationEx, &d, sizeof(d), false);
+		fm_fuse_reply_err(req, r);
+	} else {
+		reply_entry_fo(fe, req, fo, NULL);
+	}
+	close_fo(fe, who, fo);
+}
+
+static void op_mknod(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode,
+		     dev_t rdev)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	mode_t m = (mode & S_IFMT) | (mode & 07777 & ~who.umask);
+	REPARSE_DATA_BUFFER rb;
+	ULONG dev[2];
+	PFILE_OBJECT fo;
+	int r;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	memset(&rb, 0, sizeof(rb));
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		/* A plain file: a create like O_CREAT|O_EXCL, then cleanup and close. */
+		r = create_at(fe, &who, node_stream(fe, parent), name, FILE_CREATE,
+			      FILE_NON_DIRECTORY_FILE, FILE_READ_ATTRIBUTES | SYNCHRONIZE, (long)m,
+			      &fo, NULL);
+		if (r) {
+			fm_fuse_reply_err(req, r);
+		} else {
+			reply_entry_fo(fe, req, fo, NULL);
+			close_fo(fe, &who, fo);
+		}
+		goto out;
+	case S_IFIFO:
+		rb.ReparseTag = IO_REPARSE_TAG_LX_FIFO;
+		break;
+	case S_IFCHR:
+		rb.ReparseTag = IO_REPARSE_TAG_LX_CHR;
+		break;
+	case S_IFBLK:
+		rb.ReparseTag = IO_REPARSE_TAG_LX_BLK;
+		break;
+	case S_IFSOCK:
+		rb.ReparseTag = IO_REPARSE_TAG_AF_UNIX;
+		break;
+	default:
+		fm_fuse_reply_err(req, EINVAL);
+		goto out;
+	}
+	dev[0] = major(rdev);
+	dev[1] = minor(rdev);
+	new_reparse_point(req, fe, &who, parent, name, m,
+			  S_ISCHR(mode) || S_ISBLK(mode) ? dev : NULL, &rb,
+			  (ULONG)REPARSE_DATA_BUFFER_HEADER_SIZE);
+out:
+	fe_leave(fe);
+}
+
+static void op_symlink(struct fm_fuse_req *req, const char *target, uint64_t parent,
+		       const char *name)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	const ULONG hdr = (ULONG)REPARSE_DATA_BUFFER_HEADER_SIZE;
+	size_t tl = strlen(target);
+	ULONG version = LX_SYMLINK_VERSION;
+	REPARSE_DATA_BUFFER *rb;
+
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (tl + sizeof(ULONG) > MAXIMUM_REPARSE_DATA_BUFFER_SIZE - hdr || tl >= PATH_MAX) {
+		fm_fuse_reply_err(req, ENAMETOOLONG);
+		goto out;
+	}
+	rb = fm_calloc(1, hdr + sizeof(ULONG) + tl);
+	if (!rb) {
+		fm_fuse_reply_err(req, ENOMEM);
+		goto out;
+	}
+	rb->ReparseTag = IO_REPARSE_TAG_LX_SYMLINK;
+	rb->ReparseDataLength = (USHORT)(sizeof(ULONG) + tl);
+	memcpy((UCHAR *)rb + hdr, &version, sizeof(version));
+	memcpy((UCHAR *)rb + hdr + sizeof(ULONG), target, tl);
+	new_reparse_point(req, fe, &who, parent, name, S_IFLNK | 0777, NULL, rb,
+			  (ULONG)(hdr + sizeof(ULONG) + tl));
+	fm_free(rb);
+out:
+	fe_leave(fe);
+}
+
 static void now_or(const struct timespec *given, bool now, LARGE_INTEGER *out)
 {
 	struct timespec ts;
@@ -949,79 +1188,6 @@ static void op_setattr(struct fm_fuse_req *req, uint64_t nodeid, const struct st
 		fm_fuse_reply_err(req, r);
 	else
 		fm_fuse_reply_attr(req, &st, ATTR_TIMEOUT);
-	fe_leave(fe);
-}
-
-static void op_readlink(struct fm_fuse_req *req, uint64_t nodeid)
-{
-	struct fm_fe *fe = fe_of(req);
-	char buf[PATH_MAX + 1];
-	int r;
-
-	if (!fe_enter(fe)) {
-		fm_fuse_reply_err(req, ENOTCONN);
-		return;
-	}
-	r = fm_lower_readlink(fe->lw, node_stream(fe, nodeid), buf, sizeof(buf));
-	if (r < 0)
-		fm_fuse_reply_err(req, -r);
-	else
-		fm_fuse_reply_readlink(req, buf);
-	fe_leave(fe);
-}
-
-static void reply_new_entry(struct fm_fe *fe, struct fm_fuse_req *req, int r, struct fm_stream *s,
-			    const struct stat *st)
-{
-	struct fm_fuse_entry e;
-
-	if (r < 0) {
-		fm_fuse_reply_err(req, -r);
-		return;
-	}
-	memset(&e, 0, sizeof(e));
-	e.nodeid = node_id(fe, s);
-	e.attr = *st;
-	e.entry_timeout = ENTRY_TIMEOUT;
-	e.attr_timeout = ATTR_TIMEOUT;
-	if (fm_fuse_reply_entry(req, &e) < 0)
-		fm_lower_forget(fe->lw, s, 1);
-}
-
-static void op_mknod(struct fm_fuse_req *req, uint64_t parent, const char *name, mode_t mode,
-		     dev_t rdev)
-{
-	struct fm_fe *fe = fe_of(req);
-	struct fm_requestor who = who_of(req);
-	struct fm_stream *s = NULL;
-	struct stat st;
-	int r;
-
-	if (!fe_enter(fe)) {
-		fm_fuse_reply_err(req, ENOTCONN);
-		return;
-	}
-	r = fm_lower_mknod(fe->lw, &who, node_stream(fe, parent), name,
-			   (mode & S_IFMT) | (mode & 07777 & ~who.umask), rdev, &s, &st);
-	reply_new_entry(fe, req, r, s, &st);
-	fe_leave(fe);
-}
-
-static void op_symlink(struct fm_fuse_req *req, const char *target, uint64_t parent,
-		       const char *name)
-{
-	struct fm_fe *fe = fe_of(req);
-	struct fm_requestor who = who_of(req);
-	struct fm_stream *s = NULL;
-	struct stat st;
-	int r;
-
-	if (!fe_enter(fe)) {
-		fm_fuse_reply_err(req, ENOTCONN);
-		return;
-	}
-	r = fm_lower_symlink(fe->lw, &who, node_stream(fe, parent), name, target, &s, &st);
-	reply_new_entry(fe, req, r, s, &st);
 	fe_leave(fe);
 }
 

@@ -103,6 +103,9 @@ struct fm_handle {
 	size_t pattern_len;
 	bool returned_any;
 	size_t ea_pos; /* IRP_MJ_QUERY_EA enumeration cursor (entries), dir_lock */
+	/* $LXDEV of the create (major, minor): the device a later LX_CHR / LX_BLK gets. */
+	bool has_lxdev;
+	ULONG lxdev[2];
 };
 
 /* Which status the lower last set from an errno on this thread (see fm_lower_last_errno). */
@@ -1268,8 +1271,8 @@ static int id_path(struct fm_lower *lw, PFILE_OBJECT fo, char *path, size_t cap)
 	return r;
 }
 
-/* The Linux mode in a create's EA buffer ("$LXMOD", WSL style); false when absent. */
-static bool ea_lxmod(const void *buf, ULONG len, ULONG *mode)
+/* A ULONG-valued WSL EA (e.g. "$LXMOD") in a create's EA buffer: n ULONGs; false when absent. */
+static bool ea_lx_ulongs(const void *buf, ULONG len, const char *name, ULONG *out, size_t n)
 {
 	const UCHAR *p = buf;
 	ULONG off = 0;
@@ -1283,9 +1286,9 @@ static bool ea_lxmod(const void *buf, ULONG len, ULONG *mode)
 
 		if (end > len)
 			return false;
-		if (ea->EaNameLength == 6 && !memcmp(ea->EaName, "$LXMOD", 6) &&
-		    ea->EaValueLength >= sizeof(ULONG)) {
-			memcpy(mode, ea->EaName + 7, sizeof(ULONG));
+		if (ea->EaNameLength == strlen(name) && !memcmp(ea->EaName, name, strlen(name)) &&
+		    ea->EaValueLength >= n * sizeof(ULONG)) {
+			memcpy(out, ea->EaName + ea->EaNameLength + 1, n * sizeof(ULONG));
 			return true;
 		}
 		if (!ea->NextEntryOffset)
@@ -1293,6 +1296,11 @@ static bool ea_lxmod(const void *buf, ULONG len, ULONG *mode)
 		off += ea->NextEntryOffset;
 	}
 	return false;
+}
+
+static bool ea_lxmod(const void *buf, ULONG len, ULONG *mode)
+{
+	return ea_lx_ulongs(buf, len, "$LXMOD", mode, 1);
 }
 
 /* Open an existing file; falls back to a directory or a symlink itself as the request allows. */
@@ -1551,6 +1559,8 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	h->can_delete = (access & (DELETE | GENERIC_ALL)) != 0;
 	h->delete_on_close = (copt & FILE_DELETE_ON_CLOSE) != 0;
 	h->link_parent = pstream;
+	h->has_lxdev = ea_lx_ulongs(iopb->Parameters.Create.EaBuffer,
+				    iopb->Parameters.Create.EaLength, "$LXDEV", h->lxdev, 2);
 	pthread_mutex_init(&h->dir_lock, NULL);
 	fo->FsContext = s;
 	fo->FsContext2 = h;
@@ -3132,6 +3142,200 @@ static NTSTATUS irp_query_ea(PFLT_CALLBACK_DATA data)
 	return complete(data, STATUS_SUCCESS, pos);
 }
 
+/* ---- reparse points: IRP_MJ_FILE_SYSTEM_CONTROL ------------------------------------------------ */
+
+/*
+ * WSL's reparse points: IO_REPARSE_TAG_LX_SYMLINK data is a ULONG version (2) followed by the
+ * UTF-8 target without a NUL; the LX_FIFO / LX_CHR / LX_BLK / AF_UNIX tags carry no data (a
+ * device's numbers come from the $LXDEV EA of the create).
+ */
+#define LX_SYMLINK_VERSION 2
+
+static NTSTATUS fsctl_get_reparse(PFLT_CALLBACK_DATA data, struct fm_handle *h, UCHAR *out,
+				  ULONG cap)
+{
+	const ULONG hdr = (ULONG)REPARSE_DATA_BUFFER_HEADER_SIZE;
+	UCHAR buf[REPARSE_DATA_BUFFER_HEADER_SIZE + sizeof(ULONG) + PATH_MAX];
+	REPARSE_DATA_BUFFER *rb = (void *)buf;
+	ULONG version = LX_SYMLINK_VERSION, len = 0, n;
+	struct stat st;
+
+	if (fstat(h->fd, &st) < 0)
+		return fail_errno(data, -errno);
+	memset(buf, 0, hdr);
+	rb->ReparseTag = reparse_tag_of(st.st_mode);
+	if (!rb->ReparseTag)
+		return complete(data, STATUS_NOT_A_REPARSE_POINT, 0);
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t t = readlinkat(h->fd, "", (char *)buf + hdr + sizeof(ULONG), PATH_MAX);
+
+		if (t < 0)
+			return fail_errno(data, -errno);
+		memcpy(buf + hdr, &version, sizeof(version));
+		len = (ULONG)(sizeof(ULONG) + (size_t)t);
+	}
+	rb->ReparseDataLength = (USHORT)len;
+	if (!out || cap < hdr)
+		return complete(data, STATUS_BUFFER_TOO_SMALL, 0);
+	n = hdr + len <= cap ? hdr + len : cap;
+	memcpy(out, buf, n);
+	return complete(data, n < hdr + len ? STATUS_BUFFER_OVERFLOW : STATUS_SUCCESS, n);
+}
+
+/*
+ * FSCTL_SET_REPARSE_POINT with a WSL tag turns the handle's file into the Linux object the tag
+ * names.  The file must be what the create of a new symlink or special file leaves: an empty
+ * regular file with one link (or a node of the same kind, replaced).  The object is made
+ * under a temporary name in the same directory, as the requestor, and renamed over the file:
+ * the name never disappears and never shows a half-made object, only the empty file before.
+ * The handle and its stream then stand for the new inode (FsContext keeps its identity, so
+ * filters' stream contexts stay attached, as when NTFS sets a reparse point).
+ */
+static NTSTATUS fsctl_set_reparse(struct fm_lower *lw, PFLT_CALLBACK_DATA data, struct fm_handle *h,
+				  struct fm_stream *s, const UCHAR *in, ULONG len)
+{
+	static unsigned long counter;
+	const ULONG hdr = (ULONG)REPARSE_DATA_BUFFER_HEADER_SIZE;
+	const REPARSE_DATA_BUFFER *rb = (const void *)in;
+	char target[PATH_MAX], path[PATH_MAX], ppath[PATH_MAX], tmp[64];
+	const char *name;
+	struct stat st, cur, nst;
+	mode_t type;
+	dev_t rdev = 0;
+	struct creds c;
+	ULONG version;
+	int pfd, fd, r, tries;
+
+	if (!in || len < hdr || rb->ReparseDataLength > len - hdr)
+		return complete(data, STATUS_IO_REPARSE_DATA_INVALID, 0);
+	switch (rb->ReparseTag) {
+	case IO_REPARSE_TAG_LX_SYMLINK:
+		type = S_IFLNK;
+		if (rb->ReparseDataLength <= sizeof(ULONG) ||
+		    rb->ReparseDataLength - sizeof(ULONG) >= sizeof(target))
+			return complete(data, STATUS_IO_REPARSE_DATA_INVALID, 0);
+		memcpy(&version, in + hdr, sizeof(version));
+		memcpy(target, in + hdr + sizeof(ULONG), rb->ReparseDataLength - sizeof(ULONG));
+		target[rb->ReparseDataLength - sizeof(ULONG)] = '\0';
+		if (version != LX_SYMLINK_VERSION ||
+		    strlen(target) != rb->ReparseDataLength - sizeof(ULONG))
+			return complete(data, STATUS_IO_REPARSE_DATA_INVALID, 0);
+		break;
+	case IO_REPARSE_TAG_LX_FIFO:
+		type = S_IFIFO;
+		break;
+	case IO_REPARSE_TAG_LX_CHR:
+	case IO_REPARSE_TAG_LX_BLK:
+		type = rb->ReparseTag == IO_REPARSE_TAG_LX_CHR ? S_IFCHR : S_IFBLK;
+		if (h->has_lxdev)
+			rdev = makedev(h->lxdev[0], h->lxdev[1]);
+		break;
+	case IO_REPARSE_TAG_AF_UNIX:
+		type = S_IFSOCK;
+		break;
+	default:
+		/* Other tags (NTFS stores any): this volume has nowhere to keep them. */
+		return complete(data, STATUS_IO_REPARSE_TAG_INVALID, 0);
+	}
+	if (fstat(h->fd, &st) < 0)
+		return fail_errno(data, -errno);
+	if (!(S_ISREG(st.st_mode) && st.st_size == 0 && st.st_nlink == 1) &&
+	    (st.st_mode & S_IFMT) != type)
+		return complete(data, STATUS_IO_REPARSE_DATA_INVALID, 0);
+	r = fm_lower_stream_path(lw, s, path, sizeof(path));
+	if (r <= 0)
+		return fail_errno(data, r == 0 ? -EINVAL : r);
+	name = split_path(path, ppath, sizeof(ppath));
+	if (!name)
+		return fail_errno(data, -ENAMETOOLONG);
+	pfd = open_dir_path(lw, ppath);
+	if (pfd < 0)
+		return fail_errno(data, pfd);
+	/* The name must still be this file (a rename by someone else could have moved it). */
+	if (fstatat(pfd, name, &cur, AT_SYMLINK_NOFOLLOW) < 0 || cur.st_ino != st.st_ino ||
+	    cur.st_dev != st.st_dev) {
+		close(pfd);
+		return complete(data, STATUS_FILE_RENAMED, 0);
+	}
+	creds_enter(lw, fm_irp_requestor(data), &c);
+	for (tries = 0; tries < 8; tries++) {
+		snprintf(tmp, sizeof(tmp), ".fm-reparse.%d.%lu", (int)getpid(),
+			 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+		if (type == S_IFLNK)
+			r = symlinkat(target, pfd, tmp);
+		else
+			r = mknodat(pfd, tmp, type | (st.st_mode & 07777), rdev);
+		r = r < 0 ? -errno : 0;
+		if (r != -EEXIST)
+			break;
+	}
+	creds_leave(lw, &c);
+	if (r == 0 && renameat(pfd, tmp, pfd, name) < 0) {
+		r = -errno;
+		unlinkat(pfd, tmp, 0);
+	}
+	if (r < 0) {
+		close(pfd);
+		return fail_errno(data, r);
+	}
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0 || fstat(fd, &nst) < 0) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return fail_errno(data, r);
+	}
+	/* The handle now holds the new inode, and the stream is re-keyed to it. */
+	close(h->fd);
+	h->fd = fd;
+	h->oflags = O_PATH;
+	h->can_read = h->can_write = false;
+	pthread_mutex_lock(&lw->lock);
+	if (s != &lw->root && !find_locked(lw, nst.st_dev, nst.st_ino)) {
+		struct fm_stream **pp = &lw->buckets[hash_of(s->dev, s->ino)];
+		size_t hb = hash_of(nst.st_dev, nst.st_ino);
+
+		while (*pp && *pp != s)
+			pp = &(*pp)->hnext;
+		if (*pp)
+			*pp = s->hnext;
+		s->dev = nst.st_dev;
+		s->ino = nst.st_ino;
+		s->type = nst.st_mode & S_IFMT;
+		s->hnext = lw->buckets[hb];
+		lw->buckets[hb] = s;
+	}
+	lower_unlock(lw);
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+static NTSTATUS irp_fsctl(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	PFILE_OBJECT fo = iopb->TargetFileObject;
+	struct fm_handle *h = handle_of(fo);
+
+	if (iopb->MinorFunction != IRP_MN_USER_FS_REQUEST &&
+	    iopb->MinorFunction != IRP_MN_KERNEL_CALL)
+		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
+	if (!h)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	switch (iopb->Parameters.FileSystemControl.Common.FsControlCode) {
+	case FSCTL_GET_REPARSE_POINT:
+		return fsctl_get_reparse(
+		    data, h, iopb->Parameters.FileSystemControl.Buffered.SystemBuffer,
+		    iopb->Parameters.FileSystemControl.Buffered.OutputBufferLength);
+	case FSCTL_SET_REPARSE_POINT:
+		return fsctl_set_reparse(
+		    lw, data, h, fo->FsContext,
+		    iopb->Parameters.FileSystemControl.Buffered.SystemBuffer,
+		    iopb->Parameters.FileSystemControl.Buffered.InputBufferLength);
+	default:
+		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
+	}
+}
+
 /* ---- the ops table ---------------------------------------------------------------------------- */
 
 static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
@@ -3166,6 +3370,8 @@ static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 		return irp_set_ea(data);
 	case IRP_MJ_QUERY_EA:
 		return irp_query_ea(data);
+	case IRP_MJ_FILE_SYSTEM_CONTROL:
+		return irp_fsctl(lw, data);
 	default:
 		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
 	}

@@ -22,6 +22,7 @@ setfattr -n user.g -v gv "$data/m_getxattr" 2>/dev/null ||
 python3 -c 'import os, sys; [os.setxattr(sys.argv[1], "user." + n, b"v") for n in ("a", "b")]' \
 	"$data/m_listxattr"
 python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.r", b"v")' "$data/m_removexattr"
+ln -s m_read "$data/m_readlink"
 
 # settle: wait until the log stops growing for 0.3 s (FUSE sends release asynchronously).
 settle() {
@@ -117,6 +118,12 @@ step removexattr m_removexattr 'os.removexattr("m_removexattr", "user.r")'
 step fsync m_fsync 'f = os.open("m_fsync", os.O_WRONLY); os.fsync(f); os.fdatasync(f); os.close(f)'
 step readdir m_dir 'os.listdir("m_dir")'
 step statfs "" 'os.statvfs(".")'
+step symlink m_symlink 'os.symlink("m_read", "m_symlink")'
+step readlink m_readlink 'os.readlink("m_readlink")'
+step mkfifo m_fifo 'os.mkfifo("m_fifo", 0o640)'
+step mknod-chr m_chr 'os.mknod("m_chr", 0o20600, os.makedev(1, 3))'
+step mknod-sock m_sock 'os.mknod("m_sock", 0o140644)'
+step mknod-reg m_reg 'os.mknod("m_reg", 0o100644)'
 
 fm_ok "unload the recorder" fm_fltmc unload recorder
 fm_done

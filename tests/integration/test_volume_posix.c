@@ -23,6 +23,9 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -506,6 +509,67 @@ static void s_symlink(void)
 	log_stat("target still", "sl-target", false);
 	STEP("dir link", symlink("n1", "sl-dir"));
 	log_content("via dir link", "sl-dir/n2/inner");
+	/* Reparse points (FSCTL_SET/GET_REPARSE_POINT): long targets, special files. */
+	{
+		static char longt[4096], back[4096];
+
+		memset(longt, 'x', 4000);
+		memcpy(longt, "a/", 2);
+		STEP("symlink 4000", symlink(longt, "sl-long"));
+		n = readlink("sl-long", back, sizeof(back));
+		STEP("readlink 4000", n);
+		STEP("readlink 4000 same", n == 4000 && !memcmp(back, longt, 4000));
+		STEP("readlink short buffer", readlink("sl-long", back, 10));
+		memset(longt, 'y', 4095);
+		STEP("symlink 4095", symlink(longt, "sl-4095"));
+		STEP("readlink 4095", readlink("sl-4095", back, sizeof(back)));
+	}
+	STEP("symlink utf8 target", symlink("d\xc3\xa9j\xc3\xa0 vu/\xff\xfe", "sl-utf8"));
+	n = readlink("sl-utf8", buf, sizeof(buf) - 1);
+	STEP("readlink utf8", n);
+	if (n >= 0)
+		logf_("utf8 target bytes: %zd %02x %02x\n", n, (unsigned char)buf[n - 2],
+		      (unsigned char)buf[n - 1]);
+	STEP("symlink missing dir", symlink("t", "nodir/sl"));
+	STEP("symlink over dir", symlink("t", "n1"));
+	STEP("rename symlink", rename("sl-utf8", "sl-utf8b"));
+	STEP("readlink renamed", readlink("sl-utf8b", buf, sizeof(buf)));
+	STEP("lchown symlink", lchown("sl-utf8b", 65534, 65534));
+	log_stat("lstat", "sl-utf8b", false);
+	STEP("mkfifo", mkfifo("fifo", 0640));
+	log_stat("fifo", "fifo", false);
+	STEP("mkfifo again", mkfifo("fifo", 0640));
+	STEP("readlink fifo", readlink("fifo", buf, sizeof(buf)));
+	STEP("mknod chr", mknod("chr", S_IFCHR | 0600, makedev(1, 3)));
+	STEP("mknod chr rdev", ({
+		     struct stat st;
+		     lstat("chr", &st) < 0 ? -1L
+					   : (long)(major(st.st_rdev) * 1000 + minor(st.st_rdev));
+	     }));
+	log_stat("chr", "chr", false);
+	STEP("mknod blk", mknod("blk", S_IFBLK | 0600, makedev(7, 200)));
+	STEP("mknod blk rdev", ({
+		     struct stat st;
+		     lstat("blk", &st) < 0 ? -1L
+					   : (long)(major(st.st_rdev) * 1000 + minor(st.st_rdev));
+	     }));
+	STEP("mknod reg", mknod("mkreg", S_IFREG | 0604, 0));
+	log_stat("mkreg", "mkreg", false);
+	STEP("mknod sock", mknod("sock", S_IFSOCK | 0644, 0));
+	log_stat("sock", "sock", false);
+	{
+		struct sockaddr_un a;
+		int sfd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		strcpy(a.sun_path, "bound.sock");
+		STEP("bind unix socket", bind(sfd, (struct sockaddr *)&a, sizeof(a)));
+		close(sfd);
+		log_stat("bound", "bound.sock", false);
+	}
+	STEP("unlink fifo", unlink("fifo"));
+	STEP("unlink chr", unlink("chr"));
 }
 
 static void s_link(void)
@@ -850,6 +914,30 @@ static void perm_script(void)
 	STEPOK("create via supplementary group", fd);
 	STEP("close", close(fd));
 	log_stat("stat bygroup", "grpdir/bygroup", false);
+	/* Reparse points and EAs as nobody: owners, denials, the kernel's checks. */
+	STEP("symlink in root dir", symlink("x", "rootdir/l"));
+	STEP("mkfifo in root dir", mkfifo("rootdir/fifo", 0644));
+	STEP("mkfifo in 0777 dir", mkfifo("pub/myfifo", 0644));
+	log_stat("stat myfifo", "pub/myfifo", false);
+	STEP("mknod chr as nobody", mknod("pub/mychr", S_IFCHR | 0600, makedev(1, 3)));
+	STEP("symlink via group", symlink("bygroup", "grpdir/glink"));
+	log_stat("stat glink", "grpdir/glink", false);
+	STEP("readlink own", ({
+		     char b[64];
+		     readlink("pub/mylink", b, sizeof(b));
+	     }));
+	STEP("chown own file away", chown("pub/mine", 0, (gid_t)-1));
+	STEP("chgrp own file to own group", chown("pub/mine", (uid_t)-1, 65534));
+	STEP("chgrp own file to supp group", chown("pub/mine", (uid_t)-1, TEST_GROUP));
+	log_stat("stat mine", "pub/mine", false);
+	STEP("chgrp own file to other group", chown("pub/mine", (uid_t)-1, 0));
+	STEP("setxattr own file", setxattr("pub/mine", "user.n", "v", 1, 0));
+	STEP("getxattr own file", getxattr("pub/mine", "user.n", NULL, 0));
+	STEP("setxattr root file", setxattr("secret", "user.n", "v", 1, 0));
+	STEP("getxattr root file", getxattr("secret", "user.n", NULL, 0));
+	STEP("listxattr root file", listxattr("secret", NULL, 0));
+	STEP("setxattr trusted", setxattr("pub/mine", "trusted.n", "v", 1, 0));
+	STEP("removexattr own", removexattr("pub/mine", "user.n"));
 }
 
 static void prepare_perm(const char *root)
@@ -897,6 +985,9 @@ static void t_permissions(void)
 	TAP_CHECK(a && strstr(a, "create in root dir: fail EACCES"));
 	TAP_CHECK(a && strstr(a, "create via supplementary group: ok"));
 	TAP_CHECK(a && strstr(a, "stat bygroup: mode=100600 nlink=1 uid=65534 gid=65534"));
+	/* Special files made through FSCTL_SET_REPARSE_POINT belong to their creator too. */
+	TAP_CHECK(a && strstr(a, "stat myfifo: mode=10644 nlink=1 uid=65534 gid=65534"));
+	TAP_CHECK(a && strstr(a, "stat glink: mode=120777 nlink=1 uid=65534 gid="));
 	{
 		/* The workers are root again: root creates inside nobody's 0700 directory. */
 		char p[256];
