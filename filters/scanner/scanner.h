@@ -1,0 +1,31 @@
+/* scanner: the messages its kernel part (scanner.c) and user program (scanuser.c) exchange. */
+#ifndef SCANNER_H
+#define SCANNER_H
+
+#define SCANNER_PORT_NAME L"\\ScannerPort"
+/* Bytes of file content per message; files are scanned in chunks of this size. */
+#define SCANNER_CHUNK_SIZE 65536
+/* Consecutive chunks overlap so that a pattern this long that straddles two is still seen. */
+#define SCANNER_CHUNK_OVERLAP 256
+/* Bytes scanned at most per file. */
+#define SCANNER_MAX_SCAN (16 * 1024 * 1024)
+
+#define SCANNER_REASON_OPEN 1
+#define SCANNER_REASON_CLEANUP 2
+
+/* Kernel -> user: a chunk of a file.  Only the first BytesToScan bytes of Contents are sent. */
+typedef struct _SCANNER_NOTIFICATION {
+	ULONG BytesToScan;
+	ULONG Reason;	  /* SCANNER_REASON_* */
+	ULONGLONG Offset; /* of Contents[0] in the file */
+	ULONG ProcessId;  /* who opened the file */
+	ULONG Reserved;
+	UCHAR Contents[SCANNER_CHUNK_SIZE];
+} SCANNER_NOTIFICATION, *PSCANNER_NOTIFICATION;
+
+/* User -> kernel: the verdict, following FILTER_REPLY_HEADER. */
+typedef struct _SCANNER_REPLY {
+	BOOLEAN SafeToOpen;
+} SCANNER_REPLY, *PSCANNER_REPLY;
+
+#endif
