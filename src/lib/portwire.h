@@ -80,8 +80,30 @@ static inline int fm_pw_check(const struct fm_pw_hdr *h, int from_client)
 }
 
 /*
+ * Split one frame off a byte stream: if buf (len bytes) starts with a complete valid frame,
+ * copy its header to *h, point *payload at its payload and return the frame's total size;
+ * 0 if more bytes are needed; -EPROTO (-71) if the header is invalid (the connection must be
+ * dropped).  Never reads past buf + len.  Pure function.
+ */
+static inline long fm_pw_next(const void *buf, size_t len, int from_client, struct fm_pw_hdr *h,
+			      const unsigned char **payload)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+
+	if (len < sizeof(*h))
+		return 0;
+	__builtin_memcpy(h, b, sizeof(*h));
+	if (fm_pw_check(h, from_client) < 0)
+		return -71;
+	if (len - sizeof(*h) < h->len)
+		return 0;
+	*payload = b + sizeof(*h);
+	return (long)(sizeof(*h) + h->len);
+}
+
+/*
  * The socket file name of port `name` (UTF-8, e.g. "\\ScannerPort"): bytes outside
- * [A-Za-z0-9._-] become %XX.  Writes at most cap bytes including the NUL; returns the length,
+ * [A-Za-z0-9._-], and a leading '.', become %XX (so no name is "." or "..").  Writes at most cap bytes including the NUL; returns the length,
  * or -1 if it does not fit.
  */
 static inline int fm_pw_escape(const char *name, char *out, size_t cap)
@@ -91,7 +113,8 @@ static inline int fm_pw_escape(const char *name, char *out, size_t cap)
 
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
 		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
+			    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+			    (*p == '.' && p != (const unsigned char *)name);
 		if (o + (plain ? 1 : 3) >= cap)
 			return -1;
 		if (plain) {
