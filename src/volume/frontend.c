@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -1819,56 +1820,126 @@ static void op_statfs(struct fm_fuse_req *req, uint64_t nodeid)
 	fe_leave(fe);
 }
 
+/*
+ * fallocate: FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE → FSCTL_SET_ZERO_DATA on the handle.
+ * Other modes have no NT request that says the same (FileAllocationInformation only sets the
+ * allocation from offset 0): they stay direct on the handle's descriptor (docs/mapping.md).
+ */
 static void op_fallocate(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, int mode,
 			 off_t offset, off_t length)
 {
 	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
 	int fd;
 
 	(void)nodeid;
 	if (!fe_enter(fe)) {
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
+	}
+	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+		FILE_ZERO_DATA_INFORMATION z;
+
+		z.FileOffset.QuadPart = offset;
+		z.BeyondFinalZero.QuadPart =
+		    length > INT64_MAX - offset ? INT64_MAX : (LONGLONG)(offset + length);
+		fm_fuse_reply_err(req, fsctl(fe, &who, fh_of(fh)->fo, FSCTL_SET_ZERO_DATA, &z,
+					     sizeof(z), 0, NULL));
+		goto out;
 	}
 	fd = fm_lower_handle_fd(fh_of(fh)->fo);
 	if (fd < 0)
 		fm_fuse_reply_err(req, -fd);
 	else
 		fm_fuse_reply_err(req, fallocate(fd, mode, offset, length) < 0 ? errno : 0);
+out:
 	fe_leave(fe);
 }
 
+/*
+ * lseek SEEK_DATA / SEEK_HOLE (the kernel does the other whences itself):
+ * FSCTL_QUERY_ALLOCATED_RANGES (METHOD_NEITHER) from the offset to the end of the file; the
+ * first extent returned gives the answer.  Past the end of the file: ENXIO, as Linux.
+ */
 static void op_lseek(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, off_t off, int whence)
 {
 	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	PFILE_OBJECT fo = fh_of(fh)->fo;
+	FILE_ALLOCATED_RANGE_BUFFER in, out;
+	struct fm_irp irp;
+	struct stat st;
+	NTSTATUS s;
 	off_t r;
-	int fd;
+	int err;
 
 	(void)nodeid;
 	if (!fe_enter(fe)) {
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
 	}
-	fd = fm_lower_handle_fd(fh_of(fh)->fo);
-	if (fd < 0) {
-		fm_fuse_reply_err(req, -fd);
-	} else {
-		r = lseek(fd, off, whence);
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fm_fuse_reply_err(req, EINVAL);
+		goto out;
+	}
+	err = -fm_lower_handle_stat(fo, &st);
+	if (!err && (off < 0 || off >= st.st_size))
+		err = ENXIO;
+	if (err) {
+		fm_fuse_reply_err(req, err);
+		goto out;
+	}
+	in.FileOffset.QuadPart = off;
+	in.Length.QuadPart = st.st_size - off;
+	memset(&out, 0, sizeof(out));
+	fm_irp_init(&irp, fe->vol, IRP_MJ_FILE_SYSTEM_CONTROL, IRP_MN_USER_FS_REQUEST, fo, &who);
+	irp.data.Iopb->Parameters.FileSystemControl.Neither.FsControlCode =
+	    FSCTL_QUERY_ALLOCATED_RANGES;
+	irp.data.Iopb->Parameters.FileSystemControl.Neither.InputBufferLength = sizeof(in);
+	irp.data.Iopb->Parameters.FileSystemControl.Neither.InputBuffer = &in;
+	irp.data.Iopb->Parameters.FileSystemControl.Neither.OutputBufferLength = sizeof(out);
+	irp.data.Iopb->Parameters.FileSystemControl.Neither.OutputBuffer = &out;
+	s = dispatch(&irp);
+	err = s == STATUS_BUFFER_OVERFLOW ? 0 : status_errno(&irp, s);
+	if (!err) {
+		bool any = irp.data.IoStatus.Information >= sizeof(out);
+		LONGLONG start = out.FileOffset.QuadPart, end = start + out.Length.QuadPart;
+
+		if (whence == SEEK_DATA)
+			r = !any ? -1 : start > off ? start : off;
+		else
+			r = !any || start > off ? off : end;
 		if (r < 0)
-			fm_fuse_reply_err(req, errno);
+			err = ENXIO;
 		else
 			fm_fuse_reply_lseek(req, r);
 	}
+	fm_irp_cleanup(&irp);
+	if (err)
+		fm_fuse_reply_err(req, err);
+out:
 	fe_leave(fe);
 }
+
+/*
+ * copy_file_range: a read + write pair through the stack (IRP_MJ_READ on the source handle,
+ * IRP_MJ_WRITE of what came back on the destination), at most 1 MiB per request: the kernel
+ * and user space accept a short copy.  Filters that transform data (encryption) see and
+ * change both halves, which a server-side copy would bypass.
+ */
+#define COPY_CHUNK (1024 * 1024)
 
 static void op_copy_file_range(struct fm_fuse_req *req, uint64_t nodeid_in, uint64_t fh_in,
 			       off_t off_in, uint64_t nodeid_out, uint64_t fh_out, off_t off_out,
 			       size_t len, int flags)
 {
 	struct fm_fe *fe = fe_of(req);
-	int in, out;
-	ssize_t n;
+	struct fm_requestor who = who_of(req);
+	size_t n = len > COPY_CHUNK ? COPY_CHUNK : len, got;
+	struct fm_irp irp;
+	void *buf = NULL;
+	NTSTATUS st;
+	int err;
 
 	(void)nodeid_in;
 	(void)nodeid_out;
@@ -1876,17 +1947,48 @@ static void op_copy_file_range(struct fm_fuse_req *req, uint64_t nodeid_in, uint
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
 	}
-	in = fm_lower_handle_fd(fh_of(fh_in)->fo);
-	out = fm_lower_handle_fd(fh_of(fh_out)->fo);
-	if (in < 0 || out < 0) {
-		fm_fuse_reply_err(req, EBADF);
-	} else {
-		n = copy_file_range(in, &off_in, out, &off_out, len, (unsigned int)flags);
-		if (n < 0)
-			fm_fuse_reply_err(req, errno);
-		else
-			fm_fuse_reply_write(req, (size_t)n);
+	if (flags) {
+		fm_fuse_reply_err(req, EINVAL);
+		goto out;
 	}
+	buf = fm_malloc(n ? n : 1);
+	if (!buf) {
+		fm_fuse_reply_err(req, ENOMEM);
+		goto out;
+	}
+	fm_irp_init(&irp, fe->vol, IRP_MJ_READ, 0, fh_of(fh_in)->fo, &who);
+	irp.data.Iopb->IrpFlags = IRP_READ_OPERATION | IRP_NOCACHE;
+	irp.data.Iopb->Parameters.Read.Length = (ULONG)n;
+	irp.data.Iopb->Parameters.Read.ByteOffset.QuadPart = off_in;
+	irp.data.Iopb->Parameters.Read.ReadBuffer = buf;
+	st = dispatch(&irp);
+	err = st == STATUS_END_OF_FILE ? 0 : status_errno(&irp, st);
+	got = st == STATUS_END_OF_FILE		  ? 0
+	      : irp.data.IoStatus.Information > n ? n
+						  : irp.data.IoStatus.Information;
+	fm_irp_cleanup(&irp);
+	if (err || !got) {
+		if (err)
+			fm_fuse_reply_err(req, err);
+		else
+			fm_fuse_reply_write(req, 0);
+		goto out;
+	}
+	fm_irp_init(&irp, fe->vol, IRP_MJ_WRITE, 0, fh_of(fh_out)->fo, &who);
+	irp.data.Iopb->IrpFlags = IRP_WRITE_OPERATION | IRP_NOCACHE;
+	irp.data.Iopb->Parameters.Write.Length = (ULONG)got;
+	irp.data.Iopb->Parameters.Write.ByteOffset.QuadPart = off_out;
+	irp.data.Iopb->Parameters.Write.WriteBuffer = buf;
+	st = dispatch(&irp);
+	err = status_errno(&irp, st);
+	if (err)
+		fm_fuse_reply_err(req, err);
+	else
+		fm_fuse_reply_write(
+		    req, irp.data.IoStatus.Information > got ? got : irp.data.IoStatus.Information);
+	fm_irp_cleanup(&irp);
+out:
+	fm_free(buf);
 	fe_leave(fe);
 }
 

@@ -3310,6 +3310,81 @@ static NTSTATUS fsctl_set_reparse(struct fm_lower *lw, PFLT_CALLBACK_DATA data, 
 	return complete(data, STATUS_SUCCESS, 0);
 }
 
+/*
+ * FSCTL_QUERY_ALLOCATED_RANGES (METHOD_NEITHER): the data extents of the file within the
+ * input range, from SEEK_DATA / SEEK_HOLE on the handle's descriptor (maximal extents, clamped
+ * to the range and to the file size).  STATUS_BUFFER_OVERFLOW when more extents remain than
+ * the output holds (the ones that fit are returned).
+ */
+static NTSTATUS fsctl_query_ranges(PFLT_CALLBACK_DATA data, struct fm_handle *h)
+{
+	PFLT_PARAMETERS p = &data->Iopb->Parameters;
+	const FILE_ALLOCATED_RANGE_BUFFER *in = p->FileSystemControl.Neither.InputBuffer;
+	FILE_ALLOCATED_RANGE_BUFFER *out = p->FileSystemControl.Neither.OutputBuffer;
+	ULONG cap = p->FileSystemControl.Neither.OutputBufferLength / sizeof(*out), n = 0;
+	LONGLONG from, end;
+	struct stat st;
+
+	if (!in || p->FileSystemControl.Neither.InputBufferLength < sizeof(*in))
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (in->FileOffset.QuadPart < 0 || in->Length.QuadPart < 0)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (h->oflags & O_PATH)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	if (fstat(h->fd, &st) < 0)
+		return fail_errno(data, -errno);
+	from = in->FileOffset.QuadPart;
+	end = in->Length.QuadPart > LLONG_MAX - from ? LLONG_MAX : from + in->Length.QuadPart;
+	if (end > st.st_size)
+		end = st.st_size;
+	while (from < end) {
+		off_t d = lseek(h->fd, from, SEEK_DATA), e;
+
+		if (d < 0) {
+			if (errno == ENXIO)
+				break;
+			return fail_errno(data, -errno);
+		}
+		if (d >= end)
+			break;
+		e = lseek(h->fd, d, SEEK_HOLE);
+		if (e < 0)
+			return fail_errno(data, -errno);
+		if (e > end)
+			e = end;
+		if (n == cap || !out)
+			return complete(data, n ? STATUS_BUFFER_OVERFLOW : STATUS_BUFFER_TOO_SMALL,
+					n * sizeof(*out));
+		out[n].FileOffset.QuadPart = d;
+		out[n].Length.QuadPart = e - d;
+		n++;
+		from = e;
+	}
+	return complete(data, STATUS_SUCCESS, n * sizeof(*out));
+}
+
+/*
+ * FSCTL_SET_ZERO_DATA: the range [FileOffset, BeyondFinalZero) reads as zeros afterwards and
+ * is deallocated (FALLOC_FL_PUNCH_HOLE, as NTFS does on a sparse file); the size is kept.
+ */
+static NTSTATUS fsctl_zero_data(PFLT_CALLBACK_DATA data, struct fm_handle *h)
+{
+	PFLT_PARAMETERS p = &data->Iopb->Parameters;
+	const FILE_ZERO_DATA_INFORMATION *z = p->FileSystemControl.Buffered.SystemBuffer;
+
+	if (!z || p->FileSystemControl.Buffered.InputBufferLength < sizeof(*z) ||
+	    z->FileOffset.QuadPart < 0 || z->BeyondFinalZero.QuadPart < z->FileOffset.QuadPart)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (!h->can_write)
+		return complete(data, STATUS_ACCESS_DENIED, 0);
+	if (z->BeyondFinalZero.QuadPart > z->FileOffset.QuadPart &&
+	    fallocate(h->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, z->FileOffset.QuadPart,
+		      z->BeyondFinalZero.QuadPart - z->FileOffset.QuadPart) < 0)
+		return fail_errno(data, -errno);
+	kill_privs(data, h);
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
 static NTSTATUS irp_fsctl(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 {
 	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
@@ -3331,6 +3406,10 @@ static NTSTATUS irp_fsctl(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		    lw, data, h, fo->FsContext,
 		    iopb->Parameters.FileSystemControl.Buffered.SystemBuffer,
 		    iopb->Parameters.FileSystemControl.Buffered.InputBufferLength);
+	case FSCTL_QUERY_ALLOCATED_RANGES:
+		return fsctl_query_ranges(data, h);
+	case FSCTL_SET_ZERO_DATA:
+		return fsctl_zero_data(data, h);
 	default:
 		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
 	}

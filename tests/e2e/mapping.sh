@@ -14,7 +14,7 @@ mkdir -p "$data/m_rmdir" "$data/m_dir"
 chmod 0755 "$FM_T" "$data"
 for f in m_read m_trunc m_append m_unlink m_rename m_link m_truncate m_ftruncate m_utimens \
 	m_chmod m_chown m_chgrp m_fchmod m_setxattr m_getxattr m_listxattr m_removexattr \
-	m_fsync m_dir/a m_dir/b; do
+	m_fsync m_dir/a m_dir/b m_seek m_punch m_cfr_src m_cfr_dst; do
 	echo "some text" >"$data/$f"
 done
 setfattr -n user.g -v gv "$data/m_getxattr" 2>/dev/null ||
@@ -124,6 +124,10 @@ step mkfifo m_fifo 'os.mkfifo("m_fifo", 0o640)'
 step mknod-chr m_chr 'os.mknod("m_chr", 0o20600, os.makedev(1, 3))'
 step mknod-sock m_sock 'os.mknod("m_sock", 0o140644)'
 step mknod-reg m_reg 'os.mknod("m_reg", 0o100644)'
+step seek-data m_seek 'f = os.open("m_seek", os.O_RDONLY); os.lseek(f, 0, os.SEEK_DATA); os.close(f)'
+step punch-hole m_punch 'f = os.open("m_punch", os.O_WRONLY); import ctypes; ctypes.CDLL(None).fallocate(f, 3, ctypes.c_long(0), ctypes.c_long(4)); os.close(f)'
+step copy-src m_cfr_src 'a = os.open("m_cfr_src", os.O_RDONLY); b = os.open("m_cfr_dst", os.O_WRONLY); os.copy_file_range(a, b, 5); os.close(a); os.close(b)'
+step copy-dst m_cfr_dst 'a = os.open("m_cfr_src", os.O_RDONLY); b = os.open("m_cfr_dst", os.O_WRONLY); os.copy_file_range(a, b, 5); os.close(a); os.close(b)'
 
 fm_ok "unload the recorder" fm_fltmc unload recorder
 fm_done

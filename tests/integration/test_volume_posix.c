@@ -23,6 +23,7 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <linux/falloc.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
@@ -752,6 +753,76 @@ static void s_unlink_open(void)
 	STEP("unlink readonly", unlink("ro"));
 }
 
+static void s_sparse(void)
+{
+	static char big[200000];
+	char buf[64];
+	off_t a, b;
+	int fd, fd2;
+
+	SECTION("sparse");
+	memset(big, 'q', sizeof(big));
+	fd = open("sp", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	STEPOK("create", fd);
+	STEP("write at 0", pwrite(fd, "head", 4, 0));
+	STEP("write at 4M", pwrite(fd, "tail", 4, 4 << 20));
+	STEP("seek data 0", lseek(fd, 0, SEEK_DATA));
+	STEP("seek hole 0", lseek(fd, 0, SEEK_HOLE) >= 4);
+	a = lseek(fd, 8192, SEEK_DATA);
+	STEP("seek data 8192 lands in the tail block", a > 8192 && a <= (4 << 20));
+	b = lseek(fd, 8192, SEEK_HOLE);
+	STEP("seek hole 8192", b);
+	STEP("seek data past end", lseek(fd, (4 << 20) + 4, SEEK_DATA));
+	STEP("seek hole past end", lseek(fd, (4 << 20) + 100, SEEK_HOLE));
+	STEP("seek hole at last byte", lseek(fd, (4 << 20) + 3, SEEK_HOLE));
+	STEP("seek data negative", lseek(fd, -1, SEEK_DATA));
+	STEP("write 200000 at 1M", pwrite(fd, big, sizeof(big), 1 << 20));
+	STEP("punch hole",
+	     fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 1 << 20, 65536));
+	STEP("read punched", ({
+		     char z[16];
+		     pread(fd, z, sizeof(z), (1 << 20) + 10) == 16 && !memchr(z, 'q', 16);
+	     }));
+	STEP("read after punched", ({
+		     char z[4];
+		     pread(fd, z, 4, (1 << 20) + 65536) == 4 && !memcmp(z, "qqqq", 4);
+	     }));
+	STEP("seek data in hole", lseek(fd, (1 << 20) + 10, SEEK_DATA));
+	STEP("punch hole no keep size", fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 10));
+	STEP("fallocate extend", fallocate(fd, 0, 5 << 20, 4096));
+	STEP("fallocate keep size", fallocate(fd, FALLOC_FL_KEEP_SIZE, 6 << 20, 4096));
+	log_stat("stat", "sp", false);
+	fd2 = open("sp-copy", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	STEPOK("create copy", fd2);
+	{
+		loff_t i = 0, o = 0;
+
+		STEP("copy_file_range 4", copy_file_range(fd, &i, fd2, &o, 4, 0));
+		STEP("copy offsets", (long)(i * 1000 + o));
+		i = 1 << 20;
+		o = 100;
+		STEP("copy_file_range 200000", copy_file_range(fd, &i, fd2, &o, 200000, 0) > 0);
+		i = 10 << 20;
+		o = 0;
+		STEP("copy_file_range past eof", copy_file_range(fd, &i, fd2, &o, 100, 0));
+		STEP("copy_file_range flags", copy_file_range(fd, NULL, fd2, NULL, 4, 1));
+	}
+	STEP("copy content", pread(fd2, buf, 4, 0) == 4 && !memcmp(buf, "head", 4));
+	close(fd2);
+	fd2 = open("sp-copy", O_RDONLY);
+	{
+		loff_t i = 0, o = 0;
+
+		STEP("copy_file_range to read-only fd", copy_file_range(fd, &i, fd2, &o, 4, 0));
+	}
+	close(fd2);
+	fd2 = open("sp-copy", O_WRONLY | O_APPEND);
+	STEP("copy_file_range to append fd", copy_file_range(fd, NULL, fd2, NULL, 4, 0));
+	close(fd2);
+	close(fd);
+	log_stat("stat copy", "sp-copy", false);
+}
+
 static void run_script(void)
 {
 	umask(022);
@@ -766,6 +837,7 @@ static void run_script(void)
 	s_symlink();
 	s_link();
 	s_xattr();
+	s_sparse();
 	s_statfs();
 	s_fsync();
 	s_names();
