@@ -17,7 +17,6 @@ typedef struct _PT_COMPLETION {
 	ULONG ProcessId;
 } PT_COMPLETION, *PPT_COMPLETION;
 
-
 static FLT_PREOP_CALLBACK_STATUS FLTAPI
 PtPreOperation(_Inout_ PFLT_CALLBACK_DATA Data, _In_ PCFLT_RELATED_OBJECTS FltObjects,
 	       _Flt_CompletionContext_Outptr_ PVOID *CompletionContext)
