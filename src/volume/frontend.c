@@ -269,6 +269,46 @@ static int do_create_dev(struct fm_fe *fe, const struct fm_requestor *who, const
 			 const ULONG *lxdev, PFILE_OBJECT *out, ULONG_PTR *info);
 
 /*
+ * Create redirection: a pre-create replaced FileObject->FileName and completed with
+ * STATUS_REPARSE / IO_REPARSE.  The create restarts from the top of the stack on a fresh
+ * FILE_OBJECT named by the new name: "\\Device\\HarddiskVolumeN\\..." of this volume (the
+ * device prefix is dropped) or a volume-relative "\\...".  Another device is EXDEV.  At most
+ * FE_MAX_REPARSE restarts per create, then ELOOP (STATUS_REPARSE_POINT_NOT_RESOLVED).
+ */
+#define FE_MAX_REPARSE 32
+
+static int reparse_fo(struct fm_fe *fe, PFILE_OBJECT *fop)
+{
+	PFILE_OBJECT fo = *fop, nfo;
+	const UNICODE_STRING *dev = fm_volume_device_name_w(fe->vol);
+	const WCHAR *name = fo->FileName.Buffer;
+	size_t len = fo->FileName.Length / sizeof(WCHAR), dl = dev->Length / sizeof(WCHAR);
+	static const WCHAR device[] = u"\\Device\\", root[] = u"\\";
+
+	if (!name || !len)
+		return EINVAL;
+	if (len >= dl && !memcmp(name, dev->Buffer, dl * sizeof(WCHAR)) &&
+	    (len == dl || name[dl] == L'\\')) {
+		name += dl;
+		len -= dl;
+	} else if (len >= 8 && !memcmp(name, device, 8 * sizeof(WCHAR))) {
+		return EXDEV;
+	}
+	if (!len) {
+		name = root;
+		len = 1;
+	}
+	if (name[0] != L'\\')
+		return EINVAL;
+	nfo = fm_file_object_alloc(fe->vol, name, len);
+	if (!nfo)
+		return ENOMEM;
+	fm_file_object_free(fo);
+	*fop = nfo;
+	return 0;
+}
+
+/*
  * IRP_MJ_CREATE of `nt` (volume-relative NT path).  On success *out is the open FILE_OBJECT
  * (release with close_fo); returns 0 or a positive errno.  lxmode < 0: no $LXMOD EA.
  */
@@ -284,6 +324,7 @@ static int do_create_dev(struct fm_fe *fe, const struct fm_requestor *who, const
 			 size_t ntlen, ULONG disp, ULONG copt, ACCESS_MASK access, long lxmode,
 			 const ULONG *lxdev, PFILE_OBJECT *out, ULONG_PTR *info)
 {
+	unsigned int restarts = 0;
 	union {
 		FILE_FULL_EA_INFORMATION ea;
 		char raw[64];
@@ -299,6 +340,7 @@ static int do_create_dev(struct fm_fe *fe, const struct fm_requestor *who, const
 		return ENOMEM;
 	memset(&sc, 0, sizeof(sc));
 	sc.DesiredAccess = access;
+restart:
 	fm_irp_init(&irp, fe->vol, IRP_MJ_CREATE, 0, fo, who);
 	irp.data.Iopb->Parameters.Create.SecurityContext = &sc;
 	irp.data.Iopb->Parameters.Create.Options = (disp << 24) | (copt & 0xffffff);
@@ -331,6 +373,26 @@ static int do_create_dev(struct fm_fe *fe, const struct fm_requestor *who, const
 	err = status_errno(&irp, st);
 	if (info)
 		*info = irp.data.IoStatus.Information;
+	if (st == STATUS_REPARSE && !fo->FsContext2) {
+		ULONG_PTR how = irp.data.IoStatus.Information;
+
+		fm_irp_cleanup(&irp);
+		if (how != IO_REPARSE) {
+			/* A reparse tag: a reparse point we would have to interpret; we cannot. */
+			fm_warn(
+			    "frontend: IRP_MJ_CREATE returned STATUS_REPARSE with tag 0x%lx; EIO",
+			    (unsigned long)how);
+			fm_file_object_free(fo);
+			return EIO;
+		}
+		/* A filter renamed the target (IoReplaceFileObjectName): open that instead. */
+		err = restarts++ < FE_MAX_REPARSE ? reparse_fo(fe, &fo) : ELOOP;
+		if (err) {
+			fm_file_object_free(fo);
+			return err;
+		}
+		goto restart;
+	}
 	fm_irp_cleanup(&irp);
 	if (!err && !fo->FsContext2) {
 		/* A filter completed the create without the file system: nothing to serve. */

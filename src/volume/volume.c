@@ -4,6 +4,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "core/core.h"
+#include "nt/pool.h"
 #include "volume/frontend.h"
 #include "volume/fuse_dev.h"
 #include "volume/lowerfs.h"
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,4 +231,61 @@ const char *fm_vol_mount_point(const struct fm_vol *v)
 const char *fm_vol_backing_dir(const struct fm_vol *v)
 {
 	return v->backing_dir;
+}
+
+/* ---- IoReplaceFileObjectName -------------------------------------------------------------- */
+
+/* Pool tag of the name buffers IoReplaceFileObjectName installs ("FmRn"). */
+#define RENAME_TAG 'nRmF'
+
+struct tagged_find {
+	const void *ptr;
+	bool found;
+};
+
+static void find_tagged(const struct fm_pool_block *b, void *arg)
+{
+	struct tagged_find *t = arg;
+
+	if (b->ptr == t->ptr && b->tag == RENAME_TAG)
+		t->found = true;
+}
+
+/*
+ * IoReplaceFileObjectName (WDK): give FileObject->FileName the new name, for a pre-create
+ * that then completes with STATUS_REPARSE / IO_REPARSE (the front-end restarts the create on
+ * the new name, see docs/mapping.md).  A name that fits the current buffer is copied in place;
+ * otherwise a pool buffer is installed, and a previous one this routine installed is freed
+ * (the core frees the last one with the FILE_OBJECT).  PASSIVE_LEVEL, in a pre-create.
+ */
+NTSTATUS IoReplaceFileObjectName(PFILE_OBJECT FileObject, PWSTR NewFileName, USHORT FileNameLength)
+{
+	PWSTR buf;
+	USHORT cap;
+
+	if (!FileObject || (!NewFileName && FileNameLength) || (FileNameLength & 1))
+		return STATUS_INVALID_PARAMETER;
+	if (FileObject->FileName.Buffer && FileNameLength <= FileObject->FileName.MaximumLength) {
+		memmove(FileObject->FileName.Buffer, NewFileName, FileNameLength);
+		FileObject->FileName.Length = FileNameLength;
+		return STATUS_SUCCESS;
+	}
+	/* Some room to spare: a redirector that lengthens the name again copies in place. */
+	cap = FileNameLength > 0xfffe - 64 ? 0xfffe : (USHORT)(FileNameLength + 64);
+	buf = ExAllocatePoolWithTag(NonPagedPoolNx, cap, RENAME_TAG);
+	if (!buf)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	memcpy(buf, NewFileName, FileNameLength);
+	if (FileObject->FileName.Buffer) {
+		/* Only a buffer of ours may be freed here: the first one belongs to the core. */
+		struct tagged_find t = {FileObject->FileName.Buffer, false};
+
+		fm_pool_foreach(NULL, find_tagged, &t);
+		if (t.found)
+			ExFreePoolWithTag(FileObject->FileName.Buffer, RENAME_TAG);
+	}
+	FileObject->FileName.Buffer = buf;
+	FileObject->FileName.Length = FileNameLength;
+	FileObject->FileName.MaximumLength = cap;
+	return STATUS_SUCCESS;
 }

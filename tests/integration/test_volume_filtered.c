@@ -46,12 +46,54 @@ static bool name_has(PCUNICODE_STRING s, const char *needle)
 	return false;
 }
 
+/*
+ * Create redirection, as redirecting filters do it: "redir-src" -> "\redir-dst" (volume
+ * relative), "redir-abs" -> "\Device\HarddiskVolumeN\redir-dst", "redir-loop" -> itself
+ * forever, "redir-other" -> another device; each by IoReplaceFileObjectName and
+ * STATUS_REPARSE / IO_REPARSE.
+ */
+static atomic_int n_redirects;
+
+static FLT_PREOP_CALLBACK_STATUS redirect(PFLT_CALLBACK_DATA data, PCFLT_RELATED_OBJECTS objs)
+{
+	PFILE_OBJECT fo = data->Iopb->TargetFileObject;
+	WCHAR buf[128], vbuf[64];
+	UNICODE_STRING vname = {0, sizeof(vbuf), vbuf};
+	const char *to = NULL;
+	USHORT n = 0;
+	size_t i;
+
+	if (name_has(&fo->FileName, "redir-src"))
+		to = "\\redir-dst";
+	else if (name_has(&fo->FileName, "redir-abs") &&
+		 NT_SUCCESS(FltGetVolumeName(objs->Volume, &vname, NULL))) {
+		memcpy(buf, vbuf, vname.Length);
+		n = vname.Length / sizeof(WCHAR);
+		to = "\\redir-dst";
+	} else if (name_has(&fo->FileName, "redir-loop"))
+		to = "\\redir-loop";
+	else if (name_has(&fo->FileName, "redir-other"))
+		to = "\\Device\\HarddiskVolume999\\x";
+	if (!to)
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	for (i = 0; to[i]; i++)
+		buf[n++] = (WCHAR)to[i];
+	if (!NT_SUCCESS(IoReplaceFileObjectName(fo, buf, (USHORT)(n * sizeof(WCHAR)))))
+		return FLT_PREOP_SUCCESS_NO_CALLBACK;
+	atomic_fetch_add(&n_redirects, 1);
+	data->IoStatus.Status = STATUS_REPARSE;
+	data->IoStatus.Information = IO_REPARSE;
+	return FLT_PREOP_COMPLETE;
+}
+
 static FLT_PREOP_CALLBACK_STATUS FLTAPI pre_create(PFLT_CALLBACK_DATA data,
 						   PCFLT_RELATED_OBJECTS objs, PVOID *ctx)
 {
 	(void)objs;
 	*ctx = NULL;
 	atomic_fetch_add(&n_create, 1);
+	if (name_has(&data->Iopb->TargetFileObject->FileName, "redir-"))
+		return redirect(data, objs);
 	if (name_has(&data->Iopb->TargetFileObject->FileName, "deny")) {
 		data->IoStatus.Status = STATUS_ACCESS_DENIED;
 		data->IoStatus.Information = 0;
@@ -318,6 +360,22 @@ static int child_main(void)
 		errs |= 64;
 	if (unlink("renamed.txt") != 0)
 		errs |= 128;
+	/* Redirection (the sources were made before the mount: the kernel looks names up
+	 * first); every open lands on redir-dst.  Exit codes 240+ say which check failed. */
+	fd = open("redir-src", O_RDONLY);
+	if (fd < 0 || read(fd, buf, 4) != 4 || memcmp(buf, "dst\n", 4))
+		return 240;
+	close(fd);
+	fd = open("redir-abs", O_RDONLY);
+	if (fd < 0 || read(fd, buf, 4) != 4 || memcmp(buf, "dst\n", 4))
+		return 241;
+	close(fd);
+	fd = open("redir-loop", O_RDONLY);
+	if (fd >= 0 || errno != ELOOP)
+		return 242;
+	fd = open("redir-other", O_RDONLY);
+	if (fd >= 0 || errno != EXDEV)
+		return 243;
 	return errs;
 }
 
@@ -347,6 +405,9 @@ static void t_filtered_ops(void)
 	TAP_CHECK(atomic_load(&n_read) >= 1);
 	TAP_EQ_INT(atomic_load(&n_rename), 1);
 	TAP_EQ_INT(atomic_load(&n_delete), 1);
+	/* 2 redirections, 33 for the loop (32 restarts, then ELOOP), 1 to another device. */
+	TAP_EQ_INT(atomic_load(&n_redirects), 36);
+	printf("# redirects=%d\n", atomic_load(&n_redirects));
 	TAP_CHECK(atomic_load(&n_dirq) >= 1);
 	TAP_CHECK(atomic_load(&n_hidden) >= 1);
 	TAP_CHECK(atomic_load(&n_cleanup) >= 3);
@@ -416,6 +477,26 @@ int main(void)
 	if (!NT_SUCCESS(st)) {
 		printf("Bail out! filter load: 0x%08x\n", (unsigned)st);
 		return 1;
+	}
+	{
+		static const char *const files[][2] = {{"redir-src", "src\n"},
+						       {"redir-abs", "src\n"},
+						       {"redir-dst", "dst\n"},
+						       {"redir-loop", "l\n"},
+						       {"redir-other", "o\n"}};
+		size_t i;
+
+		for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char p[256];
+			FILE *f;
+
+			snprintf(p, sizeof(p), "%s/%s", volpath, files[i][0]);
+			f = fopen(p, "w");
+			if (f) {
+				fputs(files[i][1], f);
+				fclose(f);
+			}
+		}
 	}
 	r = fm_vol_mount(volpath, NULL, NULL, &vol);
 	if (r < 0) {
