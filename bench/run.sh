@@ -1,0 +1,256 @@
+#!/bin/bash
+# The benchmark suite's driver (`make bench`): dispatch micro-benchmark, metadata and fio
+# workloads on native / passthrough_ll / our volume with 0, 1, 4 no-op filters; docs/bench.md.
+#
+# usage: bench/run.sh [BUILD_DIR]     (default: build)
+# Every figure is printed as "bench: <name> <value> <unit>", every ratio as
+# "bench: ratio <name> <value>"; both are also written to BUILD_DIR/bench.json.
+set -u
+
+BUILD=${1:-build}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+
+BENCH_FILES=${BENCH_FILES:-19000}
+BENCH_DISPATCH_OPS=${BENCH_DISPATCH_OPS:-2000000}
+BENCH_DISPATCH_ROUNDS=${BENCH_DISPATCH_ROUNDS:-3}
+BENCH_SEQ_SIZE=${BENCH_SEQ_SIZE:-1g}
+BENCH_RAND_RUNTIME=${BENCH_RAND_RUNTIME:-5}
+BENCH_RAND_JOBS=${BENCH_RAND_JOBS:-4}
+BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4}
+BENCH_FIO=${BENCH_FIO:-1}
+BENCH_STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-300}
+
+FLTMGRD=$BUILD/bin/fltmgrd
+FLTMC=$BUILD/bin/fltmc
+METABENCH=$BUILD/bench/metabench
+DISPATCH=$BUILD/bench/dispatch_bench
+PTLL_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+PTLL=$BUILD/bench/passthrough_ll
+JSON=$BUILD/bench.json
+
+for p in "$FLTMGRD" "$FLTMC" "$METABENCH" "$DISPATCH"; do
+	[ -x "$p" ] || {
+		echo "bench: error $p is not built (run: ninja -C $BUILD)" >&2
+		exit 1
+	}
+done
+if [ "$(id -u)" -ne 0 ] || [ ! -c /dev/fuse ]; then
+	echo "bench: note: not root or no /dev/fuse: only the dispatch micro-benchmark runs" >&2
+	BENCH_TARGETS=native
+fi
+
+T=$(mktemp -d /tmp/fm-bench-XXXXXX) || exit 1
+chmod 0755 "$T"
+DATA=$T/data
+ROOT=$T/root
+OUT=$T/figures.txt
+DPID=
+PTLL_PID=
+mkdir -p "$DATA" "$T/mnt"
+: >"$OUT"
+
+# ---- cleanup: whatever happens, unmount everything under $T and stop what we started ------
+mounts_under_t() {
+	awk -v t="$T" 'index($2, t "/") == 1 { print $2 }' /proc/mounts | sort -r
+}
+
+cleanup() {
+	local rc=$? mp i
+	trap - EXIT INT TERM HUP
+	for mp in $(mounts_under_t); do
+		umount "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null
+	done
+	for pid in $PTLL_PID $DPID; do
+		kill -TERM "$pid" 2>/dev/null
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "$(mounts_under_t)" ]; then
+		echo "bench: note: mounts remain under $T; not removing it" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# A figure: printed and kept for the ratios and bench.json.
+fig() {
+	echo "bench: $1 $2 $3" | tee -a "$OUT"
+}
+
+note() {
+	echo "bench: note: $*" >&2
+}
+
+# ---- 1. dispatch micro-benchmark ----------------------------------------------------------
+timeout "$BENCH_STEP_TIMEOUT" "$DISPATCH" "$BENCH_DISPATCH_OPS" "$BENCH_DISPATCH_ROUNDS" |
+	tee -a "$OUT" || note "dispatch micro-benchmark failed"
+
+# ---- the targets -----------------------------------------------------------------------------
+
+# fio files, laid out once natively so that every target reads the same bytes.
+if [ "$BENCH_FIO" = 1 ]; then
+	if ! command -v fio >/dev/null; then
+		note "fio not installed (apt-get install fio): data workload skipped"
+		BENCH_FIO=0
+	else
+		fio --name=layout --filename="$DATA/fio.dat" --rw=write --bs=1M \
+			--size="$BENCH_SEQ_SIZE" --output=/dev/null || BENCH_FIO=0
+	fi
+fi
+
+# fio_json FILE KEY: a number out of fio's JSON (read bandwidth in MB/s or total read IOPS).
+fio_num() {
+	python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+r = j["jobs"][0]
+k = sys.argv[2]
+if k == "read_mbs": print("%.1f" % (r["read"]["bw_bytes"] / 1e6))
+elif k == "write_mbs": print("%.1f" % (r["write"]["bw_bytes"] / 1e6))
+elif k == "read_kiops": print("%.1f" % (r["read"]["iops"] / 1e3))
+' "$1" "$2"
+}
+
+# run_workloads LABEL DIR: the metadata set and the fio set in DIR (a mount or the native dir).
+run_workloads() {
+	local label=$1 dir=$2 j=$T/fio.json
+	mkdir -p "$dir/meta" || {
+		note "$label: mkdir failed"
+		return 1
+	}
+	timeout "$BENCH_STEP_TIMEOUT" "$METABENCH" "$dir/meta" "$BENCH_FILES" "$label" |
+		tee -a "$OUT"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || note "$label: metadata workload failed"
+	# Whatever the workload left (after a failure) goes natively: faster and always possible.
+	rm -rf "$DATA/meta"
+	[ "$BENCH_FIO" = 1 ] || return 0
+
+	# Sequential read, warm: one pass to warm the caches, the second is measured.
+	local seq=(fio --name=seqread --filename="$dir/fio.dat" --rw=read --bs=1M
+		--size="$BENCH_SEQ_SIZE" --output-format=json)
+	timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output=/dev/null &&
+		timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output="$j" &&
+		fig "fio_${label}_seqread" "$(fio_num "$j" read_mbs)" MB/s ||
+		note "$label: fio sequential read failed"
+	timeout "$BENCH_STEP_TIMEOUT" fio --name=randread --filename="$dir/fio.dat" --rw=randread \
+		--bs=4k --size="$BENCH_SEQ_SIZE" --numjobs="$BENCH_RAND_JOBS" --group_reporting \
+		--time_based --runtime="$BENCH_RAND_RUNTIME" --output-format=json --output="$j" &&
+		fig "fio_${label}_randread4k" "$(fio_num "$j" read_kiops)" kIOPS ||
+		note "$label: fio random read failed"
+	timeout "$BENCH_STEP_TIMEOUT" fio --name=seqwrite --filename="$dir/fio-w.dat" --rw=write \
+		--bs=1M --size="$BENCH_SEQ_SIZE" --end_fsync=1 --output-format=json --output="$j" &&
+		fig "fio_${label}_seqwrite" "$(fio_num "$j" write_mbs)" MB/s ||
+		note "$label: fio sequential write failed"
+	rm -f "$DATA/fio-w.dat"
+}
+
+wait_mounted() {
+	local i
+	for i in $(seq 1 100); do
+		mountpoint -q "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+run_native() {
+	run_workloads native "$DATA"
+}
+
+run_ptll() {
+	local mp=$T/mnt/ptll
+	if [ ! -x "$PTLL" ] || [ "$PTLL_SRC" -nt "$PTLL" ]; then
+		if [ ! -f "$PTLL_SRC" ] || ! pkg-config --exists fuse3; then
+			note "passthrough_ll: install libfuse3-dev and pkg-config; skipped"
+			return 0
+		fi
+		# shellcheck disable=SC2046
+		gcc -O2 -o "$PTLL" "$PTLL_SRC" $(pkg-config --cflags --libs fuse3) || {
+			note "passthrough_ll: build failed; skipped"
+			return 0
+		}
+	fi
+	mkdir -p "$mp"
+	"$PTLL" -f -o source="$DATA" "$mp" >"$T/ptll.out" 2>&1 &
+	PTLL_PID=$!
+	if ! wait_mounted "$mp"; then
+		note "passthrough_ll did not mount: $(cat "$T/ptll.out")"
+		return 0
+	fi
+	run_workloads ptll "$mp"
+	umount "$mp" || umount -l "$mp"
+	wait "$PTLL_PID" 2>/dev/null
+	PTLL_PID=
+}
+
+fltmc() {
+	"$FLTMC" --root "$ROOT" "$@"
+}
+
+start_daemon() {
+	local i
+	[ -n "$DPID" ] && return 0
+	"$FLTMGRD" --root "$ROOT" --log-level warn >>"$T/fltmgrd.out" 2>&1 &
+	DPID=$!
+	for i in $(seq 1 100); do
+		[ -S "$ROOT/control.sock" ] && fltmc ping >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	fltmc ping >/dev/null 2>&1 || {
+		note "fltmgrd did not start: $(cat "$T/fltmgrd.out")"
+		return 1
+	}
+	for i in 1 2 3 4; do
+		fltmc register "benchnoop$i" "$BUILD/bench/benchnoop$i.so" --altitude "37000$i" \
+			>/dev/null || return 1
+	done
+}
+
+# run_fm NFILTERS: our volume with benchnoop1..N loaded (and attached), the others unloaded.
+run_fm() {
+	local n=$1 mp=$T/mnt/fm i
+	start_daemon || return 0
+	for i in 1 2 3 4; do
+		if [ "$i" -le "$n" ]; then
+			fltmc filters | grep -q "^benchnoop$i " || fltmc load "benchnoop$i" >/dev/null
+		else
+			fltmc filters | grep -q "^benchnoop$i " && fltmc unload "benchnoop$i" >/dev/null
+		fi
+	done
+	mkdir -p "$mp"
+	fltmc mount "$DATA" "$mp" >/dev/null || {
+		note "fltmc mount failed: $(tail -5 "$T/fltmgrd.out")"
+		return 0
+	}
+	local got
+	got=$(fltmc instances | grep -c "benchnoop")
+	[ "$got" -eq "$n" ] || note "fm$n: expected $n attached instances, fltmc instances lists $got"
+	run_workloads "fm$n" "$mp"
+	fltmc unmount "$mp" >/dev/null || umount "$mp" || umount -l "$mp"
+}
+
+for t in $BENCH_TARGETS; do
+	case $t in
+	native) run_native ;;
+	ptll) run_ptll ;;
+	fm0) run_fm 0 ;;
+	fm1) run_fm 1 ;;
+	fm4) run_fm 4 ;;
+	*) note "unknown target $t" ;;
+	esac
+done
+
+# ---- ratios and bench.json -------------------------------------------------------------------
+python3 "$SRC/bench/report.py" "$OUT" "$JSON" \
+	"files=$BENCH_FILES" "seq_size=$BENCH_SEQ_SIZE" "rand_jobs=$BENCH_RAND_JOBS" \
+	"rand_runtime_s=$BENCH_RAND_RUNTIME" "dispatch_ops=$BENCH_DISPATCH_OPS"
