@@ -45,6 +45,10 @@ demo:
 	ninja -C $(BUILD)
 	@scripts/demo.sh $(BUILD)
 
+# The benchmark suite (docs/bench.md): figures on stdout and in $(BUILD)/bench.json.
+bench: all
+	@bench/run.sh $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^include/')
 
