@@ -243,4 +243,32 @@ fm_is "the socket is removed" "$(test -e "$sock" || echo gone)" gone
 su_start root6
 fm_like "FilterConnectCommunicationPort then fails with ERROR_FILE_NOT_FOUND" "$SU_LINE" '0x80070002'
 
+# --- libfltlib's management routines over the control socket.
+tool="$FM_BUILD/tests/unit/lib/fltlib_tool"
+ft() {
+	FLTMGR_ROOT="$FM_ROOT" "$tool" "$@"
+}
+fm_run ft load scanner
+fm_is "FilterLoad" "$FM_OUT" 0x00000000
+fm_run ft load scanner
+fm_is "FilterLoad of a loaded filter: ERROR_SERVICE_ALREADY_RUNNING" "$FM_OUT" 0x80070420
+fm_run ft load nosuchfilter
+fm_is "FilterLoad of an unknown service: ERROR_FILE_NOT_FOUND" "$FM_OUT" 0x80070002
+fm_run runuser -u nobody -- env FLTMGR_ROOT="$FM_ROOT" "$tool" load scanner
+fm_like "FilterLoad as nobody fails" "$FM_OUT" '^0x8'
+fm_run ft attach scanner "$data" "second" 265001
+fm_is "FilterAttachAtAltitude with a second instance" "$FM_OUT" 0x00000000
+fm_run ft attach scanner "$data"
+fm_is "FilterAttach of the attached default instance: ERROR_FLT_INSTANCE_NAME_COLLISION" \
+	"$FM_OUT" 0x801F0012
+fm_run ft detach scanner "$data" second
+fm_is "FilterDetach: scanner has no InstanceQueryTeardown, ERROR_FLT_DO_NOT_DETACH" \
+	"$FM_OUT" 0x801F0010
+fm_run ft attach scanner "/nonexistent"
+fm_like "FilterAttach to no volume fails" "$FM_OUT" '^0x8'
+fm_run ft unload scanner
+fm_is "FilterUnload" "$FM_OUT" 0x00000000
+fm_run ft unload scanner
+fm_like "FilterUnload of an unloaded filter fails" "$FM_OUT" '^0x8'
+
 fm_done
