@@ -6,6 +6,8 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <dirent.h>
+#include <sys/xattr.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -647,6 +649,299 @@ static void t_no_escape(void)
 	}
 }
 
+/* ---- EAs, reparse points, allocated ranges (operation mapping) --------------------------------- */
+
+static NTSTATUS set_ea(PFILE_OBJECT fo, void *buf, ULONG len)
+{
+	struct fm_irp irp;
+	NTSTATUS st;
+
+	fm_irp_init(&irp, vol, IRP_MJ_SET_EA, 0, fo, NULL);
+	irp.data.Iopb->Parameters.SetEa.Length = len;
+	irp.data.Iopb->Parameters.SetEa.EaBuffer = buf;
+	st = fm_irp_dispatch(&irp);
+	fm_irp_cleanup(&irp);
+	return st;
+}
+
+static NTSTATUS query_ea(PFILE_OBJECT fo, void *list, ULONG llen, UCHAR flags, ULONG index,
+			 void *buf, ULONG len, ULONG_PTR *info)
+{
+	struct fm_irp irp;
+	NTSTATUS st;
+
+	fm_irp_init(&irp, vol, IRP_MJ_QUERY_EA, 0, fo, NULL);
+	irp.data.Iopb->OperationFlags = flags;
+	irp.data.Iopb->Parameters.QueryEa.Length = len;
+	irp.data.Iopb->Parameters.QueryEa.EaList = list;
+	irp.data.Iopb->Parameters.QueryEa.EaListLength = llen;
+	irp.data.Iopb->Parameters.QueryEa.EaIndex = index;
+	irp.data.Iopb->Parameters.QueryEa.EaBuffer = buf;
+	st = fm_irp_dispatch(&irp);
+	*info = irp.data.IoStatus.Information;
+	fm_irp_cleanup(&irp);
+	return st;
+}
+
+static NTSTATUS fsctl(PFILE_OBJECT fo, ULONG code, void *in, ULONG inlen, void *out, ULONG outlen,
+		      ULONG_PTR *info)
+{
+	struct fm_irp irp;
+	NTSTATUS st;
+
+	fm_irp_init(&irp, vol, IRP_MJ_FILE_SYSTEM_CONTROL, IRP_MN_USER_FS_REQUEST, fo, NULL);
+	irp.data.Iopb->Parameters.FileSystemControl.Common.FsControlCode = code;
+	irp.data.Iopb->Parameters.FileSystemControl.Common.InputBufferLength = inlen;
+	irp.data.Iopb->Parameters.FileSystemControl.Common.OutputBufferLength = outlen;
+	if (code == FSCTL_QUERY_ALLOCATED_RANGES) {
+		irp.data.Iopb->Parameters.FileSystemControl.Neither.InputBuffer = in;
+		irp.data.Iopb->Parameters.FileSystemControl.Neither.OutputBuffer = out;
+	} else {
+		irp.data.Iopb->Parameters.FileSystemControl.Buffered.SystemBuffer = in ? in : out;
+	}
+	st = fm_irp_dispatch(&irp);
+	if (info)
+		*info = irp.data.IoStatus.Information;
+	fm_irp_cleanup(&irp);
+	return st;
+}
+
+/* One FILE_FULL_EA_INFORMATION at buf+*pos (4-aligned), chained to the previous one. */
+static void ea_add(unsigned char *buf, size_t *pos, FILE_FULL_EA_INFORMATION **prev,
+		   const char *name, const void *val, USHORT vlen, UCHAR flags)
+{
+	size_t at = (*pos + 3) & ~(size_t)3, nl = strlen(name);
+	FILE_FULL_EA_INFORMATION *ea = (void *)(buf + at);
+
+	memset(ea, 0, offsetof(FILE_FULL_EA_INFORMATION, EaName));
+	ea->Flags = flags;
+	ea->EaNameLength = (UCHAR)nl;
+	ea->EaValueLength = vlen;
+	memcpy(ea->EaName, name, nl + 1);
+	memcpy(ea->EaName + nl + 1, val, vlen);
+	if (*prev)
+		(*prev)->NextEntryOffset = (ULONG)((unsigned char *)ea - (unsigned char *)*prev);
+	*prev = ea;
+	*pos = at + offsetof(FILE_FULL_EA_INFORMATION, EaName) + nl + 1 + vlen;
+}
+
+static void t_ea(void)
+{
+	unsigned char buf[512] __attribute__((aligned(8))), out[512] __attribute__((aligned(8)));
+	FILE_FULL_EA_INFORMATION *prev = NULL, *e;
+	PFILE_OBJECT fo;
+	ULONG_PTR info;
+	ULONG mode = 0640, uid = 65534, four = 4;
+	size_t pos = 0;
+	struct stat st;
+	char v[16];
+
+	TAP_EQ_INT(
+	    open_simple(u"\\ea.txt", FILE_OPEN_IF, 0, FILE_WRITE_EA | FILE_READ_EA, &fo, &info),
+	    STATUS_SUCCESS);
+	TAP_EQ_INT(query_ea(fo, NULL, 0, SL_RESTART_SCAN, 0, out, sizeof(out), &info),
+		   STATUS_NO_EAS_ON_FILE);
+	/* The WSL metadata and two xattrs in one chain. */
+	ea_add(buf, &pos, &prev, "user.b", "bee", 3, 0);
+	ea_add(buf, &pos, &prev, "$LXUID", &uid, 4, 0);
+	ea_add(buf, &pos, &prev, "$LXMOD", &mode, 4, 0);
+	ea_add(buf, &pos, &prev, "user.a", "ay", 2, 0);
+	TAP_EQ_INT(set_ea(fo, buf, (ULONG)pos), STATUS_SUCCESS);
+	TAP_CHECK(stat(bpath("ea.txt"), &st) == 0 && (st.st_mode & 07777) == 0640 &&
+		  st.st_uid == 65534);
+	TAP_EQ_INT(getxattr(bpath("ea.txt"), "user.b", v, sizeof(v)), 3);
+	/* Inconsistent chains change nothing. */
+	TAP_EQ_INT(set_ea(fo, buf, (ULONG)pos - 1), STATUS_EA_LIST_INCONSISTENT);
+	prev = NULL;
+	pos = 0;
+	ea_add(buf, &pos, &prev, "$LXMOD", &mode, 2, 0);
+	TAP_EQ_INT(set_ea(fo, buf, (ULONG)pos), STATUS_INVALID_PARAMETER);
+	prev = NULL;
+	pos = 0;
+	ea_add(buf, &pos, &prev, "$LXDEV", &four, 4, 0);
+	TAP_EQ_INT(set_ea(fo, buf, (ULONG)pos), STATUS_INVALID_PARAMETER);
+	/* Create-only and replace-only flags (the front-end's private bits). */
+	prev = NULL;
+	pos = 0;
+	ea_add(buf, &pos, &prev, "user.a", "x", 1, 0x01);
+	TAP_EQ_INT(set_ea(fo, buf, (ULONG)pos), STATUS_OBJECT_NAME_COLLISION);
+	prev = NULL;
+	pos = 0;
+	ea_add(buf, &pos, &prev, "user.zz", "x", 1, 0x02);
+	TAP_EQ_INT(set_ea(fo, buf, (ULONG)pos), STATUS_NONEXISTENT_EA_ENTRY);
+	/* By name: the value; a missing name; the reserved names are never xattrs. */
+	{
+		unsigned char gl[64] __attribute__((aligned(8)));
+		FILE_GET_EA_INFORMATION *g = (void *)gl;
+
+		memset(gl, 0, sizeof(gl));
+		g->EaNameLength = 6;
+		memcpy(g->EaName, "user.b", 7);
+		TAP_EQ_INT(query_ea(fo, gl, 16, SL_RETURN_SINGLE_ENTRY, 0, out, sizeof(out), &info),
+			   STATUS_SUCCESS);
+		e = (void *)out;
+		TAP_CHECK(e->EaValueLength == 3 && !memcmp(e->EaName + 7, "bee", 3));
+		TAP_EQ_INT(query_ea(fo, gl, 16, 0, 0, out, 12, &info), STATUS_BUFFER_TOO_SMALL);
+		memcpy(g->EaName, "user.q", 7);
+		TAP_EQ_INT(query_ea(fo, gl, 16, 0, 0, out, sizeof(out), &info),
+			   STATUS_NONEXISTENT_EA_ENTRY);
+		memcpy(g->EaName, "$LXMOD", 7);
+		TAP_EQ_INT(query_ea(fo, gl, 16, 0, 0, out, sizeof(out), &info),
+			   STATUS_NONEXISTENT_EA_ENTRY);
+	}
+	/* Enumeration: one at a time, then the end; restart; index. */
+	TAP_EQ_INT(query_ea(fo, NULL, 0, SL_RESTART_SCAN | SL_RETURN_SINGLE_ENTRY, 0, out,
+			    sizeof(out), &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(query_ea(fo, NULL, 0, SL_RETURN_SINGLE_ENTRY, 0, out, sizeof(out), &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(query_ea(fo, NULL, 0, 0, 0, out, sizeof(out), &info), STATUS_NO_MORE_EAS);
+	TAP_EQ_INT(query_ea(fo, NULL, 0, SL_RESTART_SCAN, 0, out, 24, &info),
+		   STATUS_BUFFER_OVERFLOW);
+	TAP_CHECK(info > 0 && info <= 24);
+	TAP_EQ_INT(query_ea(fo, NULL, 0, SL_INDEX_SPECIFIED, 2, out, sizeof(out), &info),
+		   STATUS_SUCCESS);
+	e = (void *)out;
+	TAP_CHECK(e->NextEntryOffset == 0);
+	/* A zero-length value deletes; deleting again: no such EA. */
+	prev = NULL;
+	pos = 0;
+	ea_add(buf, &pos, &prev, "user.a", "", 0, 0);
+	TAP_EQ_INT(set_ea(fo, buf, (ULONG)pos), STATUS_SUCCESS);
+	TAP_EQ_INT(set_ea(fo, buf, (ULONG)pos), STATUS_NONEXISTENT_EA_ENTRY);
+	close_fo(fo);
+}
+
+static void t_reparse(void)
+{
+	unsigned char buf[256] __attribute__((aligned(8)));
+	REPARSE_DATA_BUFFER *rb = (void *)buf;
+	PFILE_OBJECT fo;
+	ULONG_PTR info;
+	ULONG version = 2;
+	struct stat st;
+	char t[64];
+
+	TAP_EQ_INT(open_simple(u"\\plain", FILE_OPEN_IF, FILE_NON_DIRECTORY_FILE,
+			       FILE_READ_DATA | FILE_WRITE_DATA, &fo, &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(fsctl(fo, FSCTL_GET_REPARSE_POINT, NULL, 0, buf, sizeof(buf), &info),
+		   STATUS_NOT_A_REPARSE_POINT);
+	TAP_EQ_INT(rw(fo, IRP_MJ_WRITE, "data", 4, 0, &info), STATUS_SUCCESS);
+	memset(buf, 0, sizeof(buf));
+	rb->ReparseTag = IO_REPARSE_TAG_LX_FIFO;
+	/* Not an empty file: refused. */
+	TAP_EQ_INT(fsctl(fo, FSCTL_SET_REPARSE_POINT, buf, 8, NULL, 0, NULL),
+		   STATUS_IO_REPARSE_DATA_INVALID);
+	rb->ReparseTag = 0x9000001a; /* a tag this volume cannot keep */
+	TAP_EQ_INT(fsctl(fo, FSCTL_SET_REPARSE_POINT, buf, 8, NULL, 0, NULL),
+		   STATUS_IO_REPARSE_TAG_INVALID);
+	TAP_EQ_INT(fsctl(fo, 0x00090000, NULL, 0, NULL, 0, NULL), STATUS_INVALID_DEVICE_REQUEST);
+	close_fo(fo);
+
+	/* An empty file becomes a symlink; the handle and its queries follow. */
+	TAP_EQ_INT(open_simple(u"\\newlink", FILE_CREATE,
+			       FILE_NON_DIRECTORY_FILE | FILE_OPEN_REPARSE_POINT,
+			       FILE_WRITE_ATTRIBUTES, &fo, &info),
+		   STATUS_SUCCESS);
+	memset(buf, 0, sizeof(buf));
+	rb->ReparseTag = IO_REPARSE_TAG_LX_SYMLINK;
+	rb->ReparseDataLength = 4 + 6;
+	memcpy(buf + 8, &version, 4);
+	memcpy(buf + 12, "target", 6);
+	TAP_EQ_INT(fsctl(fo, FSCTL_SET_REPARSE_POINT, buf, 8 + 4 + 5, NULL, 0, NULL),
+		   STATUS_IO_REPARSE_DATA_INVALID);
+	TAP_EQ_INT(fsctl(fo, FSCTL_SET_REPARSE_POINT, buf, 8 + 4 + 6, NULL, 0, NULL),
+		   STATUS_SUCCESS);
+	memset(t, 0, sizeof(t));
+	TAP_EQ_INT(readlink(bpath("newlink"), t, sizeof(t)), 6);
+	TAP_EQ_STR(t, "target");
+	memset(buf, 0, sizeof(buf));
+	TAP_EQ_INT(fsctl(fo, FSCTL_GET_REPARSE_POINT, NULL, 0, buf, sizeof(buf), &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(info, 8 + 4 + 6);
+	TAP_EQ_INT(rb->ReparseTag, IO_REPARSE_TAG_LX_SYMLINK);
+	TAP_CHECK(!memcmp(buf + 12, "target", 6));
+	TAP_EQ_INT(fsctl(fo, FSCTL_GET_REPARSE_POINT, NULL, 0, buf, 12, &info),
+		   STATUS_BUFFER_OVERFLOW);
+	TAP_EQ_INT(fsctl(fo, FSCTL_GET_REPARSE_POINT, NULL, 0, buf, 4, &info),
+		   STATUS_BUFFER_TOO_SMALL);
+	{
+		FILE_ATTRIBUTE_TAG_INFORMATION at;
+
+		TAP_EQ_INT(query(fo, FileAttributeTagInformation, &at, sizeof(at), NULL),
+			   STATUS_SUCCESS);
+		TAP_EQ_INT(at.ReparseTag, IO_REPARSE_TAG_LX_SYMLINK);
+		TAP_CHECK(at.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT);
+	}
+	close_fo(fo);
+	/* No temporary name is left behind. */
+	{
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		bool tmp = false;
+
+		while (d && (de = readdir(d)))
+			if (!strncmp(de->d_name, ".fm-reparse", 11))
+				tmp = true;
+		if (d)
+			closedir(d);
+		TAP_CHECK(!tmp);
+	}
+	/* A FIFO, made the same way. */
+	TAP_EQ_INT(open_simple(u"\\newfifo", FILE_CREATE,
+			       FILE_NON_DIRECTORY_FILE | FILE_OPEN_REPARSE_POINT,
+			       FILE_WRITE_ATTRIBUTES, &fo, &info),
+		   STATUS_SUCCESS);
+	memset(buf, 0, sizeof(buf));
+	rb->ReparseTag = IO_REPARSE_TAG_LX_FIFO;
+	TAP_EQ_INT(fsctl(fo, FSCTL_SET_REPARSE_POINT, buf, 8, NULL, 0, NULL), STATUS_SUCCESS);
+	close_fo(fo);
+	TAP_CHECK(lstat(bpath("newfifo"), &st) == 0 && S_ISFIFO(st.st_mode));
+}
+
+static void t_ranges(void)
+{
+	FILE_ALLOCATED_RANGE_BUFFER in, out[4];
+	FILE_ZERO_DATA_INFORMATION z;
+	PFILE_OBJECT fo;
+	ULONG_PTR info;
+	char b[8];
+
+	TAP_EQ_INT(open_simple(u"\\sparse", FILE_OVERWRITE_IF, FILE_NON_DIRECTORY_FILE,
+			       FILE_READ_DATA | FILE_WRITE_DATA, &fo, &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(rw(fo, IRP_MJ_WRITE, "a", 1, 0, &info), STATUS_SUCCESS);
+	TAP_EQ_INT(rw(fo, IRP_MJ_WRITE, "b", 1, 8 << 20, &info), STATUS_SUCCESS);
+	in.FileOffset.QuadPart = 0;
+	in.Length.QuadPart = 16 << 20;
+	TAP_EQ_INT(
+	    fsctl(fo, FSCTL_QUERY_ALLOCATED_RANGES, &in, sizeof(in), out, sizeof(out), &info),
+	    STATUS_SUCCESS);
+	TAP_EQ_INT(info, 2 * sizeof(out[0]));
+	TAP_CHECK(out[0].FileOffset.QuadPart == 0 && out[1].FileOffset.QuadPart <= (8 << 20) &&
+		  out[1].FileOffset.QuadPart + out[1].Length.QuadPart == (8 << 20) + 1);
+	TAP_EQ_INT(
+	    fsctl(fo, FSCTL_QUERY_ALLOCATED_RANGES, &in, sizeof(in), out, sizeof(out[0]), &info),
+	    STATUS_BUFFER_OVERFLOW);
+	TAP_EQ_INT(info, sizeof(out[0]));
+	z.FileOffset.QuadPart = 0;
+	z.BeyondFinalZero.QuadPart = 4096;
+	TAP_EQ_INT(fsctl(fo, FSCTL_SET_ZERO_DATA, &z, sizeof(z), NULL, 0, NULL), STATUS_SUCCESS);
+	TAP_EQ_INT(rw(fo, IRP_MJ_READ, b, 1, 0, &info), STATUS_SUCCESS);
+	TAP_EQ_INT(b[0], 0);
+	z.BeyondFinalZero.QuadPart = -1;
+	TAP_EQ_INT(fsctl(fo, FSCTL_SET_ZERO_DATA, &z, sizeof(z), NULL, 0, NULL),
+		   STATUS_INVALID_PARAMETER);
+	close_fo(fo);
+	TAP_EQ_INT(open_simple(u"\\sparse", FILE_OPEN, 0, FILE_READ_DATA, &fo, &info),
+		   STATUS_SUCCESS);
+	z.BeyondFinalZero.QuadPart = 10;
+	TAP_EQ_INT(fsctl(fo, FSCTL_SET_ZERO_DATA, &z, sizeof(z), NULL, 0, NULL),
+		   STATUS_ACCESS_DENIED);
+	close_fo(fo);
+}
+
 int main(void)
 {
 	struct fm_volume_params p;
@@ -685,6 +980,9 @@ int main(void)
 	TAP_RUN(t_set_info);
 	TAP_RUN(t_volume_info);
 	TAP_RUN(t_no_escape);
+	TAP_RUN(t_ea);
+	TAP_RUN(t_reparse);
+	TAP_RUN(t_ranges);
 	fm_volume_destroy(vol);
 	fm_lower_destroy(lower);
 	fm_core_shutdown();
