@@ -1327,6 +1327,55 @@ static void rm_rf(const char *path)
 		printf("# could not remove %s\n", path);
 }
 
+/*
+ * FM_POSIX_FILTER=/path/filter.so: register that minifilter (service "posixflt", altitude
+ * 370030) and load it before mounting, so the whole comparison runs with it attached: the
+ * processes must see exactly what they see without it (the passthrough sample's test).
+ */
+static int load_env_filter(void)
+{
+	const char *img = getenv("FM_POSIX_FILTER");
+	struct fm_regkey *svc = NULL, *inst = NULL, *def = NULL;
+	char msg[256] = "";
+	NTSTATUS st;
+	int rc;
+
+	if (!img || !*img)
+		return 0;
+	rc = fm_reg_open(FM_REG_SERVICES "\\posixflt", 1, &svc);
+	if (!rc)
+		rc = fm_reg_set_string_type(svc, "ImagePath", FM_REG_EXPAND_SZ, img);
+	if (!rc)
+		rc = fm_reg_set_dword(svc, "Type", 2);
+	if (!rc)
+		rc = fm_reg_set_dword(svc, "Start", 3);
+	if (!rc)
+		rc = fm_reg_open_sub(svc, "Instances", 1, &inst);
+	if (!rc)
+		rc = fm_reg_set_string(inst, "DefaultInstance", "posixflt Instance");
+	if (!rc)
+		rc = fm_reg_open_sub(inst, "posixflt Instance", 1, &def);
+	if (!rc)
+		rc = fm_reg_set_string(def, "Altitude", "370030");
+	if (!rc)
+		rc = fm_reg_set_dword(def, "Flags", 0);
+	if (def)
+		fm_reg_close(def);
+	if (inst)
+		fm_reg_close(inst);
+	if (svc)
+		fm_reg_close(svc);
+	if (rc)
+		return rc;
+	st = fm_filter_load("posixflt", msg, sizeof(msg));
+	if (!NT_SUCCESS(st)) {
+		printf("# loading %s: 0x%08x %s\n", img, (unsigned)st, msg);
+		return -EIO;
+	}
+	printf("# filter %s attached for the whole comparison\n", img);
+	return 0;
+}
+
 int main(void)
 {
 	int r;
@@ -1357,6 +1406,12 @@ int main(void)
 		r = fm_core_init();
 	if (r < 0) {
 		printf("Bail out! core init: %s\n", strerror(-r));
+		rm_rf(base);
+		return 1;
+	}
+	r = load_env_filter();
+	if (r < 0) {
+		printf("Bail out! filter from FM_POSIX_FILTER: %s\n", strerror(-r));
 		rm_rf(base);
 		return 1;
 	}
