@@ -20,6 +20,8 @@ BENCH_RAND_JOBS=${BENCH_RAND_JOBS:-4}
 BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4}
 BENCH_FIO=${BENCH_FIO:-1}
 BENCH_STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-300}
+BENCH_COUNT=${BENCH_COUNT:-1}
+BENCH_COUNT_FILES=${BENCH_COUNT_FILES:-1000}
 
 FLTMGRD=$BUILD/bin/fltmgrd
 FLTMC=$BUILD/bin/fltmc
@@ -121,6 +123,14 @@ elif k == "read_kiops": print("%.1f" % (r["read"]["iops"] / 1e3))
 ' "$1" "$2"
 }
 
+# fio_err JSON: why fio failed (its stderr, the job's error code), on one line.
+fio_err() {
+	{
+		tail -n 3 "$T/fio.err"
+		grep -m1 '"error"' "$1" 2>/dev/null
+	} | tr '\n' ' '
+}
+
 # run_workloads LABEL DIR: the metadata set and the fio set in DIR (a mount or the native dir).
 run_workloads() {
 	local label=$1 dir=$2 j=$T/fio.json
@@ -137,21 +147,55 @@ run_workloads() {
 
 	# Sequential read, warm: one pass to warm the caches, the second is measured.
 	local seq=(fio --name=seqread --filename="$dir/fio.dat" --rw=read --bs=1M
-		--size="$BENCH_SEQ_SIZE" --output-format=json)
+		--size="$BENCH_SEQ_SIZE" --invalidate=0 --output-format=json)
 	timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output=/dev/null &&
-		timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output="$j" &&
+		timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output="$j" 2>"$T/fio.err" &&
 		fig "fio_${label}_seqread" "$(fio_num "$j" read_mbs)" MB/s ||
-		note "$label: fio sequential read failed"
+		note "$label: fio sequential read failed: $(fio_err "$j")"
 	timeout "$BENCH_STEP_TIMEOUT" fio --name=randread --filename="$dir/fio.dat" --rw=randread \
-		--bs=4k --size="$BENCH_SEQ_SIZE" --numjobs="$BENCH_RAND_JOBS" --group_reporting \
+		--bs=4k --size="$BENCH_SEQ_SIZE" --invalidate=0 --numjobs="$BENCH_RAND_JOBS" \
+		--group_reporting \
 		--time_based --runtime="$BENCH_RAND_RUNTIME" --output-format=json --output="$j" &&
 		fig "fio_${label}_randread4k" "$(fio_num "$j" read_kiops)" kIOPS ||
 		note "$label: fio random read failed"
 	timeout "$BENCH_STEP_TIMEOUT" fio --name=seqwrite --filename="$dir/fio-w.dat" --rw=write \
-		--bs=1M --size="$BENCH_SEQ_SIZE" --end_fsync=1 --output-format=json --output="$j" &&
+		--bs=1M --size="$BENCH_SEQ_SIZE" --end_fsync=1 --output-format=json --output="$j" 2>"$T/fio.err" &&
 		fig "fio_${label}_seqwrite" "$(fio_num "$j" write_mbs)" MB/s ||
-		note "$label: fio sequential write failed"
+		note "$label: fio sequential write failed: $(fio_err "$j")"
 	rm -f "$DATA/fio-w.dat"
+}
+
+# count_requests LABEL DIR PID: FUSE requests per file of a short metadata pass (create+write,
+# stat, open+read, unlink of BENCH_COUNT_FILES files), counted as the successful read(2)s of
+# /dev/fuse descriptors by the serving process PID under strace.  A separate, untimed pass:
+# strace slows the server down.
+count_requests() {
+	local label=$1 dir=$2 pid=$3 log=$T/strace.$1 spid reqs i
+	[ "$BENCH_COUNT" = 1 ] || return 0
+	command -v strace >/dev/null || {
+		note "strace not installed: FUSE requests not counted"
+		return 0
+	}
+	strace -f -qq -y -e trace=read -e status=successful -p "$pid" -o "$log" 2>/dev/null &
+	spid=$!
+	# strace has attached once its first line... there is none until a request: wait for
+	# the TracerPid of the server to be set instead.
+	for i in $(seq 1 50); do
+		grep -q "^TracerPid:[[:space:]]*[1-9]" "/proc/$pid/status" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.3
+	mkdir -p "$dir/meta" &&
+		timeout "$BENCH_STEP_TIMEOUT" "$METABENCH" "$dir/meta" "$BENCH_COUNT_FILES" "$label" \
+			>/dev/null
+	rmdir "$dir/meta"
+	sleep 0.3
+	kill -INT "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	rm -rf "$DATA/meta"
+	reqs=$(grep -cE 'read\([0-9]+</dev/fuse>' "$log")
+	fig "fuse_requests_per_file_$label" \
+		"$(python3 -c "print('%.1f' % ($reqs / $BENCH_COUNT_FILES))")" req/file
 }
 
 wait_mounted() {
@@ -188,6 +232,7 @@ run_ptll() {
 		return 0
 	fi
 	run_workloads ptll "$mp"
+	count_requests ptll "$mp" "$PTLL_PID"
 	umount "$mp" || umount -l "$mp"
 	wait "$PTLL_PID" 2>/dev/null
 	PTLL_PID=
@@ -236,6 +281,7 @@ run_fm() {
 	got=$(fltmc instances | grep -c "benchnoop")
 	[ "$got" -eq "$n" ] || note "fm$n: expected $n attached instances, fltmc instances lists $got"
 	run_workloads "fm$n" "$mp"
+	count_requests "fm$n" "$mp" "$DPID"
 	fltmc unmount "$mp" >/dev/null || umount "$mp" || umount -l "$mp"
 }
 
