@@ -885,6 +885,7 @@ static void op_listxattr(struct fm_fuse_req *req, uint64_t nodeid, size_t size)
 	char *names = NULL;
 	size_t nlen = 0, ncap = 0;
 	UCHAR flags = SL_RESTART_SCAN;
+	unsigned int rounds = 0;
 	PFILE_OBJECT fo;
 	int r;
 
@@ -912,7 +913,8 @@ static void op_listxattr(struct fm_fuse_req *req, uint64_t nodeid, size_t size)
 	buf = fm_malloc(EA_ONE_MAX);
 	if (!buf)
 		r = ENOMEM;
-	while (!r) {
+	/* Bounded: a filter that keeps answering the same entries must not hold us forever. */
+	while (!r && rounds++ < 65536) {
 		ULONG got = 0, off = 0;
 		NTSTATUS st;
 
