@@ -27,6 +27,10 @@ struct fl_obj *fl_obj_of(HANDLE h, enum fl_kind kind);
  */
 void fl_iocp_post(HANDLE iocp, DWORD bytes, ULONG_PTR key, LPOVERLAPPED ov, DWORD error);
 
+/* A port associated with a completion port holds a reference on it (fltport.c). */
+void fl_iocp_ref(HANDLE iocp);
+void fl_iocp_unref(HANDLE iocp);
+
 /* Port handles: CloseHandle, CancelIoEx and CreateIoCompletionPort forward here (fltport.c). */
 BOOL fl_port_close(struct fl_obj *o);
 BOOL fl_port_cancel(struct fl_obj *o, LPOVERLAPPED ov);

@@ -546,10 +546,16 @@ void fl_port_associate(struct fl_obj *o, HANDLE iocp, ULONG_PTR key)
 {
 	struct fl_port *p = (struct fl_port *)o;
 
+	HANDLE old;
+
+	fl_iocp_ref(iocp);
 	pthread_mutex_lock(&p->m);
+	old = p->iocp;
 	p->iocp = iocp;
 	p->key = key;
 	pthread_mutex_unlock(&p->m);
+	if (old)
+		fl_iocp_unref(old);
 }
 
 BOOL fl_port_cancel(struct fl_obj *o, LPOVERLAPPED ov)
@@ -601,6 +607,8 @@ BOOL fl_port_close(struct fl_obj *o)
 		p->queue = m->next;
 		free(m);
 	}
+	if (p->iocp)
+		fl_iocp_unref(p->iocp);
 	p->o.magic = 0;
 	pthread_mutex_destroy(&p->m);
 	pthread_cond_destroy(&p->cv);

@@ -127,7 +127,43 @@ struct fl_iocp {
 	struct fl_packet *head, *tail;
 	long waiters;
 	bool closing;
+	long refs; /* the handle and each port associated with it; m */
 };
+
+static void iocp_free(struct fl_iocp *q)
+{
+	struct fl_packet *p;
+
+	while ((p = q->head)) {
+		q->head = p->next;
+		free(p);
+	}
+	q->o.magic = 0;
+	pthread_mutex_destroy(&q->m);
+	pthread_cond_destroy(&q->cv);
+	free(q);
+}
+
+void fl_iocp_ref(HANDLE iocp)
+{
+	struct fl_iocp *q = iocp;
+
+	pthread_mutex_lock(&q->m);
+	q->refs++;
+	pthread_mutex_unlock(&q->m);
+}
+
+void fl_iocp_unref(HANDLE iocp)
+{
+	struct fl_iocp *q = iocp;
+	bool last;
+
+	pthread_mutex_lock(&q->m);
+	last = --q->refs == 0;
+	pthread_mutex_unlock(&q->m);
+	if (last)
+		iocp_free(q);
+}
 
 void fl_iocp_post(HANDLE iocp, DWORD bytes, ULONG_PTR key, LPOVERLAPPED ov, DWORD error)
 {
@@ -144,6 +180,11 @@ void fl_iocp_post(HANDLE iocp, DWORD bytes, ULONG_PTR key, LPOVERLAPPED ov, DWOR
 	p->ov = ov;
 	p->error = error;
 	pthread_mutex_lock(&q->m);
+	if (q->closing) {
+		pthread_mutex_unlock(&q->m);
+		free(p);
+		return;
+	}
 	if (q->tail)
 		q->tail->next = p;
 	else
@@ -182,6 +223,7 @@ HANDLE WINAPI CreateIoCompletionPort(HANDLE FileHandle, HANDLE ExistingCompletio
 	}
 	q->o.magic = FL_MAGIC;
 	q->o.kind = FL_IOCP;
+	q->refs = 1;
 	pthread_mutex_init(&q->m, NULL);
 	cond_init_mono(&q->cv);
 	if (port)
@@ -248,20 +290,20 @@ BOOL WINAPI PostQueuedCompletionStatus(HANDLE CompletionPort, DWORD dwNumberOfBy
 
 static BOOL iocp_close(struct fl_iocp *q)
 {
-	struct fl_packet *p;
-
 	pthread_mutex_lock(&q->m);
+	if (q->closing) {
+		pthread_mutex_unlock(&q->m);
+		SetLastError(ERROR_INVALID_HANDLE);
+		return FALSE;
+	}
 	q->closing = true;
 	pthread_cond_broadcast(&q->cv);
-	/* Blocked GetQueuedCompletionStatus callers leave; the object stays allocated because ports
-	 * associated with it may still post to it (their packets are dropped at the next close). */
+	/* Blocked GetQueuedCompletionStatus callers leave first.  Ports associated with the
+	 * queue keep it allocated (their packets are dropped) until they are closed. */
 	while (q->waiters > 0)
 		pthread_cond_wait(&q->cv, &q->m);
-	while ((p = q->head)) {
-		q->head = p->next;
-		free(p);
-	}
 	pthread_mutex_unlock(&q->m);
+	fl_iocp_unref(q);
 	return TRUE;
 }
 
