@@ -1863,6 +1863,28 @@ static void op_statfs(struct fm_fuse_req *req, uint64_t nodeid)
 		st = dispatch(&irp);
 		r = status_errno(&irp, st);
 		fm_irp_cleanup(&irp);
+		if (!r) {
+			/* The name length limit too (FileFsAttributeInformation); the file counts
+			 * have no NT equivalent and stay those of statvfs. */
+			union {
+				FILE_FS_ATTRIBUTE_INFORMATION a;
+				char raw[sizeof(FILE_FS_ATTRIBUTE_INFORMATION) + 128];
+			} ab;
+
+			memset(&ab, 0, sizeof(ab));
+			fm_irp_init(&irp, fe->vol, IRP_MJ_QUERY_VOLUME_INFORMATION, 0, fo, &who);
+			irp.data.Iopb->Parameters.QueryVolumeInformation.Length = sizeof(ab);
+			irp.data.Iopb->Parameters.QueryVolumeInformation.FsInformationClass =
+			    FileFsAttributeInformation;
+			irp.data.Iopb->Parameters.QueryVolumeInformation.VolumeBuffer = &ab;
+			st = dispatch(&irp);
+			if ((NT_SUCCESS(st) || st == STATUS_BUFFER_OVERFLOW) &&
+			    ab.a.MaximumComponentNameLength > 0)
+				sv.f_namemax = (unsigned long)ab.a.MaximumComponentNameLength;
+			else if (!NT_SUCCESS(st) && st != STATUS_BUFFER_OVERFLOW)
+				r = status_errno(&irp, st);
+			fm_irp_cleanup(&irp);
+		}
 		close_fo(fe, &who, fo);
 		if (!r) {
 			unsigned long unit =
