@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* Every HANDLE libfltlib returns points to one of these; kind says which. */
-enum fl_kind { FL_PORT = 1, FL_IOCP, FL_EVENT, FL_THREAD, FL_SEMAPHORE };
+enum fl_kind { FL_PORT = 1, FL_IOCP, FL_EVENT, FL_THREAD, FL_SEMAPHORE, FL_FIND };
 #define FL_MAGIC 0x464c4842u
 
 struct fl_obj {
@@ -35,6 +35,9 @@ void fl_iocp_unref(HANDLE iocp);
 BOOL fl_port_close(struct fl_obj *o);
 BOOL fl_port_cancel(struct fl_obj *o, LPOVERLAPPED ov);
 void fl_port_associate(struct fl_obj *o, HANDLE iocp, ULONG_PTR key);
+
+/* Filter*Find* handles (fltmgmt.c): CloseHandle forwards here. */
+BOOL fl_find_close(struct fl_obj *o);
 
 /* NTSTATUS -> Win32 error for the statuses ports produce. */
 DWORD fl_nt_to_win32(NTSTATUS st);

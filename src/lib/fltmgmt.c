@@ -58,17 +58,16 @@ static HRESULT hr_from_reply(const struct fm_reply *rep)
 	}
 }
 
-/* One request/reply exchange with fltmgrd at $FLTMGR_ROOT/control.sock. */
-static HRESULT control(const struct fm_request *req)
+/* One request/reply exchange with fltmgrd at $FLTMGR_ROOT/control.sock; *rep is the decoded
+ * reply (release with fm_proto_reply_free) when S_OK is returned. */
+static HRESULT control_reply(const struct fm_request *req, struct fm_reply *rep)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	const char *root = getenv("FLTMGR_ROOT");
-	struct fm_reply rep;
 	uint8_t *buf = NULL, *payload = NULL;
 	size_t len;
 	uint32_t plen;
 	uint16_t type;
-	HRESULT hr;
 	int fd, rc, n;
 
 	if (!root || !*root)
@@ -96,11 +95,19 @@ static HRESULT control(const struct fm_request *req)
 	if (rc == 0 && type != FM_MSG_REPLY)
 		rc = -EPROTO;
 	if (rc == 0) {
-		rc = fm_proto_decode_reply(payload, plen, &rep);
+		rc = fm_proto_decode_reply(payload, plen, rep);
 		fm_free(payload);
 	}
-	if (rc)
-		return HRESULT_FROM_WIN32(FL_ERROR_CONNECTION_REFUSED);
+	return rc ? HRESULT_FROM_WIN32(FL_ERROR_CONNECTION_REFUSED) : S_OK;
+}
+
+static HRESULT control(const struct fm_request *req)
+{
+	struct fm_reply rep;
+	HRESULT hr = control_reply(req, &rep);
+
+	if (FAILED(hr))
+		return hr;
 	hr = hr_from_reply(&rep);
 	fm_proto_reply_free(&rep);
 	return hr;
@@ -204,4 +211,495 @@ HRESULT WINAPI FilterDetach(LPCWSTR lpFilterName, LPCWSTR lpVolumeName, LPCWSTR 
 	    !arg8(lpInstanceName, instance, sizeof(instance), true))
 		return E_INVALIDARG;
 	return control(&req);
+}
+
+/* ---- Enumeration: a listing is fetched once, at FindFirst, and walked by FindNext ---- */
+
+enum fl_find_what { FL_FIND_FILTERS, FL_FIND_INSTANCES, FL_FIND_VOLUMES };
+
+struct fl_find {
+	struct fl_obj o;
+	enum fl_find_what what;
+	int info_class;
+	struct fm_reply rep; /* row 0 is the header */
+	uint32_t next;	     /* next data row, 1-based */
+};
+
+/* UTF-8 -> UTF-16 units (no NUL) into out (room for cap units); returns the unit count
+ * needed.  Invalid bytes become U+FFFD. */
+static size_t to16(const char *in, WCHAR *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = 0;
+
+	while (*p) {
+		uint32_t c = *p++;
+		int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+
+		if (c >= 0x80 && c < 0xc0)
+			c = 0xfffd;
+		else if (more)
+			c &= 0x3fu >> more;
+		while (more-- > 0) {
+			if ((*p & 0xc0) != 0x80) {
+				c = 0xfffd;
+				break;
+			}
+			c = (c << 6) | (*p++ & 0x3f);
+		}
+		if (c >= 0x10000) {
+			if (out && n + 1 < cap) {
+				out[n] = (WCHAR)(0xd800 + ((c - 0x10000) >> 10));
+				out[n + 1] = (WCHAR)(0xdc00 + ((c - 0x10000) & 0x3ff));
+			}
+			n += 2;
+		} else {
+			if (out && n < cap)
+				out[n] = (WCHAR)c;
+			n++;
+		}
+	}
+	return n;
+}
+
+static const char *cell(const struct fl_find *f, uint32_t row, uint32_t col)
+{
+	return col < f->rep.ncols ? f->rep.cells[row * f->rep.ncols + col] : "";
+}
+
+static FLT_FILESYSTEM_TYPE fs_type_of(const char *name)
+{
+	static const struct {
+		const char *name;
+		FLT_FILESYSTEM_TYPE type;
+	} map[] = {{"NTFS", FLT_FSTYPE_NTFS},	{"FAT", FLT_FSTYPE_FAT},
+		   {"EXFAT", FLT_FSTYPE_EXFAT}, {"REFS", FLT_FSTYPE_REFS},
+		   {"CDFS", FLT_FSTYPE_CDFS},	{"UDFS", FLT_FSTYPE_UDFS},
+		   {"RAW", FLT_FSTYPE_RAW}};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(map[i].name, name) == 0)
+			return map[i].type;
+	return FLT_FSTYPE_UNKNOWN;
+}
+
+/* A structure with a fixed part and up to three strings placed after it (offsets from the
+ * start).  Fills what fits; returns the total size needed. */
+struct fl_str {
+	const char *s;
+	USHORT *len;	/* byte length field, or NULL */
+	USHORT *offset; /* offset field, or NULL when the string is inline at `fixed` */
+};
+
+static DWORD place(unsigned char *buf, DWORD size, DWORD fixed, struct fl_str *strs, int n)
+{
+	DWORD at = fixed;
+
+	for (int i = 0; i < n; i++) {
+		size_t units = to16(strs[i].s, NULL, 0);
+		DWORD bytes = (DWORD)(units * sizeof(WCHAR));
+
+		at = (at + 1) & ~1u;
+		if (at + bytes <= size) {
+			to16(strs[i].s, (WCHAR *)(buf + at), units);
+			if (strs[i].len)
+				*strs[i].len = (USHORT)bytes;
+			if (strs[i].offset)
+				*strs[i].offset = (USHORT)at;
+		}
+		at += bytes;
+	}
+	return at;
+}
+
+/* Fill one entry for row `row`; S_OK or ERROR_INSUFFICIENT_BUFFER with *ret = needed. */
+static HRESULT fill(struct fl_find *f, uint32_t row, LPVOID lpBuffer, DWORD size, LPDWORD ret)
+{
+	unsigned char *buf = lpBuffer;
+	DWORD need = 0, fixed = 0;
+	USHORT dummy_len;
+	bool fits;
+
+	/* A first pass sizes the entry; the buffer is written only if all of it fits. */
+	if (f->what == FL_FIND_FILTERS) {
+		const char *name = cell(f, row, 0), *alt = cell(f, row, 2);
+		ULONG ninst = (ULONG)strtoul(cell(f, row, 1), NULL, 10);
+		ULONG frame = (ULONG)strtoul(cell(f, row, 3), NULL, 10);
+
+		if (f->info_class == FilterFullInformation) {
+			PFILTER_FULL_INFORMATION fi = (PFILTER_FULL_INFORMATION)buf;
+			fixed = FIELD_OFFSET(FILTER_FULL_INFORMATION, FilterNameBuffer);
+			need = place(buf, 0, fixed, (struct fl_str[]){{name, &dummy_len, NULL}}, 1);
+			fits = need <= size;
+			if (fits) {
+				memset(buf, 0, fixed);
+				fi->FrameID = frame;
+				fi->NumberOfInstances = ninst;
+				place(buf, size, fixed,
+				      (struct fl_str[]){{name, &fi->FilterNameLength, NULL}}, 1);
+			}
+		} else if (f->info_class == FilterAggregateBasicInformation) {
+			PFILTER_AGGREGATE_BASIC_INFORMATION bi =
+			    (PFILTER_AGGREGATE_BASIC_INFORMATION)buf;
+			fixed = sizeof(FILTER_AGGREGATE_BASIC_INFORMATION);
+			need = place(
+			    buf, 0, fixed,
+			    (struct fl_str[]){{name, &dummy_len, NULL}, {alt, &dummy_len, NULL}},
+			    2);
+			fits = need <= size;
+			if (fits) {
+				memset(buf, 0, fixed);
+				bi->Flags = FLTFL_AGGREGATE_INFO_IS_MINIFILTER;
+				bi->Type.MiniFilter.FrameID = frame;
+				bi->Type.MiniFilter.NumberOfInstances = ninst;
+				place(buf, size, fixed,
+				      (struct fl_str[]){
+					  {name, &bi->Type.MiniFilter.FilterNameLength,
+					   &bi->Type.MiniFilter.FilterNameBufferOffset},
+					  {alt, &bi->Type.MiniFilter.FilterAltitudeLength,
+					   &bi->Type.MiniFilter.FilterAltitudeBufferOffset}},
+				      2);
+			}
+		} else if (f->info_class == FilterAggregateStandardInformation) {
+			PFILTER_AGGREGATE_STANDARD_INFORMATION si =
+			    (PFILTER_AGGREGATE_STANDARD_INFORMATION)buf;
+			fixed = sizeof(FILTER_AGGREGATE_STANDARD_INFORMATION);
+			need = place(
+			    buf, 0, fixed,
+			    (struct fl_str[]){{name, &dummy_len, NULL}, {alt, &dummy_len, NULL}},
+			    2);
+			fits = need <= size;
+			if (fits) {
+				memset(buf, 0, fixed);
+				si->Flags = FLTFL_AGGREGATE_INFO_IS_MINIFILTER;
+				si->Type.MiniFilter.FrameID = frame;
+				si->Type.MiniFilter.NumberOfInstances = ninst;
+				place(buf, size, fixed,
+				      (struct fl_str[]){
+					  {name, &si->Type.MiniFilter.FilterNameLength,
+					   &si->Type.MiniFilter.FilterNameBufferOffset},
+					  {alt, &si->Type.MiniFilter.FilterAltitudeLength,
+					   &si->Type.MiniFilter.FilterAltitudeBufferOffset}},
+				      2);
+			}
+		} else {
+			return E_INVALIDARG;
+		}
+	} else if (f->what == FL_FIND_VOLUMES) {
+		const char *dev = cell(f, row, 1);
+
+		if (f->info_class == FilterVolumeBasicInformation) {
+			PFILTER_VOLUME_BASIC_INFORMATION vb = (PFILTER_VOLUME_BASIC_INFORMATION)buf;
+			fixed = FIELD_OFFSET(FILTER_VOLUME_BASIC_INFORMATION, FilterVolumeName);
+			need = place(buf, 0, fixed, (struct fl_str[]){{dev, &dummy_len, NULL}}, 1);
+			fits = need <= size;
+			if (fits)
+				place(buf, size, fixed,
+				      (struct fl_str[]){{dev, &vb->FilterVolumeNameLength, NULL}},
+				      1);
+		} else if (f->info_class == FilterVolumeStandardInformation) {
+			PFILTER_VOLUME_STANDARD_INFORMATION vs =
+			    (PFILTER_VOLUME_STANDARD_INFORMATION)buf;
+			fixed = FIELD_OFFSET(FILTER_VOLUME_STANDARD_INFORMATION, FilterVolumeName);
+			need = place(buf, 0, fixed, (struct fl_str[]){{dev, &dummy_len, NULL}}, 1);
+			fits = need <= size;
+			if (fits) {
+				memset(buf, 0, fixed);
+				vs->FileSystemType = fs_type_of(cell(f, row, 2));
+				place(buf, size, fixed,
+				      (struct fl_str[]){{dev, &vs->FilterVolumeNameLength, NULL}},
+				      1);
+			}
+		} else {
+			return E_INVALIDARG;
+		}
+	} else {
+		const char *filter = cell(f, row, 0), *vol = cell(f, row, 1),
+			   *alt = cell(f, row, 2), *inst = cell(f, row, 3);
+
+		if (f->info_class == InstanceBasicInformation) {
+			PINSTANCE_BASIC_INFORMATION ib = (PINSTANCE_BASIC_INFORMATION)buf;
+			fixed = sizeof(INSTANCE_BASIC_INFORMATION);
+			need = place(buf, 0, fixed, (struct fl_str[]){{inst, &dummy_len, NULL}}, 1);
+			fits = need <= size;
+			if (fits) {
+				memset(buf, 0, fixed);
+				place(buf, size, fixed,
+				      (struct fl_str[]){{inst, &ib->InstanceNameLength,
+							 &ib->InstanceNameBufferOffset}},
+				      1);
+			}
+		} else if (f->info_class == InstancePartialInformation) {
+			PINSTANCE_PARTIAL_INFORMATION ip = (PINSTANCE_PARTIAL_INFORMATION)buf;
+			fixed = sizeof(INSTANCE_PARTIAL_INFORMATION);
+			need = place(
+			    buf, 0, fixed,
+			    (struct fl_str[]){{inst, &dummy_len, NULL}, {alt, &dummy_len, NULL}},
+			    2);
+			fits = need <= size;
+			if (fits) {
+				memset(buf, 0, fixed);
+				place(buf, size, fixed,
+				      (struct fl_str[]){
+					  {inst, &ip->InstanceNameLength,
+					   &ip->InstanceNameBufferOffset},
+					  {alt, &ip->AltitudeLength, &ip->AltitudeBufferOffset}},
+				      2);
+			}
+		} else if (f->info_class == InstanceFullInformation) {
+			PINSTANCE_FULL_INFORMATION ifu = (PINSTANCE_FULL_INFORMATION)buf;
+			fixed = sizeof(INSTANCE_FULL_INFORMATION);
+			need = place(buf, 0, fixed,
+				     (struct fl_str[]){{inst, &dummy_len, NULL},
+						       {alt, &dummy_len, NULL},
+						       {vol, &dummy_len, NULL},
+						       {filter, &dummy_len, NULL}},
+				     4);
+			fits = need <= size;
+			if (fits) {
+				memset(buf, 0, fixed);
+				place(
+				    buf, size, fixed,
+				    (struct fl_str[]){
+					{inst, &ifu->InstanceNameLength,
+					 &ifu->InstanceNameBufferOffset},
+					{alt, &ifu->AltitudeLength, &ifu->AltitudeBufferOffset},
+					{vol, &ifu->VolumeNameLength, &ifu->VolumeNameBufferOffset},
+					{filter, &ifu->FilterNameLength,
+					 &ifu->FilterNameBufferOffset}},
+				    4);
+			}
+		} else {
+			return E_INVALIDARG;
+		}
+	}
+	*ret = need;
+	return fits ? S_OK : HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
+}
+
+static HRESULT find_first(enum fl_find_what what, const struct fm_request *req, int info_class,
+			  LPVOID lpBuffer, DWORD dwBufferSize, LPDWORD lpBytesReturned,
+			  LPHANDLE lpFind)
+{
+	struct fl_find *f;
+	HRESULT hr;
+
+	if (!lpBytesReturned || !lpFind || (dwBufferSize && !lpBuffer))
+		return E_INVALIDARG;
+	*lpFind = INVALID_HANDLE_VALUE;
+	*lpBytesReturned = 0;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return E_OUTOFMEMORY;
+	hr = control_reply(req, &f->rep);
+	if (FAILED(hr)) {
+		free(f);
+		return hr;
+	}
+	hr = hr_from_reply(&f->rep);
+	if (SUCCEEDED(hr) && f->rep.nrows <= 1)
+		hr = HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS);
+	if (FAILED(hr)) {
+		fm_proto_reply_free(&f->rep);
+		free(f);
+		return hr;
+	}
+	f->o.magic = FL_MAGIC;
+	f->o.kind = FL_FIND;
+	f->what = what;
+	f->info_class = info_class;
+	f->next = 1;
+	hr = fill(f, f->next, lpBuffer, dwBufferSize, lpBytesReturned);
+	if (hr == E_INVALIDARG) {
+		fm_proto_reply_free(&f->rep);
+		free(f);
+		return hr;
+	}
+	/* Too small: the handle exists and FindNext retries the same entry. */
+	if (SUCCEEDED(hr))
+		f->next++;
+	*lpFind = f;
+	return hr;
+}
+
+static HRESULT find_next(HANDLE h, enum fl_find_what what, int info_class, LPVOID lpBuffer,
+			 DWORD dwBufferSize, LPDWORD lpBytesReturned)
+{
+	struct fl_find *f = (struct fl_find *)fl_obj_of(h, FL_FIND);
+	HRESULT hr;
+
+	if (!f || f->what != what)
+		return E_HANDLE;
+	if (!lpBytesReturned || (dwBufferSize && !lpBuffer))
+		return E_INVALIDARG;
+	*lpBytesReturned = 0;
+	if (f->next >= f->rep.nrows)
+		return HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS);
+	f->info_class = info_class;
+	hr = fill(f, f->next, lpBuffer, dwBufferSize, lpBytesReturned);
+	if (SUCCEEDED(hr))
+		f->next++;
+	return hr;
+}
+
+BOOL fl_find_close(struct fl_obj *o)
+{
+	struct fl_find *f = (struct fl_find *)o;
+
+	fm_proto_reply_free(&f->rep);
+	f->o.magic = 0;
+	free(f);
+	return TRUE;
+}
+
+static HRESULT find_close(HANDLE h, enum fl_find_what what)
+{
+	struct fl_find *f = (struct fl_find *)fl_obj_of(h, FL_FIND);
+
+	if (!f || f->what != what)
+		return E_HANDLE;
+	fl_find_close(&f->o);
+	return S_OK;
+}
+
+HRESULT WINAPI FilterFindFirst(FILTER_INFORMATION_CLASS dwInformationClass, LPVOID lpBuffer,
+			       DWORD dwBufferSize, LPDWORD lpBytesReturned, LPHANDLE lpFilterFind)
+{
+	struct fm_request req = {.type = FM_MSG_LIST_FILTERS};
+
+	return find_first(FL_FIND_FILTERS, &req, dwInformationClass, lpBuffer, dwBufferSize,
+			  lpBytesReturned, lpFilterFind);
+}
+
+HRESULT WINAPI FilterFindNext(HANDLE hFilterFind, FILTER_INFORMATION_CLASS dwInformationClass,
+			      LPVOID lpBuffer, DWORD dwBufferSize, LPDWORD lpBytesReturned)
+{
+	return find_next(hFilterFind, FL_FIND_FILTERS, dwInformationClass, lpBuffer, dwBufferSize,
+			 lpBytesReturned);
+}
+
+HRESULT WINAPI FilterFindClose(HANDLE hFilterFind)
+{
+	return find_close(hFilterFind, FL_FIND_FILTERS);
+}
+
+HRESULT WINAPI FilterVolumeFindFirst(FILTER_VOLUME_INFORMATION_CLASS dwInformationClass,
+				     LPVOID lpBuffer, DWORD dwBufferSize, LPDWORD lpBytesReturned,
+				     PHANDLE lpVolumeFind)
+{
+	struct fm_request req = {.type = FM_MSG_LIST_VOLUMES};
+
+	return find_first(FL_FIND_VOLUMES, &req, dwInformationClass, lpBuffer, dwBufferSize,
+			  lpBytesReturned, lpVolumeFind);
+}
+
+HRESULT WINAPI FilterVolumeFindNext(HANDLE hVolumeFind,
+				    FILTER_VOLUME_INFORMATION_CLASS dwInformationClass,
+				    LPVOID lpBuffer, DWORD dwBufferSize, LPDWORD lpBytesReturned)
+{
+	return find_next(hVolumeFind, FL_FIND_VOLUMES, dwInformationClass, lpBuffer, dwBufferSize,
+			 lpBytesReturned);
+}
+
+HRESULT WINAPI FilterVolumeFindClose(HANDLE hVolumeFind)
+{
+	return find_close(hVolumeFind, FL_FIND_VOLUMES);
+}
+
+static HRESULT instances_first(LPCWSTR filter, LPCWSTR volume, INSTANCE_INFORMATION_CLASS cls,
+			       LPVOID lpBuffer, DWORD dwBufferSize, LPDWORD lpBytesReturned,
+			       LPHANDLE lpFind)
+{
+	char f8[256], v8[1024];
+	struct fm_request req = {.type = FM_MSG_LIST_INSTANCES, .filter = f8, .volume = v8};
+
+	if (!arg8(filter, f8, sizeof(f8), true) || !arg8(volume, v8, sizeof(v8), true))
+		return E_INVALIDARG;
+	return find_first(FL_FIND_INSTANCES, &req, cls, lpBuffer, dwBufferSize, lpBytesReturned,
+			  lpFind);
+}
+
+HRESULT WINAPI FilterInstanceFindFirst(LPCWSTR lpFilterName,
+				       INSTANCE_INFORMATION_CLASS dwInformationClass,
+				       LPVOID lpBuffer, DWORD dwBufferSize, LPDWORD lpBytesReturned,
+				       LPHANDLE lpFilterInstanceFind)
+{
+	if (!lpFilterName || !lpFilterName[0])
+		return E_INVALIDARG;
+	return instances_first(lpFilterName, NULL, dwInformationClass, lpBuffer, dwBufferSize,
+			       lpBytesReturned, lpFilterInstanceFind);
+}
+
+HRESULT WINAPI FilterInstanceFindNext(HANDLE hFilterInstanceFind,
+				      INSTANCE_INFORMATION_CLASS dwInformationClass,
+				      LPVOID lpBuffer, DWORD dwBufferSize, LPDWORD lpBytesReturned)
+{
+	return find_next(hFilterInstanceFind, FL_FIND_INSTANCES, dwInformationClass, lpBuffer,
+			 dwBufferSize, lpBytesReturned);
+}
+
+HRESULT WINAPI FilterInstanceFindClose(HANDLE hFilterInstanceFind)
+{
+	return find_close(hFilterInstanceFind, FL_FIND_INSTANCES);
+}
+
+HRESULT WINAPI FilterVolumeInstanceFindFirst(LPCWSTR lpVolumeName,
+					     INSTANCE_INFORMATION_CLASS dwInformationClass,
+					     LPVOID lpBuffer, DWORD dwBufferSize,
+					     LPDWORD lpBytesReturned, LPHANDLE lpVolumeInstanceFind)
+{
+	if (!lpVolumeName || !lpVolumeName[0])
+		return E_INVALIDARG;
+	return instances_first(NULL, lpVolumeName, dwInformationClass, lpBuffer, dwBufferSize,
+			       lpBytesReturned, lpVolumeInstanceFind);
+}
+
+HRESULT WINAPI FilterVolumeInstanceFindNext(HANDLE hVolumeInstanceFind,
+					    INSTANCE_INFORMATION_CLASS dwInformationClass,
+					    LPVOID lpBuffer, DWORD dwBufferSize,
+					    LPDWORD lpBytesReturned)
+{
+	return find_next(hVolumeInstanceFind, FL_FIND_INSTANCES, dwInformationClass, lpBuffer,
+			 dwBufferSize, lpBytesReturned);
+}
+
+HRESULT WINAPI FilterVolumeInstanceFindClose(HANDLE hVolumeInstanceFind)
+{
+	return find_close(hVolumeInstanceFind, FL_FIND_INSTANCES);
+}
+
+HRESULT WINAPI FilterGetDosName(LPCWSTR lpVolumeName, LPWSTR lpDosName, DWORD dwDosNameBufferSize)
+{
+	char v8[1024];
+	struct fm_request req = {.type = FM_MSG_LIST_VOLUMES};
+	struct fl_find f = {.what = FL_FIND_VOLUMES};
+	HRESULT hr;
+
+	if (!arg8(lpVolumeName, v8, sizeof(v8), false) || !lpDosName || !dwDosNameBufferSize)
+		return E_INVALIDARG;
+	hr = control_reply(&req, &f.rep);
+	if (FAILED(hr))
+		return hr;
+	hr = hr_from_reply(&f.rep);
+	if (SUCCEEDED(hr)) {
+		hr = HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);
+		/* Either name of the volume finds it; the DOS name is its Linux mount point. */
+		for (uint32_t r = 1; r < f.rep.nrows; r++) {
+			if (strcasecmp(cell(&f, r, 1), v8) == 0 ||
+			    strcmp(cell(&f, r, 0), v8) == 0) {
+				/* dwDosNameBufferSize is in characters, with the NUL. */
+				size_t n = to16(cell(&f, r, 0), NULL, 0);
+				if (n + 1 > dwDosNameBufferSize) {
+					hr = HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
+				} else {
+					to16(cell(&f, r, 0), lpDosName, n);
+					lpDosName[n] = 0;
+					hr = S_OK;
+				}
+				break;
+			}
+		}
+	}
+	fm_proto_reply_free(&f.rep);
+	return hr;
 }

@@ -695,6 +695,8 @@ BOOL WINAPI CloseHandle(HANDLE hObject)
 	case FL_THREAD:
 		thread_put((struct fl_thread *)o);
 		return TRUE;
+	case FL_FIND:
+		return fl_find_close(o);
 	}
 	SetLastError(ERROR_INVALID_HANDLE);
 	return FALSE;

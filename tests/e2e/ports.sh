@@ -258,6 +258,25 @@ fm_run runuser -u nobody -- env FLTMGR_ROOT="$FM_ROOT" "$tool" load scanner
 fm_like "FilterLoad as nobody fails" "$FM_OUT" '^0x8'
 fm_run ft attach scanner "$data" "second" 265001
 fm_is "FilterAttachAtAltitude with a second instance" "$FM_OUT" 0x00000000
+fm_run ft filters
+fm_like "FilterFindFirst/Next: scanner with its altitude and 2 instances" "$FM_OUT" \
+	'filter name=scanner altitude=265000 instances=2'
+fm_like "the listing ends with ERROR_NO_MORE_ITEMS" "$FM_OUT" 'entries=1'
+fm_run ft volumes
+fm_like "FilterVolumeFindFirst: the volume's device name, NTFS" "$FM_OUT" \
+	'volume name=\\Device\\HarddiskVolume[0-9]+ fstype=2'
+dev=$(printf '%s\n' "$FM_OUT" | sed -n 's/^volume name=\([^ ]*\) .*/\1/p' | head -1)
+fm_run ft instances scanner
+fm_like "FilterInstanceFindFirst: both instances" "$FM_OUT" 'entries=2'
+fm_like "with names, altitudes, volume and filter" "$FM_OUT" \
+	"instance name=second altitude=265001 volume=$data filter=scanner"
+fm_run ft volinstances "$dev"
+fm_like "FilterVolumeInstanceFindFirst: both instances on the volume" "$FM_OUT" 'entries=2'
+fm_run ft dosname "$dev"
+fm_is "FilterGetDosName: the mount point" "$FM_OUT" "dos=$data
+0x00000000"
+fm_run ft instances nosuchfilter
+fm_like "an unknown filter has no instances (ERROR_NO_MORE_ITEMS at once)" "$FM_OUT" 'entries=0'
 fm_run ft attach scanner "$data"
 fm_is "FilterAttach of the attached default instance: ERROR_FLT_INSTANCE_NAME_COLLISION" \
 	"$FM_OUT" 0x801F0012

@@ -1,7 +1,8 @@
-/* fltlib_tool: calls libfltlib's management routines from the command line (for e2e tests). */
+/* fltlib_tool: calls libfltlib's management and enumeration routines from the command line (for e2e tests). */
 #include <windows.h>
 #include <fltUser.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,11 +19,118 @@ static LPCWSTR wide(int argc, char **argv, int i, WCHAR *buf, size_t cap)
 	return buf;
 }
 
+/* Print n bytes of UTF-16 (ASCII expected) at base + offset. */
+static void pr(const char *label, const void *base, USHORT offset, USHORT bytes)
+{
+	const WCHAR *w = (const WCHAR *)((const char *)base + offset);
+
+	printf(" %s=", label);
+	for (USHORT i = 0; i < bytes / sizeof(WCHAR); i++)
+		putchar(w[i] < 128 ? (int)w[i] : '?');
+}
+
+/* filters | volumes | instances FILTER | volinstances VOLUME: one line per entry. */
+static HRESULT listing(int argc, char **argv)
+{
+	WCHAR a[256];
+	union {
+		ULONGLONG align;
+		unsigned char b[4096];
+	} u;
+	DWORD ret = 0;
+	HANDLE h = INVALID_HANDLE_VALUE;
+	HRESULT hr;
+	int n = 0;
+	const char *what = argv[1];
+
+	for (;;) {
+		if (strcmp(what, "filters") == 0) {
+			PFILTER_AGGREGATE_BASIC_INFORMATION bi = (PVOID)u.b;
+			hr = n == 0 ? FilterFindFirst(FilterAggregateBasicInformation, u.b,
+						      sizeof(u.b), &ret, &h)
+				    : FilterFindNext(h, FilterAggregateBasicInformation, u.b,
+						     sizeof(u.b), &ret);
+			if (FAILED(hr))
+				break;
+			printf("filter");
+			pr("name", bi, bi->Type.MiniFilter.FilterNameBufferOffset,
+			   bi->Type.MiniFilter.FilterNameLength);
+			pr("altitude", bi, bi->Type.MiniFilter.FilterAltitudeBufferOffset,
+			   bi->Type.MiniFilter.FilterAltitudeLength);
+			printf(" instances=%lu\n",
+			       (unsigned long)bi->Type.MiniFilter.NumberOfInstances);
+		} else if (strcmp(what, "volumes") == 0) {
+			PFILTER_VOLUME_STANDARD_INFORMATION vs = (PVOID)u.b;
+			hr = n == 0 ? FilterVolumeFindFirst(FilterVolumeStandardInformation, u.b,
+							    sizeof(u.b), &ret, &h)
+				    : FilterVolumeFindNext(h, FilterVolumeStandardInformation, u.b,
+							   sizeof(u.b), &ret);
+			if (FAILED(hr))
+				break;
+			printf("volume");
+			pr("name", vs,
+			   FIELD_OFFSET(FILTER_VOLUME_STANDARD_INFORMATION, FilterVolumeName),
+			   vs->FilterVolumeNameLength);
+			printf(" fstype=%d\n", (int)vs->FileSystemType);
+		} else {
+			PINSTANCE_FULL_INFORMATION fi = (PVOID)u.b;
+			bool byvol = strcmp(what, "volinstances") == 0;
+			if (n == 0 && argc < 3)
+				return E_INVALIDARG;
+			if (n == 0)
+				hr = byvol
+					 ? FilterVolumeInstanceFindFirst(
+					       wide(argc, argv, 2, a, 256), InstanceFullInformation,
+					       u.b, sizeof(u.b), &ret, &h)
+					 : FilterInstanceFindFirst(wide(argc, argv, 2, a, 256),
+								   InstanceFullInformation, u.b,
+								   sizeof(u.b), &ret, &h);
+			else
+				hr = byvol ? FilterVolumeInstanceFindNext(
+						 h, InstanceFullInformation, u.b, sizeof(u.b), &ret)
+					   : FilterInstanceFindNext(h, InstanceFullInformation, u.b,
+								    sizeof(u.b), &ret);
+			if (FAILED(hr))
+				break;
+			printf("instance");
+			pr("name", fi, fi->InstanceNameBufferOffset, fi->InstanceNameLength);
+			pr("altitude", fi, fi->AltitudeBufferOffset, fi->AltitudeLength);
+			pr("volume", fi, fi->VolumeNameBufferOffset, fi->VolumeNameLength);
+			pr("filter", fi, fi->FilterNameBufferOffset, fi->FilterNameLength);
+			printf("\n");
+		}
+		n++;
+	}
+	if (h != INVALID_HANDLE_VALUE)
+		CloseHandle(h);
+	printf("entries=%d\n", n);
+	return hr == HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS) ? S_OK : hr;
+}
+
 int main(int argc, char **argv)
 {
 	WCHAR a[256], b[256], c[256], d[256], created[64];
 	HRESULT hr;
 
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "filters") == 0 || strcmp(argv[1], "volumes") == 0 ||
+	     strcmp(argv[1], "instances") == 0 || strcmp(argv[1], "volinstances") == 0)) {
+		hr = listing(argc, argv);
+		printf("0x%08X\n", (unsigned int)hr);
+		return SUCCEEDED(hr) ? 0 : 1;
+	}
+	if (argc >= 3 && strcmp(argv[1], "dosname") == 0) {
+		WCHAR dos[256];
+		hr = FilterGetDosName(wide(argc, argv, 2, a, 256), dos, 256);
+		if (SUCCEEDED(hr)) {
+			printf("dos=");
+			for (int i = 0; dos[i]; i++)
+				putchar(dos[i] < 128 ? (int)dos[i] : '?');
+			printf("\n");
+		}
+		printf("0x%08X\n", (unsigned int)hr);
+		return SUCCEEDED(hr) ? 0 : 1;
+	}
 	if (argc < 3) {
 		fprintf(stderr, "usage: fltlib_tool load|unload NAME | attach FILTER VOLUME "
 				"[INSTANCE|-] [ALTITUDE] | detach FILTER VOLUME [INSTANCE]\n");
