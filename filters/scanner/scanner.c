@@ -19,6 +19,8 @@ static ULONG gScannerPid;
 /* Service key values: FailClosed (deny when no scanner answers), PortEveryone (NULL DACL). */
 static ULONG gFailClosed;
 static ULONG gPortEveryone;
+static volatile LONG gFilesScanned;
+static volatile LONG gFilesInfected;
 
 /* One per handle opened for write: scan again when the handle is cleaned up. */
 typedef struct _SC_HANDLE_CONTEXT {
@@ -86,6 +88,33 @@ static VOID FLTAPI ScDisconnect(_In_opt_ PVOID ConnectionCookie)
 	DbgPrint("scanner: user-mode scanner disconnected\n");
 }
 
+/* FilterSendMessage from the user program: the input and output buffers are the caller's. */
+static NTSTATUS FLTAPI ScMessage(
+    _In_opt_ PVOID ConnectionCookie, _In_reads_bytes_opt_(InputBufferLength) PVOID InputBuffer,
+    _In_ ULONG InputBufferLength,
+    _Out_writes_bytes_to_opt_(OutputBufferLength, *ReturnOutputBufferLength) PVOID OutputBuffer,
+    _In_ ULONG OutputBufferLength, _Out_ PULONG ReturnOutputBufferLength)
+{
+	SCANNER_COMMAND command;
+	SCANNER_STATS stats;
+
+	UNREFERENCED_PARAMETER(ConnectionCookie);
+	*ReturnOutputBufferLength = 0;
+	if (InputBuffer == NULL || InputBufferLength < sizeof(SCANNER_COMMAND))
+		return STATUS_INVALID_PARAMETER;
+	RtlCopyMemory(&command, InputBuffer, sizeof(command));
+	if (command.Command != SCANNER_COMMAND_GET_STATS)
+		return STATUS_INVALID_PARAMETER;
+	if (OutputBuffer == NULL || OutputBufferLength < sizeof(SCANNER_STATS))
+		return STATUS_BUFFER_TOO_SMALL;
+	stats.FilesScanned = (ULONG)gFilesScanned;
+	stats.FilesInfected = (ULONG)gFilesInfected;
+	stats.CallerPid = (ULONG)(ULONG_PTR)PsGetCurrentProcessId();
+	RtlCopyMemory(OutputBuffer, &stats, sizeof(stats));
+	*ReturnOutputBufferLength = sizeof(stats);
+	return STATUS_SUCCESS;
+}
+
 /* ---- Scanning ---- */
 
 /*
@@ -144,6 +173,11 @@ static NTSTATUS ScScanFile(_In_ PFLT_INSTANCE Instance, _In_ PFILE_OBJECT FileOb
 		offset.QuadPart += bytesRead - SCANNER_CHUNK_OVERLAP;
 	}
 	ExFreePoolWithTag(notification, SC_TAG);
+	if (NT_SUCCESS(status) || *Infected) {
+		InterlockedIncrement(&gFilesScanned);
+		if (*Infected)
+			InterlockedIncrement(&gFilesInfected);
+	}
 	return status;
 }
 
@@ -325,8 +359,9 @@ NTSTATUS DriverEntry(_In_ PDRIVER_OBJECT DriverObject, _In_ PUNICODE_STRING Regi
 		InitializeObjectAttributes(&attributes, &portName,
 					   OBJ_CASE_INSENSITIVE | OBJ_KERNEL_HANDLE, NULL, sd);
 		if (NT_SUCCESS(status))
-			status = FltCreateCommunicationPort(gFilter, &gServerPort, &attributes,
-							    NULL, ScConnect, ScDisconnect, NULL, 1);
+			status =
+			    FltCreateCommunicationPort(gFilter, &gServerPort, &attributes, NULL,
+						       ScConnect, ScDisconnect, ScMessage, 1);
 		FltFreeSecurityDescriptor(sd);
 	}
 	if (NT_SUCCESS(status))

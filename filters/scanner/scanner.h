@@ -28,4 +28,17 @@ typedef struct _SCANNER_REPLY {
 	BOOLEAN SafeToOpen;
 } SCANNER_REPLY, *PSCANNER_REPLY;
 
+/* User -> kernel (FilterSendMessage): a command, answered in the output buffer. */
+#define SCANNER_COMMAND_GET_STATS 1
+
+typedef struct _SCANNER_COMMAND {
+	ULONG Command; /* SCANNER_COMMAND_* */
+} SCANNER_COMMAND, *PSCANNER_COMMAND;
+
+typedef struct _SCANNER_STATS {
+	ULONG FilesScanned;  /* scans that got a verdict for every chunk */
+	ULONG FilesInfected; /* of which infected */
+	ULONG CallerPid;     /* the process MessageNotify ran for */
+} SCANNER_STATS, *PSCANNER_STATS;
+
 #endif

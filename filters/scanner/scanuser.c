@@ -174,6 +174,21 @@ int main(int argc, char **argv)
 	}
 	printf("scanuser: connected, %lu threads x %lu requests, %zu pattern(s)\n",
 	       (unsigned long)threadCount, (unsigned long)requestCount, gPatternCount);
+	{
+		SCANNER_COMMAND command = {SCANNER_COMMAND_GET_STATS};
+		SCANNER_STATS stats;
+		DWORD returned = 0;
+
+		hr = FilterSendMessage(context.Port, &command, sizeof(command), &stats,
+				       sizeof(stats), &returned);
+		if (SUCCEEDED(hr) && returned == sizeof(stats))
+			printf("scanuser: kernel stats: %lu files scanned, %lu infected (asked by "
+			       "pid %lu)\n",
+			       (unsigned long)stats.FilesScanned,
+			       (unsigned long)stats.FilesInfected, (unsigned long)stats.CallerPid);
+		else
+			printf("scanuser: kernel stats unavailable: 0x%08X\n", (unsigned int)hr);
+	}
 	fflush(stdout);
 
 	/* Workers run until the port goes away (filter unloaded) or the process is killed. */

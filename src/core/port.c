@@ -384,34 +384,94 @@ static bool conn_handshake(struct fm_cport *cp)
 	return true;
 }
 
-static void handle_send(struct fm_cport *cp, const struct fm_pw_hdr *h, void *in)
+/* A FilterSendMessage being served: MessageNotify runs on its own thread so that the
+ * connection's reader keeps reading (the callback may FltSendMessage to the same client and
+ * wait for its FilterReplyMessage). */
+struct fm_send_job {
+	struct fm_cport *cp;
+	struct fm_pw_hdr h;
+	void *in;
+};
+
+static void *send_main(void *arg)
 {
+	struct fm_send_job *job = arg;
+	struct fm_cport *cp = job->cp;
 	struct fm_sport *sp = cp->sp;
+	struct fm_filter *f = cp->filter;
 	void *out = NULL;
 	ULONG ret = 0;
 	NTSTATUS st;
 
-	if (!sp->message_fn) {
-		st = STATUS_INVALID_PARAMETER;
-	} else if (h->arg && !(out = fm_calloc(1, h->arg))) {
+	if (job->h.arg && !(out = fm_calloc(1, job->h.arg))) {
 		st = STATUS_INSUFFICIENT_RESOURCES;
-	} else if (!filter_get(cp->filter, false)) {
-		st = STATUS_PORT_DISCONNECTED;
 	} else {
-		struct fm_filter *prev = fm__enter_filter(cp->filter);
+		struct fm_filter *prev = fm__enter_filter(f);
 		int old = fm_nt_set_current_pid(cp->pid);
 
-		st = sp->message_fn(cp->cookie, h->len ? in : NULL, h->len, out, h->arg, &ret);
+		st = sp->message_fn(cp->cookie, job->h.len ? job->in : NULL, job->h.len, out,
+				    job->h.arg, &ret);
 		fm_nt_set_current_pid(old);
 		fm__leave_filter(prev);
-		filter_put(cp->filter);
-		if (ret > h->arg)
-			ret = h->arg;
+		if (ret > job->h.arg)
+			ret = job->h.arg;
 	}
 	if (NT_ERROR(st))
 		ret = 0;
-	send_frame(cp, FM_PW_SEND_ACK, h->seq, 0, (uint32_t)st, out, ret);
+	send_frame(cp, FM_PW_SEND_ACK, job->h.seq, 0, (uint32_t)st, out, ret);
 	fm_free(out);
+	fm_free(job->in);
+	fm_free(job);
+	pthread_mutex_lock(&g_lock);
+	cport_put_locked(cp);
+	pthread_mutex_unlock(&g_lock);
+	/* Last: after this the filter may be freed. */
+	filter_put(f);
+	return NULL;
+}
+
+/* Takes ownership of `in`. */
+static void handle_send(struct fm_cport *cp, const struct fm_pw_hdr *h, void *in)
+{
+	struct fm_send_job *job;
+	pthread_attr_t attr;
+	pthread_t t;
+	NTSTATUS st = STATUS_INSUFFICIENT_RESOURCES;
+
+	if (!cp->sp->message_fn) {
+		st = STATUS_INVALID_PARAMETER;
+		goto fail;
+	}
+	if (!filter_get(cp->filter, false)) {
+		st = STATUS_PORT_DISCONNECTED;
+		goto fail;
+	}
+	job = fm_calloc(1, sizeof(*job));
+	if (!job) {
+		filter_put(cp->filter);
+		goto fail;
+	}
+	job->cp = cp;
+	job->h = *h;
+	job->in = in;
+	pthread_mutex_lock(&g_lock);
+	cp->refs++;
+	pthread_mutex_unlock(&g_lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, send_main, job) == 0) {
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+	pthread_mutex_lock(&g_lock);
+	cport_put_locked(cp);
+	pthread_mutex_unlock(&g_lock);
+	filter_put(cp->filter);
+	fm_free(job);
+fail:
+	fm_free(in);
+	send_frame(cp, FM_PW_SEND_ACK, h->seq, 0, (uint32_t)st, NULL, 0);
 }
 
 static void handle_reply(struct fm_cport *cp, const struct fm_pw_hdr *h, const void *data)
@@ -470,6 +530,7 @@ static void *conn_main(void *arg)
 				pthread_mutex_unlock(&g_lock);
 			} else if (h.type == FM_PW_SEND) {
 				handle_send(cp, &h, payload);
+				continue; /* payload now belongs to the send */
 			} else {
 				handle_reply(cp, &h, payload);
 			}

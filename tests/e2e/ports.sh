@@ -190,8 +190,8 @@ fm_run pw badtype "$sock"
 fm_is "an unknown frame type closes that connection" "$FM_OUT" "connect 0x00000000
 closed"
 fm_run pw send "$sock"
-fm_is "FilterSendMessage to a port without MessageNotify: STATUS_INVALID_PARAMETER" "$FM_OUT" \
-	"connect 0x00000000
+fm_is "FilterSendMessage with a command MessageNotify rejects: STATUS_INVALID_PARAMETER" \
+	"$FM_OUT" "connect 0x00000000
 send_ack seq 7 0xC000000D"
 pw idle "$sock" 3 &
 BG+=($!)

@@ -111,6 +111,8 @@ fm_ok "after scanuser exits, an infected file opens (fail open)" cat "$data/bad.
 
 # A second scanner can connect after the first left (MaxConnections 1 counts live ones).
 start_scanuser && fm_pass "scanuser connects again" || fm_fail "scanuser connects again"
+fm_like "FilterSendMessage: MessageNotify reports the kernel's counters, run as the caller" \
+	"$(cat "$FM_T/su.out")" "kernel stats: [1-9][0-9]* files scanned, [1-9][0-9]* infected \\(asked by pid $SU_PID\\)"
 fm_fails "and denies again" cat "$data/bad.txt"
 last=$SU_PID
 stop_scanuser
