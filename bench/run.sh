@@ -123,12 +123,15 @@ elif k == "read_kiops": print("%.1f" % (r["read"]["iops"] / 1e3))
 ' "$1" "$2"
 }
 
-# fio_err JSON: why fio failed (its stderr, the job's error code), on one line.
+# fio_err JSON LABEL: why fio failed (its stderr, the job's error code), on one line; fio's
+# whole output is kept as BUILD/bench-fio-failed-LABEL.json (the temp dir goes away).
 fio_err() {
+	cat "$T/fio.err" "$1" >"$BUILD/bench-fio-failed-$2.json" 2>/dev/null
 	{
 		tail -n 3 "$T/fio.err"
 		grep -m1 '"error"' "$1" 2>/dev/null
-	} | tr '\n' ' '
+		echo "(fio output kept in $BUILD/bench-fio-failed-$2.json)"
+	} | tr -s ' \n' ' '
 }
 
 # run_workloads LABEL DIR: the metadata set and the fio set in DIR (a mount or the native dir).
@@ -141,7 +144,9 @@ run_workloads() {
 	timeout "$BENCH_STEP_TIMEOUT" "$METABENCH" "$dir/meta" "$BENCH_FILES" "$label" |
 		tee -a "$OUT"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || note "$label: metadata workload failed"
-	# Whatever the workload left (after a failure) goes natively: faster and always possible.
+	# The workload unlinked its files: remove the directory through the target.  Whatever a
+	# failed run left goes natively (faster, and always possible).
+	rmdir "$dir/meta" 2>/dev/null
 	rm -rf "$DATA/meta"
 	[ "$BENCH_FIO" = 1 ] || return 0
 
@@ -151,17 +156,18 @@ run_workloads() {
 	timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output=/dev/null &&
 		timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output="$j" 2>"$T/fio.err" &&
 		fig "fio_${label}_seqread" "$(fio_num "$j" read_mbs)" MB/s ||
-		note "$label: fio sequential read failed: $(fio_err "$j")"
+		note "$label: fio sequential read failed: $(fio_err "$j" "$label")"
 	timeout "$BENCH_STEP_TIMEOUT" fio --name=randread --filename="$dir/fio.dat" --rw=randread \
 		--bs=4k --size="$BENCH_SEQ_SIZE" --invalidate=0 --numjobs="$BENCH_RAND_JOBS" \
-		--group_reporting \
-		--time_based --runtime="$BENCH_RAND_RUNTIME" --output-format=json --output="$j" &&
+		--group_reporting --time_based --runtime="$BENCH_RAND_RUNTIME" --output-format=json \
+		--output="$j" 2>"$T/fio.err" &&
 		fig "fio_${label}_randread4k" "$(fio_num "$j" read_kiops)" kIOPS ||
-		note "$label: fio random read failed"
+		note "$label: fio random read failed: $(fio_err "$j" "$label")"
 	timeout "$BENCH_STEP_TIMEOUT" fio --name=seqwrite --filename="$dir/fio-w.dat" --rw=write \
-		--bs=1M --size="$BENCH_SEQ_SIZE" --end_fsync=1 --output-format=json --output="$j" 2>"$T/fio.err" &&
+		--bs=1M --size="$BENCH_SEQ_SIZE" --end_fsync=1 --output-format=json --output="$j" \
+		2>"$T/fio.err" &&
 		fig "fio_${label}_seqwrite" "$(fio_num "$j" write_mbs)" MB/s ||
-		note "$label: fio sequential write failed: $(fio_err "$j")"
+		note "$label: fio sequential write failed: $(fio_err "$j" "$label")"
 	rm -f "$DATA/fio-w.dat"
 }
 
@@ -176,14 +182,25 @@ count_requests() {
 		note "strace not installed: FUSE requests not counted"
 		return 0
 	}
-	strace -f -qq -y -e trace=read -e status=successful -p "$pid" -o "$log" 2>/dev/null &
+	strace -f -qq -y -e trace=read -e status=successful -p "$pid" -o "$log" 2>"$log.err" &
 	spid=$!
-	# strace has attached once its first line... there is none until a request: wait for
-	# the TracerPid of the server to be set instead.
+	# strace prints nothing until a request comes: wait until every thread of the server
+	# has a tracer instead.
+	local attached=0
 	for i in $(seq 1 50); do
-		grep -q "^TracerPid:[[:space:]]*[1-9]" "/proc/$pid/status" 2>/dev/null && break
+		if ! grep -qs "^TracerPid:[[:space:]]*0$" /proc/"$pid"/task/*/status &&
+			[ -e "/proc/$pid/status" ]; then
+			attached=1
+			break
+		fi
 		sleep 0.1
 	done
+	if [ "$attached" = 0 ]; then
+		kill -INT "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+		note "$label: strace did not attach to $pid: $(head -c 300 "$log.err")"
+		return 0
+	fi
 	sleep 0.3
 	mkdir -p "$dir/meta" &&
 		timeout "$BENCH_STEP_TIMEOUT" "$METABENCH" "$dir/meta" "$BENCH_COUNT_FILES" "$label" \
@@ -194,6 +211,10 @@ count_requests() {
 	wait "$spid" 2>/dev/null
 	rm -rf "$DATA/meta"
 	reqs=$(grep -cE 'read\([0-9]+</dev/fuse>' "$log")
+	if [ "$reqs" -eq 0 ]; then
+		note "$label: no FUSE request seen under strace: $(head -c 300 "$log.err")"
+		return 0
+	fi
 	fig "fuse_requests_per_file_$label" \
 		"$(python3 -c "print('%.1f' % ($reqs / $BENCH_COUNT_FILES))")" req/file
 }
