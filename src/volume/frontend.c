@@ -1598,12 +1598,103 @@ static void op_write(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, cons
 	fe_leave(fe);
 }
 
+/* ---- locks: IRP_MJ_LOCK_CONTROL ------------------------------------------------------------- */
+
+/* The IRP's Key for a FUSE lock owner: 31 bits of it, bit 31 for flock(2) locks. */
+static ULONG lock_key(uint64_t owner, bool is_flock)
+{
+	uint64_t h = owner * 0x9E3779B97F4A7C15ULL;
+
+	return (ULONG)(h >> 33) | (is_flock ? FM_LOCK_FLOCK_KEY : 0);
+}
+
+static int lock_irp(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo, UCHAR minor,
+		    ULONG key, LONGLONG start, LONGLONG len, bool excl, bool now)
+{
+	LARGE_INTEGER length;
+	struct fm_irp irp;
+	NTSTATUS st;
+	int err;
+
+	length.QuadPart = len;
+	fm_irp_init(&irp, fe->vol, IRP_MJ_LOCK_CONTROL, minor, fo, who);
+	irp.data.Iopb->Parameters.LockControl.ByteOffset.QuadPart = start;
+	irp.data.Iopb->Parameters.LockControl.Length = &length;
+	irp.data.Iopb->Parameters.LockControl.Key = key;
+	irp.data.Iopb->Parameters.LockControl.ExclusiveLock = excl;
+	irp.data.Iopb->Parameters.LockControl.FailImmediately = now;
+	st = dispatch(&irp);
+	err = status_errno(&irp, st);
+	fm_irp_cleanup(&irp);
+	return err;
+}
+
+/*
+ * fcntl F_SETLK / F_SETLKW and flock: IRP_MN_LOCK (ExclusiveLock for write locks,
+ * FailImmediately unless waiting) or IRP_MN_UNLOCK_SINGLE on the handle; "to the end of the
+ * file" is a Length of all ones; flock locks cover the whole file.
+ */
+static void op_setlk(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t owner,
+		     const struct flock *lock, bool sleep, bool is_flock)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	LONGLONG start = is_flock ? 0 : lock->l_start;
+	LONGLONG len = is_flock || lock->l_len == 0 ? -1 : lock->l_len;
+
+	(void)nodeid;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	fm_fuse_reply_err(
+	    req, lock_irp(fe, &who, fh_of(fh)->fo,
+			  lock->l_type == F_UNLCK ? IRP_MN_UNLOCK_SINGLE : IRP_MN_LOCK,
+			  lock_key(owner, is_flock), start, len, lock->l_type == F_WRLCK, !sleep));
+	fe_leave(fe);
+}
+
+/* F_GETLK has no NT request: the lower's lock table answers directly. */
+static void op_getlk(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t owner,
+		     const struct flock *lock)
+{
+	struct fm_fe *fe = fe_of(req);
+	struct flock fl = *lock;
+	int r;
+
+	(void)nodeid;
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	r = fm_lower_getlk(fh_of(fh)->fo, lock_key(owner, false), &fl);
+	if (r < 0)
+		fm_fuse_reply_err(req, -r);
+	else
+		fm_fuse_reply_lock(req, &fl);
+	fe_leave(fe);
+}
+
+/*
+ * A close by a process: POSIX drops every lock the process (the FUSE lock owner) holds on the
+ * file, which is IRP_MN_UNLOCK_ALL with its Key, sent only when it holds some.
+ */
 static void op_flush(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint64_t lock_owner)
 {
+	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who = who_of(req);
+	ULONG key = lock_key(lock_owner, false);
+	int r = 0;
+
 	(void)nodeid;
-	(void)fh;
-	(void)lock_owner;
-	fm_fuse_reply_err(req, 0);
+	if (!fe_enter(fe)) {
+		fm_fuse_reply_err(req, ENOTCONN);
+		return;
+	}
+	if (fh_of(fh) && fm_lower_has_locks(fh_of(fh)->fo, key))
+		r = lock_irp(fe, &who, fh_of(fh)->fo, IRP_MN_UNLOCK_ALL, key, 0, -1, false, true);
+	fm_fuse_reply_err(req, r);
+	fe_leave(fe);
 }
 
 static void release_handle(struct fm_fuse_req *req, uint64_t fh)
@@ -2111,6 +2202,8 @@ const struct fm_fuse_ops fm_frontend_ops = {
     .fallocate = op_fallocate,
     .lseek = op_lseek,
     .copy_file_range = op_copy_file_range,
+    .getlk = op_getlk,
+    .setlk = op_setlk,
 };
 
 /* ---- shutdown ------------------------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -43,6 +44,15 @@ struct alias {
 	char *name;
 };
 
+/* One POSIX byte-range lock (see IRP_MJ_LOCK_CONTROL below). */
+struct lk_range {
+	struct lk_range *next;
+	ULONG key;    /* the lock owner */
+	uint32_t pid; /* who took it, for F_GETLK */
+	int64_t start, end;
+	bool excl;
+};
+
 struct fm_stream {
 	struct fm_stream *hnext;
 	dev_t dev;
@@ -62,14 +72,17 @@ struct fm_stream {
 	 */
 	struct file_handle *fh;
 	struct fm_handle *handles; /* open handles (fm_handle.snext), the last way to reach it */
+	struct lk_range *locks;	   /* POSIX locks held on it, fm_lower.lklock */
 };
 
 struct fm_lower {
 	struct fm_volume *vol;	/* set once the core volume exists; for fm_volume_stream_gone */
 	struct fm_stream *dead; /* unlinked from the table, freed by lower_unlock (lock) */
 	int root_fd;
-	int mount_fd;	      /* a real descriptor of the root, for open_by_handle_at */
-	pthread_mutex_t lock; /* the stream table and every stream's mutable fields */
+	int mount_fd;		/* a real descriptor of the root, for open_by_handle_at */
+	pthread_mutex_t lock;	/* the stream table and every stream's mutable fields */
+	pthread_mutex_t lklock; /* every stream's locks */
+	pthread_cond_t lkcond;	/* a lock was released */
 	struct fm_stream *buckets[HASH_BUCKETS];
 	struct fm_stream root;
 	char fs_name[32];
@@ -370,6 +383,12 @@ static void lower_unlock(struct fm_lower *lw)
 		struct fm_stream *next = dead->hnext;
 
 		fm_volume_stream_gone(__atomic_load_n(&lw->vol, __ATOMIC_ACQUIRE), dead);
+		while (dead->locks) {
+			struct lk_range *l = dead->locks;
+
+			dead->locks = l->next;
+			fm_free(l);
+		}
 		fm_free(dead->name);
 		fm_free(dead->fh);
 		fm_free(dead);
@@ -626,6 +645,8 @@ int fm_lower_create(int root_fd, struct fm_lower **out)
 	lw->root_fd = root_fd;
 	lw->mount_fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	pthread_mutex_init(&lw->lock, NULL);
+	pthread_mutex_init(&lw->lklock, NULL);
+	pthread_cond_init(&lw->lkcond, NULL);
 	lw->root.dev = st.st_dev;
 	lw->root.ino = st.st_ino;
 	lw->root.type = S_IFDIR;
@@ -667,6 +688,14 @@ void fm_lower_destroy(struct fm_lower *lw)
 	if (lw->mount_fd >= 0)
 		close(lw->mount_fd);
 	pthread_mutex_destroy(&lw->lock);
+	while (lw->root.locks) {
+		struct lk_range *l = lw->root.locks;
+
+		lw->root.locks = l->next;
+		fm_free(l);
+	}
+	pthread_mutex_destroy(&lw->lklock);
+	pthread_cond_destroy(&lw->lkcond);
 	fm_free(lw);
 }
 
@@ -3415,6 +3444,238 @@ static NTSTATUS irp_fsctl(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	}
 }
 
+/* ---- byte-range and flock locks: IRP_MJ_LOCK_CONTROL ------------------------------------------- */
+
+/*
+ * POSIX (fcntl) locks are kept here, per stream, by owner (the Key of the IRP: the FUSE lock
+ * owner, one per process's file table), with the PID of the process that took them: two
+ * descriptors of one process never conflict, F_GETLK names the holder, and a close by the
+ * owner drops them all (IRP_MN_UNLOCK_ALL from the front-end's flush), as POSIX says.  No
+ * process reaches the backing directory but through the volume (it is mounted over it), so
+ * the table is the whole truth.  Keys with FM_LOCK_FLOCK set are flock(2) locks: flock() on
+ * the handle's own descriptor, which, like FUSE's handle, is one open file description.
+ * Ranges are inclusive; INT64_MAX as end means "to the end of the file and beyond".
+ */
+#define FM_LOCK_FLOCK FM_LOCK_FLOCK_KEY
+
+static NTSTATUS lock_wait_cancelled(PFLT_CALLBACK_DATA data)
+{
+	struct fm_irp *irp = fm_irp_from_data(data);
+
+	return irp && irp->cancel_check && irp->cancel_check(irp->cancel_arg) ? STATUS_CANCELLED
+									      : STATUS_SUCCESS;
+}
+
+static struct lk_range *lk_conflict(struct fm_stream *s, ULONG key, int64_t start, int64_t end,
+				    bool excl)
+{
+	struct lk_range *r, *first = NULL;
+
+	/* The one that starts first, as the kernel's per-owner sorted list gives it to F_GETLK. */
+	for (r = s->locks; r; r = r->next)
+		if (r->key != key && r->start <= end && start <= r->end && (excl || r->excl) &&
+		    (!first || r->start < first->start))
+			first = r;
+	return first;
+}
+
+/* Remove [start, end] from the owner's ranges; `spare` is used if a range must split. */
+static void lk_subtract(struct fm_stream *s, ULONG key, int64_t start, int64_t end,
+			struct lk_range **spare)
+{
+	struct lk_range **pp = &s->locks, *r;
+
+	while ((r = *pp)) {
+		if (r->key != key || r->end < start || end < r->start) {
+			pp = &r->next;
+			continue;
+		}
+		if (start <= r->start && r->end <= end) {
+			*pp = r->next;
+			fm_free(r);
+			continue;
+		}
+		if (r->start < start && end < r->end && *spare) {
+			struct lk_range *t = *spare;
+
+			*spare = NULL;
+			*t = *r;
+			t->start = end + 1;
+			r->end = start - 1;
+			t->next = r->next;
+			r->next = t;
+			pp = &t->next;
+			continue;
+		}
+		if (r->start < start)
+			r->end = start - 1;
+		else
+			r->start = end + 1;
+		pp = &r->next;
+	}
+}
+
+static NTSTATUS lk_add(struct fm_stream *s, ULONG key, uint32_t pid, int64_t start, int64_t end,
+		       bool excl)
+{
+	struct lk_range *n = fm_calloc(1, sizeof(*n)), *spare = fm_calloc(1, sizeof(*spare));
+	struct lk_range **pp, *r;
+
+	if (!n || !spare) {
+		fm_free(n);
+		fm_free(spare);
+		return STATUS_INSUFFICIENT_RESOURCES;
+	}
+	lk_subtract(s, key, start, end, &spare);
+	fm_free(spare);
+	/* Merge with the owner's touching ranges of the same kind, as the kernel does. */
+	for (pp = &s->locks; (r = *pp);) {
+		if (r->key == key && r->excl == excl &&
+		    (r->end == INT64_MAX || r->end + 1 >= start) &&
+		    (end == INT64_MAX || r->start <= end + 1)) {
+			if (r->start < start)
+				start = r->start;
+			if (r->end > end)
+				end = r->end;
+			*pp = r->next;
+			fm_free(r);
+			continue;
+		}
+		pp = &r->next;
+	}
+	n->key = key;
+	n->pid = pid;
+	n->start = start;
+	n->end = end;
+	n->excl = excl;
+	n->next = s->locks;
+	s->locks = n;
+	return STATUS_SUCCESS;
+}
+
+static NTSTATUS irp_lock(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
+	PFILE_OBJECT fo = iopb->TargetFileObject;
+	struct fm_handle *h = handle_of(fo);
+	struct fm_stream *s = fo ? fo->FsContext : NULL;
+	ULONG key = iopb->Parameters.LockControl.Key;
+	bool excl = iopb->Parameters.LockControl.ExclusiveLock;
+	bool now = iopb->Parameters.LockControl.FailImmediately;
+	const struct fm_requestor *who = fm_irp_requestor(data);
+	int64_t start = iopb->Parameters.LockControl.ByteOffset.QuadPart, end;
+	uint64_t len;
+	NTSTATUS st;
+
+	if (!h || !s)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (key & FM_LOCK_FLOCK) {
+		int op = iopb->MinorFunction == IRP_MN_LOCK ? (excl ? LOCK_EX : LOCK_SH) : LOCK_UN;
+
+		for (;;) {
+			if (flock(h->fd, op | (op == LOCK_UN ? 0 : LOCK_NB)) == 0)
+				return complete(data, STATUS_SUCCESS, 0);
+			if (errno != EWOULDBLOCK)
+				return fail_errno(data, -errno);
+			if (now)
+				return complete(data, STATUS_LOCK_NOT_GRANTED, 0);
+			if (lock_wait_cancelled(data) != STATUS_SUCCESS)
+				return complete(data, STATUS_CANCELLED, 0);
+			usleep(10000);
+		}
+	}
+	if (iopb->MinorFunction == IRP_MN_UNLOCK_ALL ||
+	    iopb->MinorFunction == IRP_MN_UNLOCK_ALL_BY_KEY) {
+		pthread_mutex_lock(&lw->lklock);
+		lk_subtract(s, key, 0, INT64_MAX, &(struct lk_range *){NULL});
+		pthread_cond_broadcast(&lw->lkcond);
+		pthread_mutex_unlock(&lw->lklock);
+		return complete(data, STATUS_SUCCESS, 0);
+	}
+	if (!iopb->Parameters.LockControl.Length || start < 0)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	/* A length of 2^63 or more (all ones: "everything") reaches the end of any file. */
+	len = (uint64_t)iopb->Parameters.LockControl.Length->QuadPart;
+	if (!len)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	end = len > (uint64_t)(INT64_MAX - start) ? INT64_MAX : start + (int64_t)len - 1;
+	pthread_mutex_lock(&lw->lklock);
+	if (iopb->MinorFunction == IRP_MN_UNLOCK_SINGLE) {
+		struct lk_range *spare = fm_calloc(1, sizeof(*spare));
+
+		/* POSIX: unlocking what is not locked is no error (NT would say
+		 * STATUS_RANGE_NOT_LOCKED). */
+		lk_subtract(s, key, start, end, &spare);
+		fm_free(spare);
+		pthread_cond_broadcast(&lw->lkcond);
+		pthread_mutex_unlock(&lw->lklock);
+		return complete(data, STATUS_SUCCESS, 0);
+	}
+	if (iopb->MinorFunction != IRP_MN_LOCK) {
+		pthread_mutex_unlock(&lw->lklock);
+		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
+	}
+	while (lk_conflict(s, key, start, end, excl)) {
+		struct timespec ts;
+
+		if (now || lock_wait_cancelled(data) != STATUS_SUCCESS) {
+			pthread_mutex_unlock(&lw->lklock);
+			return complete(data, now ? STATUS_LOCK_NOT_GRANTED : STATUS_CANCELLED, 0);
+		}
+		/* Wake up now and then to notice an interrupted waiter. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&lw->lkcond, &lw->lklock, &ts);
+	}
+	st = lk_add(s, key, who ? who->pid : 0, start, end, excl);
+	pthread_mutex_unlock(&lw->lklock);
+	return complete(data, st, 0);
+}
+
+int fm_lower_getlk(PFILE_OBJECT fo, uint32_t key, struct flock *fl)
+{
+	struct fm_handle *h = handle_of(fo);
+	struct fm_stream *s = fo ? fo->FsContext : NULL;
+	int64_t start = fl->l_start, end;
+	struct lk_range *r;
+
+	if (!h || !s || start < 0)
+		return -EINVAL;
+	end = fl->l_len == 0 || fl->l_len > INT64_MAX - start ? INT64_MAX : start + fl->l_len - 1;
+	pthread_mutex_lock(&h->lw->lklock);
+	r = lk_conflict(s, key, start, end, fl->l_type == F_WRLCK);
+	if (r) {
+		fl->l_type = r->excl ? F_WRLCK : F_RDLCK;
+		fl->l_start = r->start;
+		fl->l_len = r->end == INT64_MAX ? 0 : r->end - r->start + 1;
+		fl->l_pid = (pid_t)r->pid;
+	} else {
+		fl->l_type = F_UNLCK;
+	}
+	pthread_mutex_unlock(&h->lw->lklock);
+	return 0;
+}
+
+bool fm_lower_has_locks(PFILE_OBJECT fo, uint32_t key)
+{
+	struct fm_handle *h = handle_of(fo);
+	struct fm_stream *s = fo ? fo->FsContext : NULL;
+	struct lk_range *r;
+	bool any = false;
+
+	if (!h || !s)
+		return false;
+	pthread_mutex_lock(&h->lw->lklock);
+	for (r = s->locks; r && !any; r = r->next)
+		any = r->key == key;
+	pthread_mutex_unlock(&h->lw->lklock);
+	return any;
+}
+
 /* ---- the ops table ---------------------------------------------------------------------------- */
 
 static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
@@ -3451,6 +3712,8 @@ static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 		return irp_query_ea(data);
 	case IRP_MJ_FILE_SYSTEM_CONTROL:
 		return irp_fsctl(lw, data);
+	case IRP_MJ_LOCK_CONTROL:
+		return irp_lock(lw, data);
 	default:
 		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
 	}

@@ -4,6 +4,7 @@
 
 #include "core/core.h"
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +114,15 @@ int fm_lower_handle_fd(PFILE_OBJECT fo);
 int fm_lower_handle_stat(PFILE_OBJECT fo, struct stat *st);
 /* Stream of an open FILE_OBJECT (its FsContext). */
 struct fm_stream *fm_lower_handle_stream(PFILE_OBJECT fo);
+
+/*
+ * POSIX locks (IRP_MJ_LOCK_CONTROL keeps them per stream and owner key): the first lock of
+ * another owner that conflicts with *fl (F_GETLK semantics: fl is rewritten, F_UNLCK when
+ * none), and whether owner `key` holds any lock on the file.  Key bit 31 marks flock locks.
+ */
+#define FM_LOCK_FLOCK_KEY 0x80000000u
+int fm_lower_getlk(PFILE_OBJECT fo, uint32_t key, struct flock *fl);
+bool fm_lower_has_locks(PFILE_OBJECT fo, uint32_t key);
 
 /* Inode number and file type of a stream (for replies). */
 uint64_t fm_stream_ino(const struct fm_stream *s);

@@ -14,7 +14,7 @@ mkdir -p "$data/m_rmdir" "$data/m_dir"
 chmod 0755 "$FM_T" "$data"
 for f in m_read m_trunc m_append m_unlink m_rename m_link m_truncate m_ftruncate m_utimens \
 	m_chmod m_chown m_chgrp m_fchmod m_setxattr m_getxattr m_listxattr m_removexattr \
-	m_fsync m_dir/a m_dir/b m_seek m_punch m_cfr_src m_cfr_dst; do
+	m_fsync m_dir/a m_dir/b m_seek m_punch m_cfr_src m_cfr_dst m_lock m_flock; do
 	echo "some text" >"$data/$f"
 done
 setfattr -n user.g -v gv "$data/m_getxattr" 2>/dev/null ||
@@ -51,6 +51,8 @@ compact() {
 			split($j, kv, "=")
 			k = kv[1]
 			if (k == "pid" || k == "file" || k == "share" || k == "in" || k == "out") continue
+			# The lock owner key is a hash of the kernel lock owner: it varies.
+			if (k == "key") continue
 			if (k == "len" && (mj == "SET_EA" || mj == "QUERY_EA" || mj ~ /INFORMATION/)) continue
 			if (k == "mn" && kv[2] == "0") continue
 			if (k == "flags" && kv[2] == "0x00") continue
@@ -59,7 +61,11 @@ compact() {
 		}
 		s = s (s == "" ? "" : " -> ") mj (out == "" ? "" : "(" out ")")
 	}
-	END { print s }'
+	END { print s }' |
+		# The kernel reads security.capability before size, owner or data changes unless
+		# it cached that there is none (S_NOSEC, lost when attributes expire): timing, not
+		# mapping.  That probe is left out (docs/mapping.md says so).
+		sed -e 's/CREATE(disp=1 opts=0x200000 access=0x00100008) -> QUERY_EA(flags=0x02 list=security\.capability) -> CLEANUP -> CLOSE -> //g'
 }
 
 # doc_row NAME: the sequence the doc's machine-checked table gives for NAME.
@@ -127,6 +133,8 @@ step mknod-reg m_reg 'os.mknod("m_reg", 0o100644)'
 step seek-data m_seek 'f = os.open("m_seek", os.O_RDONLY); os.lseek(f, 0, os.SEEK_DATA); os.close(f)'
 step punch-hole m_punch 'f = os.open("m_punch", os.O_WRONLY); import ctypes; ctypes.CDLL(None).fallocate(f, 3, ctypes.c_long(0), ctypes.c_long(4)); os.close(f)'
 step copy-src m_cfr_src 'a = os.open("m_cfr_src", os.O_RDONLY); b = os.open("m_cfr_dst", os.O_WRONLY); os.copy_file_range(a, b, 5); os.close(a); os.close(b)'
+step posix-lock m_lock 'f = os.open("m_lock", os.O_RDWR); fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0); fcntl.lockf(f, fcntl.LOCK_UN, 5, 0); os.close(f)'
+step flock m_flock 'f = os.open("m_flock", os.O_RDWR); fcntl.flock(f, fcntl.LOCK_SH); fcntl.flock(f, fcntl.LOCK_UN); os.close(f)'
 step copy-dst m_cfr_dst 'a = os.open("m_cfr_src", os.O_RDONLY); b = os.open("m_cfr_dst", os.O_WRONLY); os.copy_file_range(a, b, 5); os.close(a); os.close(b)'
 
 fm_ok "unload the recorder" fm_fltmc unload recorder

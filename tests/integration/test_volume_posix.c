@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -823,6 +824,143 @@ static void s_sparse(void)
 	log_stat("stat copy", "sp-copy", false);
 }
 
+/* A lock request as a logged value: 0, or -1 and errno (EAGAIN...). */
+static long setlk(int fd, int cmd, short type, off_t start, off_t len)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+
+	return fcntl(fd, cmd, &fl);
+}
+
+/* F_GETLK as "type start len pid-is-X" (X: self, parent, child, other). */
+static void log_getlk(const char *label, int fd, short type, off_t start, off_t len, pid_t child)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len};
+
+	if (fcntl(fd, F_GETLK, &fl) < 0) {
+		logf_("%s: fail %s\n", label, strerrorname_np(errno));
+		return;
+	}
+	logf_("%s: type=%d start=%lld len=%lld pid=%s\n", label, fl.l_type, (long long)fl.l_start,
+	      (long long)fl.l_len,
+	      fl.l_type == F_UNLCK    ? "-"
+	      : fl.l_pid == getpid()  ? "self"
+	      : fl.l_pid == getppid() ? "parent"
+	      : fl.l_pid == child     ? "child"
+				      : "other");
+}
+
+/*
+ * The log is this process's memory: a child's steps are handed back through a shared page
+ * and appended to the parent's log after it exits.
+ */
+static char *child_log;
+static size_t child_from;
+
+static void child_begin(void)
+{
+	child_from = loglen;
+}
+
+static void child_end(void)
+{
+	size_t n = loglen - child_from;
+
+	if (n > 4095)
+		n = 4095;
+	memcpy(child_log, logbuf + child_from, n);
+	child_log[n] = '\0';
+	_exit(0);
+}
+
+static void child_collect(pid_t c)
+{
+	waitpid(c, NULL, 0);
+	logf_("%s", child_log);
+	child_log[0] = '\0';
+}
+
+static void s_locks(void)
+{
+	int fd, fd2, p[2];
+	pid_t c;
+	char x;
+
+	child_log = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (child_log == MAP_FAILED)
+		return;
+	child_log[0] = '\0';
+
+	SECTION("locks");
+	STEP("create", write_file("lk", "0123456789abcdef", O_TRUNC));
+	fd = open("lk", O_RDWR);
+	fd2 = open("lk", O_RDWR);
+	STEP("setlk write 0-9", setlk(fd, F_SETLK, F_WRLCK, 0, 10));
+	STEP("setlk write 5-14 other fd same process", setlk(fd2, F_SETLK, F_WRLCK, 5, 10));
+	log_getlk("getlk own", fd, F_WRLCK, 0, 0, 0);
+	STEP("setlk read 100-", setlk(fd, F_SETLK, F_RDLCK, 100, 0));
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		int cfd = open("lk", O_RDWR);
+
+		child_begin();
+		STEP("child setlk write 0", setlk(cfd, F_SETLK, F_WRLCK, 0, 1));
+		STEP("child setlk read 12", setlk(cfd, F_SETLK, F_RDLCK, 12, 1));
+		STEP("child setlk read 200", setlk(cfd, F_SETLK, F_RDLCK, 200, 1));
+		STEP("child setlk write 200", setlk(cfd, F_SETLK, F_WRLCK, 200, 1));
+		STEP("child setlk write 20-29", setlk(cfd, F_SETLK, F_WRLCK, 20, 10));
+		log_getlk("child getlk 0", cfd, F_RDLCK, 0, 1, 0);
+		log_getlk("child getlk 7-", cfd, F_WRLCK, 7, 0, 0);
+		log_getlk("child getlk 50", cfd, F_WRLCK, 50, 1, 0);
+		STEP("child flock", flock(cfd, LOCK_EX | LOCK_NB));
+		child_end();
+	}
+	child_collect(c);
+	STEP("unlock 0-4", setlk(fd, F_SETLK, F_UNLCK, 0, 5));
+	log_getlk("getlk after partial unlock", fd, F_WRLCK, 0, 0, 0);
+	STEP("flock ex", flock(fd, LOCK_EX | LOCK_NB));
+	STEP("flock other fd", flock(fd2, LOCK_SH | LOCK_NB));
+	STEP("flock un", flock(fd, LOCK_UN));
+	STEP("flock other fd now", flock(fd2, LOCK_SH | LOCK_NB));
+	/* A waiting lock is granted when the holder lets go. */
+	if (pipe(p) == 0) {
+		fflush(stdout);
+		c = fork();
+		if (c == 0) {
+			int cfd = open("lk", O_RDWR);
+
+			setlk(cfd, F_SETLK, F_WRLCK, 300, 1);
+			x = 'g';
+			if (write(p[1], &x, 1) != 1)
+				_exit(1);
+			usleep(200000);
+			_exit(0); /* exit closes cfd: the lock goes */
+		}
+		if (read(p[0], &x, 1) == 1) {
+			STEP("setlk busy", setlk(fd, F_SETLK, F_WRLCK, 300, 1));
+			STEP("setlkw waits", setlk(fd, F_SETLKW, F_WRLCK, 300, 1));
+		}
+		waitpid(c, NULL, 0);
+		close(p[0]);
+		close(p[1]);
+	}
+	/* Closing any descriptor drops all the process's locks on the file. */
+	close(fd2);
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		int cfd = open("lk", O_RDWR);
+
+		child_begin();
+		STEP("child setlk after close", setlk(cfd, F_SETLK, F_WRLCK, 0, 0));
+		child_end();
+	}
+	child_collect(c);
+	close(fd);
+	munmap(child_log, 4096);
+}
+
 static void run_script(void)
 {
 	umask(022);
@@ -838,6 +976,7 @@ static void run_script(void)
 	s_link();
 	s_xattr();
 	s_sparse();
+	s_locks();
 	s_statfs();
 	s_fsync();
 	s_names();
