@@ -32,6 +32,12 @@ PTLL_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
 PTLL=$BUILD/bench/passthrough_ll
 JSON=$BUILD/bench.json
 
+# A build directory configured before bench/meson.build existed does not know the bench
+# targets (the root meson.build checks for it at configure time): reconfigure it once.
+if [ ! -x "$METABENCH" ] && [ -f "$BUILD/build.ninja" ] && [ -f "$SRC/bench/meson.build" ]; then
+	echo "bench: note: $BUILD lacks the bench targets; reconfiguring it" >&2
+	meson setup --reconfigure "$BUILD" "$SRC" >/dev/null && ninja -C "$BUILD" >/dev/null
+fi
 for p in "$FLTMGRD" "$FLTMC" "$METABENCH" "$DISPATCH"; do
 	[ -x "$p" ] || {
 		echo "bench: error $p is not built (run: ninja -C $BUILD)" >&2
@@ -183,7 +189,7 @@ for (name, unit), v in runs.items():
 		2>"$T/fio.err" &&
 		fig "fio_${label}_seqwrite" "$(fio_num "$j" write_mbs)" MB/s ||
 		note "$label: fio sequential write failed: $(fio_err "$j" "$label")"
-	rm -f "$DATA/fio-w.dat"
+	rm -f "$dir/fio-w.dat" "$DATA/fio-w.dat"
 }
 
 # count_requests LABEL DIR PID: FUSE requests per file of a short metadata pass (create+write,
