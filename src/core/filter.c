@@ -170,8 +170,9 @@ static bool valid_major(UCHAR m)
 	/* Real IRP codes, and the pseudo codes the WDK defines for fast I/O and FsFilter callbacks. */
 	if (m <= IRP_MJ_MAXIMUM_FUNCTION)
 		return true;
-	return m >= (UCHAR)-20 && m != (UCHAR)-7 && m != (UCHAR)-8 && m != (UCHAR)-9 &&
-	       m != (UCHAR)-10 && m != (UCHAR)-11 && m != (UCHAR)-12;
+	/* -7 is IRP_MJ_QUERY_OPEN; -8 to -12 are not defined. */
+	return m >= (UCHAR)-20 && m != (UCHAR)-8 && m != (UCHAR)-9 && m != (UCHAR)-10 &&
+	       m != (UCHAR)-11 && m != (UCHAR)-12;
 }
 
 static NTSTATUS validate_registration(const FLT_REGISTRATION *r, size_t *nops)
