@@ -197,13 +197,14 @@ for (name, unit), v in runs.items():
 # /dev/fuse descriptors by the serving process PID under strace.  A separate, untimed pass:
 # strace slows the server down.
 count_requests() {
-	local label=$1 dir=$2 pid=$3 log=$T/strace.$1 spid reqs i
+	local label=$1 dir=$2 pid=$3 log=$T/strace.$1 spid i
 	[ "$BENCH_COUNT" = 1 ] || return 0
 	command -v strace >/dev/null || {
 		note "strace not installed: FUSE requests not counted"
 		return 0
 	}
-	strace -f -qq -y -e trace=read -e status=successful -p "$pid" -o "$log" 2>"$log.err" &
+	strace -f -qq -y -xx -s 256 -e trace=read -e status=successful -p "$pid" -o "$log" \
+		2>"$log.err" &
 	spid=$!
 	# strace prints nothing until a request comes: wait until every thread of the server
 	# has a tracer instead.
@@ -224,20 +225,57 @@ count_requests() {
 	fi
 	sleep 0.3
 	mkdir -p "$dir/meta" &&
-		timeout "$BENCH_STEP_TIMEOUT" "$METABENCH" "$dir/meta" "$BENCH_COUNT_FILES" "$label" \
-			>/dev/null
+		METABENCH_MARKERS=1 timeout "$BENCH_STEP_TIMEOUT" "$METABENCH" "$dir/meta" \
+			"$BENCH_COUNT_FILES" "$label" >/dev/null
 	rmdir "$dir/meta"
 	sleep 0.3
 	kill -INT "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
 	rm -rf "$DATA/meta"
-	reqs=$(grep -cE 'read\([0-9]+</dev/fuse>' "$log")
-	if [ "$reqs" -eq 0 ]; then
+	# Requests between metabench's phase markers (the marker lookups not counted); FORGETs
+	# the kernel sends late land in a later phase.
+	python3 -c '
+import re, sys
+OPS = {1: "LOOKUP", 2: "FORGET", 3: "GETATTR", 4: "SETATTR", 5: "READLINK", 6: "SYMLINK",
+       8: "MKNOD", 9: "MKDIR", 10: "UNLINK", 11: "RMDIR", 12: "RENAME", 13: "LINK", 14: "OPEN",
+       15: "READ", 16: "WRITE", 17: "STATFS", 18: "RELEASE", 20: "FSYNC", 21: "SETXATTR",
+       22: "GETXATTR", 23: "LISTXATTR", 24: "REMOVEXATTR", 25: "FLUSH", 26: "INIT",
+       27: "OPENDIR", 28: "READDIR", 29: "RELEASEDIR", 30: "FSYNCDIR", 31: "GETLK",
+       32: "SETLK", 33: "SETLKW", 34: "ACCESS", 35: "CREATE", 36: "INTERRUPT", 37: "BMAP",
+       38: "DESTROY", 39: "IOCTL", 40: "POLL", 41: "NOTIFY_REPLY", 42: "BATCH_FORGET",
+       43: "FALLOCATE", 44: "READDIRPLUS", 45: "RENAME2", 46: "LSEEK", 47: "COPY_FILE_RANGE",
+       48: "SETUPMAPPING", 49: "REMOVEMAPPING", 50: "SYNCFS", 51: "TMPFILE", 52: "STATX"}
+n = int(sys.argv[2])
+req = re.compile(r"read\([0-9]+<((?:\\x[0-9a-f]{2})*)>, \"((?:\\x[0-9a-f]{2})*)\"")
+hx = lambda t: bytes.fromhex(t.replace("\\x", ""))
+phase, counts, ops = None, {}, {}
+for line in open(sys.argv[1], errors="replace"):
+    m = req.search(line)
+    if not m or hx(m.group(1)) != b"/dev/fuse":
+        continue
+    b = hx(m.group(2))
+    k = b.find(b".bench-phase-")
+    if k >= 0:
+        ph = b[k + 13:].split(b"\0")[0].decode()
+        phase = None if ph == "end" else ph
+        continue
+    if phase:
+        counts[phase] = counts.get(phase, 0) + 1
+        op = int.from_bytes(b[4:8], "little") if len(b) >= 8 else -1
+        name = OPS.get(op, str(op))
+        ops.setdefault(phase, {})[name] = ops.setdefault(phase, {}).get(name, 0) + 1
+total = sum(counts.values())
+if total == 0:
+    sys.exit(1)
+for ph in ("create", "stat", "openread", "unlink"):
+    print("bench: fuse_requests_%s_%s %.2f req/file" % (sys.argv[3], ph, counts.get(ph, 0) / n))
+print("bench: fuse_requests_per_file_%s %.1f req/file" % (sys.argv[3], total / n))
+for ph in ("create", "stat", "openread", "unlink"):
+    d = ops.get(ph, {})
+    desc = " ".join("%s=%.2f" % (o, c / n) for o, c in sorted(d.items(), key=lambda x: -x[1]))
+    print("bench: note: %s %s requests per file: %s" % (sys.argv[3], ph, desc), file=sys.stderr)
+' "$log" "$BENCH_COUNT_FILES" "$label" >"$T/count.out" && tee -a "$OUT" <"$T/count.out" ||
 		note "$label: no FUSE request seen under strace: $(head -c 300 "$log.err")"
-		return 0
-	fi
-	fig "fuse_requests_per_file_$label" \
-		"$(python3 -c "print('%.1f' % ($reqs / $BENCH_COUNT_FILES))")" req/file
 }
 
 wait_mounted() {
