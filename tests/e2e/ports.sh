@@ -41,6 +41,7 @@ def handshake(s):
     return h[6]
 mode, path = sys.argv[1], sys.argv[2]
 s = connect(path)
+s.settimeout(30)  # never outlive the test
 if mode == 'garbage':
     s.sendall(os.urandom(200)); time.sleep(0.2)
 elif mode == 'truncated':
@@ -68,6 +69,7 @@ elif mode == 'midmessage':
     # Take one message, read half of it, and vanish.
     print('connect 0x%08X' % handshake(s)); sys.stdout.flush()
     s.sendall(hdr(2))
+    print('ready'); sys.stdout.flush()
     h = HDR.unpack(recv_all(s, 32))
     recv_all(s, max(1, h[3] // 2))
     print('got half of message %d' % h[5]); sys.stdout.flush()
@@ -75,6 +77,7 @@ elif mode == 'noreply':
     # Take one message, never answer in time, then answer late.
     print('connect 0x%08X' % handshake(s)); sys.stdout.flush()
     s.sendall(hdr(2))
+    print('ready'); sys.stdout.flush()
     h = HDR.unpack(recv_all(s, 32))
     recv_all(s, h[3])
     print('got message %d' % h[5]); sys.stdout.flush()
@@ -118,6 +121,16 @@ su_start() {
 		sleep 0.1
 	done
 	SU_LINE=$(head -1 "$out")
+}
+
+# wait_ready FILE: up to 10 s for a raw client to have posted its GET.
+wait_ready() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q '^ready' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 wait_log() {
@@ -208,7 +221,7 @@ fm_ok "scanuser gone" wait_log "port .ScannerPort: pid $SU_PID disconnected"
 pw midmessage "$sock" >"$FM_T/mid.out" 2>&1 &
 BG+=($!)
 mid=$!
-sleep 0.3
+fm_ok "the mid-message client is connected and waiting" wait_ready "$FM_T/mid.out"
 fm_ok "the open completes when the client vanishes mid-message" cat "$data/bad.txt"
 wait "$mid"
 fm_like "the client took half a message" "$(cat "$FM_T/mid.out")" 'got half of message [0-9]+'
@@ -219,7 +232,7 @@ fm_ok "FltSendMessage returned STATUS_PORT_DISCONNECTED" wait_log 'scanner: no v
 pw noreply "$sock" 11 >"$FM_T/noreply.out" 2>&1 &
 BG+=($!)
 nr=$!
-sleep 0.3
+fm_ok "the silent client is connected and waiting" wait_ready "$FM_T/noreply.out"
 start=$(date +%s)
 fm_ok "the open completes after the timeout (fail open)" cat "$data/clean.txt"
 took=$(($(date +%s) - start))
