@@ -18,7 +18,7 @@ BENCH_DISPATCH_ROUNDS=${BENCH_DISPATCH_ROUNDS:-3}
 BENCH_SEQ_SIZE=${BENCH_SEQ_SIZE:-1g}
 BENCH_RAND_RUNTIME=${BENCH_RAND_RUNTIME:-5}
 BENCH_RAND_JOBS=${BENCH_RAND_JOBS:-4}
-BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4}
+BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4 xor}
 BENCH_FIO=${BENCH_FIO:-1}
 BENCH_STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-300}
 BENCH_COUNT=${BENCH_COUNT:-1}
@@ -339,17 +339,25 @@ start_daemon() {
 		fltmc register "benchnoop$i" "$BUILD/bench/benchnoop$i.so" --altitude "37000$i" \
 			>/dev/null || return 1
 	done
+	# The sample that touches every read and write (buffer swapping), for the xor target.
+	[ -f "$BUILD/filters/xorcrypt.so" ] &&
+		fltmc register xorcrypt "$BUILD/filters/xorcrypt.so" --altitude 140000 >/dev/null
+	return 0
 }
 
-# run_fm NFILTERS: our volume with benchnoop1..N loaded (and attached), the others unloaded.
+# run_fm LABEL SERVICE...: our volume with exactly these filters loaded (and attached).
 run_fm() {
-	local n=$1 mp=$T/mnt/fm i
+	local label=$1 mp=$T/mnt/fm svc got
+	shift
 	start_daemon || return 0
-	for i in 1 2 3 4; do
-		if [ "$i" -le "$n" ]; then
-			fltmc filters | grep -q "^benchnoop$i " || fltmc load "benchnoop$i" >/dev/null
+	for svc in benchnoop1 benchnoop2 benchnoop3 benchnoop4 xorcrypt; do
+		if [[ " $* " == *" $svc "* ]]; then
+			fltmc filters | grep -q "^$svc " || fltmc load "$svc" >/dev/null || {
+				note "$label: fltmc load $svc failed: $(tail -3 "$T/fltmgrd.out")"
+				return 0
+			}
 		else
-			fltmc filters | grep -q "^benchnoop$i " && fltmc unload "benchnoop$i" >/dev/null
+			fltmc filters | grep -q "^$svc " && fltmc unload "$svc" >/dev/null
 		fi
 	done
 	mkdir -p "$mp"
@@ -357,11 +365,10 @@ run_fm() {
 		note "fltmc mount failed: $(tail -5 "$T/fltmgrd.out")"
 		return 0
 	}
-	local got
-	got=$(fltmc instances | grep -c "benchnoop")
-	[ "$got" -eq "$n" ] || note "fm$n: expected $n attached instances, fltmc instances lists $got"
-	run_workloads "fm$n" "$mp"
-	count_requests "fm$n" "$mp" "$DPID"
+	got=$(fltmc instances | grep -cE "benchnoop|xorcrypt")
+	[ "$got" -eq $# ] || note "$label: expected $# attached instances, fltmc instances lists $got"
+	run_workloads "$label" "$mp"
+	count_requests "$label" "$mp" "$DPID"
 	fltmc unmount "$mp" >/dev/null || umount "$mp" || umount -l "$mp"
 }
 
@@ -369,9 +376,16 @@ for t in $BENCH_TARGETS; do
 	case $t in
 	native) run_native ;;
 	ptll) run_ptll ;;
-	fm0) run_fm 0 ;;
-	fm1) run_fm 1 ;;
-	fm4) run_fm 4 ;;
+	fm0) run_fm fm0 ;;
+	fm1) run_fm fm1 benchnoop1 ;;
+	fm4) run_fm fm4 benchnoop1 benchnoop2 benchnoop3 benchnoop4 ;;
+	xor)
+		if [ -f "$BUILD/filters/xorcrypt.so" ]; then
+			run_fm xor xorcrypt
+		else
+			note "xor: $BUILD/filters/xorcrypt.so not built; skipped"
+		fi
+		;;
 	*) note "unknown target $t" ;;
 	esac
 done
