@@ -914,8 +914,10 @@ void fm__ports_filter_close(struct fm_filter *f)
 		pthread_mutex_unlock(&g_lock);
 		if (!sp)
 			break;
-		fm_log(FM_LOG_WARN, f->service, "port %s still open at unregister; closing it",
-		       sp->name);
+		fm_verifier_misuse(f,
+				   "communication port %s still open at FltUnregisterFilter (close "
+				   "server ports first, R78); closing it",
+				   sp->name);
 		sport_stop(sp);
 	}
 	/* Connections: DisconnectNotify here for each not yet told, one at a time because the
@@ -939,6 +941,16 @@ void fm__ports_filter_close(struct fm_filter *f)
 			pthread_mutex_unlock(&g_lock);
 			call_disconnect(cp);
 			pthread_mutex_lock(&g_lock);
+			if (!cp->filter_closed && fm_verifier_enabled(f)) {
+				pid_t pid = cp->pid;
+				pthread_mutex_unlock(&g_lock);
+				fm_verifier_misuse(
+				    f,
+				    "client port of pid %d was not closed with "
+				    "FltCloseClientPort in DisconnectNotify (leaked)",
+				    (int)pid);
+				pthread_mutex_lock(&g_lock);
+			}
 			cport_put_locked(cp);
 		}
 		pthread_mutex_unlock(&g_lock);

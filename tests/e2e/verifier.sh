@@ -54,6 +54,8 @@ fm_ok "the forgotten create is still waiting" kill -0 "$toucher"
 fm_ok "unload fx_misuse despite the forgotten operation" fm_fltmc unload fx_misuse
 wait "$toucher"
 fm_is "the forgotten create completed after all" "$?" 0
+fm_like "a communication port left open at unload is named" "$(cat "$log")" \
+	'\[fx_misuse\] VERIFIER: communication port \\FxMisusePort still open at FltUnregisterFilter'
 fm_like "the verifier named the forgotten operation" "$(cat "$log")" \
 	"\\[fx_misuse\\] VERIFIER: an operation \\(IRP_MJ_CREATE\\) pended by instance 'fx_misuse Instance' was never completed"
 
