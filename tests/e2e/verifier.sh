@@ -42,8 +42,11 @@ fm_like "a leaked pool allocation: tag, size and site" "$all" \
 	"\\[fx_leaky\\] VERIFIER: leaked pool allocation: tag 'Leak', 123 bytes at 0x[0-9a-f]+, allocated at fx_leaky.so"
 fm_like "a leaked file name reference, by name" "$all" \
 	"\\[fx_leaky\\] VERIFIER: leaked file name information '.*leakname.txt'"
+fm_like "a leaked work item (tracked pool)" "$all" \
+	"\\[fx_leaky\\] VERIFIER: leaked pool allocation: tag 'FlWI'"
+fm_like "a leaked context" "$all" '\[fx_leaky\] .*context 0x[0-9a-f]+ leaked: 1 reference\(s\) not released at unload'
 fm_like "the unload report counts them" "$all" \
-	'\[fx_leaky\] VERIFIER: unload report: 1 leaked pool allocation\(s\) \(123 bytes\), [1-9][0-9]* file name information'
+	'\[fx_leaky\] VERIFIER: unload report: 2 leaked pool allocation\(s\) \([0-9]+ bytes\), [1-9][0-9]* file name information'
 fm_run fm_fltmc filters
 fm_unlike "and the unload completed" "$FM_OUT" 'fx_leaky'
 # A create the filter pends and forgets: the unload still completes, and so does the create.
