@@ -34,6 +34,11 @@ fm_like "the volume has an NT device name" "$vol" '^\\Device\\HarddiskVolume[0-9
 # passthrough: every operation of a real process, with its PID and NT name.
 n0=$(wc -l <"$log")
 pid=$(bash -c 'echo $$; exec cat "$0" >/dev/null' "$data/hello.txt")
+# The kernel sends the final release after close(2) returns: wait for it to reach the log.
+for i in $(seq 50); do
+	tail -n +$((n0 + 1)) "$log" | grep -aq 'IRP_MJ_CLOSE .*hello.txt\|IRP_MJ_CLOSE pid' && break
+	sleep 0.05
+done
 new=$(tail -n +$((n0 + 1)) "$log")
 vre=${vol//\\/\\\\}
 fm_like "IRP_MJ_CREATE with the caller's PID and normalized name" "$new" \
