@@ -174,42 +174,6 @@ static void cport_kill_locked(struct fm_cport *cp)
 	pthread_cond_broadcast(&cp->cv);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = recv(fd, p, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ECONNRESET;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* One frame: header then payload, under the connection's write lock. */
 static int send_frame(struct fm_cport *cp, uint16_t type, uint32_t seq, uint64_t id, uint32_t arg,
 		      const void *payload, uint32_t len)
@@ -219,9 +183,9 @@ static int send_frame(struct fm_cport *cp, uint16_t type, uint32_t seq, uint64_t
 	int rc;
 
 	pthread_mutex_lock(&cp->wlock);
-	rc = write_all(cp->fd, &h, sizeof(h));
+	rc = fm_pw_write_all(cp->fd, &h, sizeof(h));
 	if (rc == 0 && len)
-		rc = write_all(cp->fd, payload, len);
+		rc = fm_pw_write_all(cp->fd, payload, len);
 	pthread_mutex_unlock(&cp->wlock);
 	return rc;
 }
@@ -309,8 +273,8 @@ static bool conn_handshake(struct fm_cport *cp)
 	cp->uid = cred.uid;
 	/* A client that connects and says nothing must not hold a thread forever. */
 	set_timeout(cp->fd, SO_RCVTIMEO, 5);
-	if (read_all(cp->fd, &h, sizeof(h)) < 0 || fm_pw_check(&h, 1) < 0 ||
-	    h.type != FM_PW_CONNECT || read_all(cp->fd, ctx, h.len) < 0) {
+	if (fm_pw_read_all(cp->fd, &h, sizeof(h)) < 0 || fm_pw_check(&h, 1) < 0 ||
+	    h.type != FM_PW_CONNECT || fm_pw_read_all(cp->fd, ctx, h.len) < 0) {
 		fm_log(FM_LOG_WARN, cp->filter->service,
 		       "port %s: pid %d sent no valid connect request", sp->name, (int)cp->pid);
 		return false;
@@ -509,7 +473,7 @@ static void *conn_main(void *arg)
 			struct fm_pw_hdr h;
 			void *payload = NULL;
 
-			if (read_all(cp->fd, &h, sizeof(h)) < 0)
+			if (fm_pw_read_all(cp->fd, &h, sizeof(h)) < 0)
 				break;
 			if (fm_pw_check(&h, 1) < 0 || h.type == FM_PW_CONNECT) {
 				fm_log(FM_LOG_WARN, f->service,
@@ -519,7 +483,7 @@ static void *conn_main(void *arg)
 			}
 			if (h.len && !(payload = fm_malloc(h.len)))
 				break;
-			if (h.len && read_all(cp->fd, payload, h.len) < 0) {
+			if (h.len && fm_pw_read_all(cp->fd, payload, h.len) < 0) {
 				fm_free(payload);
 				break;
 			}

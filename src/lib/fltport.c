@@ -70,42 +70,6 @@ struct fl_port {
 	struct fl_ack *acks;
 };
 
-static int wr_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int rd_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = recv(fd, p, len, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ECONNRESET;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int send_frame(struct fl_port *p, uint16_t type, uint32_t seq, uint64_t id, uint32_t arg,
 		      const void *a, uint32_t alen, const void *b, uint32_t blen)
 {
@@ -118,11 +82,11 @@ static int send_frame(struct fl_port *p, uint16_t type, uint32_t seq, uint64_t i
 	int rc;
 
 	pthread_mutex_lock(&p->wm);
-	rc = wr_all(p->fd, &h, sizeof(h));
+	rc = fm_pw_write_all(p->fd, &h, sizeof(h));
 	if (rc == 0 && alen)
-		rc = wr_all(p->fd, a, alen);
+		rc = fm_pw_write_all(p->fd, a, alen);
 	if (rc == 0 && blen)
-		rc = wr_all(p->fd, b, blen);
+		rc = fm_pw_write_all(p->fd, b, blen);
 	pthread_mutex_unlock(&p->wm);
 	return rc;
 }
@@ -219,11 +183,11 @@ static void *reader_main(void *arg)
 		struct fm_pw_hdr h;
 		struct fl_msg *msg;
 
-		if (rd_all(p->fd, &h, sizeof(h)) < 0 || fm_pw_check(&h, 0) < 0)
+		if (fm_pw_read_all(p->fd, &h, sizeof(h)) < 0 || fm_pw_check(&h, 0) < 0)
 			break;
 		if (h.type == FM_PW_MSG) {
 			msg = malloc(sizeof(*msg) + h.len);
-			if (!msg || rd_all(p->fd, msg->data, h.len) < 0) {
+			if (!msg || fm_pw_read_all(p->fd, msg->data, h.len) < 0) {
 				free(msg);
 				break;
 			}
@@ -248,7 +212,7 @@ static void *reader_main(void *arg)
 
 			if (h.len && !(tmp = malloc(h.len)))
 				break;
-			if (h.len && rd_all(p->fd, tmp, h.len) < 0) {
+			if (h.len && fm_pw_read_all(p->fd, tmp, h.len) < 0) {
 				free(tmp);
 				break;
 			}
@@ -360,9 +324,9 @@ HRESULT WINAPI FilterConnectCommunicationPort(LPCWSTR lpPortName, DWORD dwOption
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	h.arg = dwOptions;
 	h.len = wSizeOfContext;
-	if (wr_all(fd, &h, sizeof(h)) < 0 ||
-	    (wSizeOfContext && wr_all(fd, lpContext, wSizeOfContext) < 0) ||
-	    rd_all(fd, &h, sizeof(h)) < 0 || fm_pw_check(&h, 0) < 0 ||
+	if (fm_pw_write_all(fd, &h, sizeof(h)) < 0 ||
+	    (wSizeOfContext && fm_pw_write_all(fd, lpContext, wSizeOfContext) < 0) ||
+	    fm_pw_read_all(fd, &h, sizeof(h)) < 0 || fm_pw_check(&h, 0) < 0 ||
 	    h.type != FM_PW_CONNECT_ACK) {
 		close(fd);
 		return HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND);

@@ -17,7 +17,10 @@
  */
 
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 enum fm_pw_type {
 	FM_PW_CONNECT = 1,
@@ -179,6 +182,43 @@ static inline int fm_pw_utf16_to_utf8(const uint16_t *in, size_t n, char *out, s
 	}
 	out[o] = '\0';
 	return (int)o;
+}
+
+/* Write or read exactly len bytes on a stream socket: 0, or -errno (-ECONNRESET at EOF). */
+static inline int fm_pw_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = (const char *)buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static inline int fm_pw_read_all(int fd, void *buf, size_t len)
+{
+	char *p = (char *)buf;
+
+	while (len > 0) {
+		ssize_t n = recv(fd, p, len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 #endif
