@@ -19,9 +19,9 @@ void fm_log_close(void);
  * respect to other threads.  Thread-safe, async-signal-unsafe.
  */
 void fm_log(enum fm_log_level level, const char *tag, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void fm_logv(enum fm_log_level level, const char *tag, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 #define fm_err(...) fm_log(FM_LOG_ERROR, NULL, __VA_ARGS__)
 #define fm_warn(...) fm_log(FM_LOG_WARN, NULL, __VA_ARGS__)

@@ -431,9 +431,9 @@ void FLTAPI FltReleaseContext(PFLT_CONTEXT Context)
 		put_locked(c, &dead);
 	pthread_mutex_unlock(&ctx_lock);
 	if (!c) {
-		fm_verifier_misuse(NULL,
-		       "FltReleaseContext on %p, which is not a live context (released twice?)",
-		       Context);
+		fm_verifier_misuse(
+		    NULL, "FltReleaseContext on %p, which is not a live context (released twice?)",
+		    Context);
 		return;
 	}
 	destroy_list(dead);

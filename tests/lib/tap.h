@@ -17,33 +17,33 @@
 
 static int tap__n, tap__failed_cases, tap__case_failed;
 
-#define TAP_CHECK(cond)                                                                    \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-			tap__case_failed = 1;                                              \
-		}                                                                          \
+#define TAP_CHECK(cond)                                                                            \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);          \
+			tap__case_failed = 1;                                                      \
+		}                                                                                  \
 	} while (0)
 
-#define TAP_EQ_INT(got, want)                                                              \
-	do {                                                                               \
-		long long tap__g = (long long)(got), tap__w = (long long)(want);           \
-		if (tap__g != tap__w) {                                                    \
-			printf("# %s:%d: %s == %lld, want %lld (0x%llx vs 0x%llx)\n",      \
-			       __FILE__, __LINE__, #got, tap__g, tap__w,                   \
-			       (unsigned long long)tap__g, (unsigned long long)tap__w);    \
-			tap__case_failed = 1;                                              \
-		}                                                                          \
+#define TAP_EQ_INT(got, want)                                                                      \
+	do {                                                                                       \
+		long long tap__g = (long long)(got), tap__w = (long long)(want);                   \
+		if (tap__g != tap__w) {                                                            \
+			printf("# %s:%d: %s == %lld, want %lld (0x%llx vs 0x%llx)\n", __FILE__,    \
+			       __LINE__, #got, tap__g, tap__w, (unsigned long long)tap__g,         \
+			       (unsigned long long)tap__w);                                        \
+			tap__case_failed = 1;                                                      \
+		}                                                                                  \
 	} while (0)
 
-#define TAP_EQ_STR(got, want)                                                              \
-	do {                                                                               \
-		const char *tap__g = (got), *tap__w = (want);                              \
-		if (!tap__g || !tap__w || strcmp(tap__g, tap__w) != 0) {                   \
-			printf("# %s:%d: %s == \"%s\", want \"%s\"\n", __FILE__, __LINE__, \
-			       #got, tap__g ? tap__g : "(null)", tap__w ? tap__w : "(null)"); \
-			tap__case_failed = 1;                                              \
-		}                                                                          \
+#define TAP_EQ_STR(got, want)                                                                      \
+	do {                                                                                       \
+		const char *tap__g = (got), *tap__w = (want);                                      \
+		if (!tap__g || !tap__w || strcmp(tap__g, tap__w) != 0) {                           \
+			printf("# %s:%d: %s == \"%s\", want \"%s\"\n", __FILE__, __LINE__, #got,   \
+			       tap__g ? tap__g : "(null)", tap__w ? tap__w : "(null)");            \
+			tap__case_failed = 1;                                                      \
+		}                                                                                  \
 	} while (0)
 
 static inline void tap__run(void (*fn)(void), const char *name)
