@@ -407,6 +407,42 @@ restart:
 	return 0;
 }
 
+/*
+ * IRP_MJ_QUERY_OPEN for a name (name NULL: the stream itself), when some instance registered
+ * for it: a filter may deny or hide the file before the kernel learns of it.  Returns 0 (also
+ * when no filter is interested: nothing is sent) or a positive errno.
+ */
+static int query_open(struct fm_fe *fe, const struct fm_requestor *who, struct fm_stream *dir,
+		      const char *name)
+{
+	FILE_STAT_LX_INFORMATION lx;
+	ULONG len = sizeof(lx);
+	WCHAR nt[PATH_MAX + 2];
+	struct fm_irp irp;
+	PFILE_OBJECT fo;
+	size_t ntlen = 0;
+	NTSTATUS st;
+	int r;
+
+	if (fm_volume_unfiltered(fe->vol, IRP_MJ_QUERY_OPEN))
+		return 0;
+	r = nt_path(fe, dir, name, nt, PATH_MAX + 2, &ntlen);
+	if (r < 0)
+		return -r;
+	fo = fm_file_object_alloc(fe->vol, nt, ntlen);
+	if (!fo)
+		return ENOMEM;
+	fm_irp_init(&irp, fe->vol, IRP_MJ_QUERY_OPEN, 0, fo, who);
+	irp.iopb.Parameters.QueryOpen.FileInformation = &lx;
+	irp.iopb.Parameters.QueryOpen.Length = &len;
+	irp.iopb.Parameters.QueryOpen.FileInformationClass = FileStatLxInformation;
+	st = dispatch(&irp);
+	r = status_errno(&irp, st);
+	fm_irp_cleanup(&irp);
+	fm_file_object_free(fo);
+	return r;
+}
+
 static int create_at(struct fm_fe *fe, const struct fm_requestor *who, struct fm_stream *dir,
 		     const char *name, ULONG disp, ULONG copt, ACCESS_MASK access, long lxmode,
 		     PFILE_OBJECT *out, ULONG_PTR *info)
@@ -528,6 +564,7 @@ static void op_init(void *ud, struct fm_fuse_conn *conn)
 static void op_lookup(struct fm_fuse_req *req, uint64_t parent, const char *name)
 {
 	struct fm_fe *fe = fe_of(req);
+	struct fm_requestor who;
 	struct fm_fuse_entry e;
 	struct fm_stream *s;
 	int r;
@@ -537,7 +574,10 @@ static void op_lookup(struct fm_fuse_req *req, uint64_t parent, const char *name
 		return;
 	}
 	memset(&e, 0, sizeof(e));
-	r = fm_lower_lookup(fe->lw, node_stream(fe, parent), name, &s, &e.attr);
+	who = who_of(req);
+	r = -query_open(fe, &who, node_stream(fe, parent), name);
+	if (r == 0)
+		r = fm_lower_lookup(fe->lw, node_stream(fe, parent), name, &s, &e.attr);
 	if (r < 0) {
 		fm_fuse_reply_err(req, -r);
 	} else {
@@ -572,7 +612,9 @@ static void op_getattr(struct fm_fuse_req *req, uint64_t nodeid, const uint64_t 
 	if (fh && fh_of(*fh)) {
 		r = query_lx(fe, &who, fh_of(*fh)->fo, &st);
 	} else {
-		r = -fm_lower_getattr(fe->lw, node_stream(fe, nodeid), &st);
+		r = query_open(fe, &who, node_stream(fe, nodeid), NULL);
+		if (!r)
+			r = -fm_lower_getattr(fe->lw, node_stream(fe, nodeid), &st);
 	}
 	if (r)
 		fm_fuse_reply_err(req, r);

@@ -1799,6 +1799,37 @@ static LONGLONG position_of(const struct fm_handle *h)
 	return pos < 0 ? 0 : pos;
 }
 
+/* FILE_STAT_INFORMATION / FILE_STAT_LX_INFORMATION (need bytes) from a stat. */
+static void fill_stat_lx(FILE_STAT_LX_INFORMATION *b, size_t need, const struct file_facts *f,
+			 const struct stat *st, ACCESS_MASK access, bool lx)
+{
+	memset(b, 0, need);
+	b->FileId = f->id;
+	b->CreationTime = f->creation;
+	b->LastAccessTime = f->access;
+	b->LastWriteTime = f->write;
+	b->ChangeTime = f->change;
+	b->AllocationSize = f->alloc;
+	b->EndOfFile = f->eof;
+	b->FileAttributes = f->attributes;
+	b->ReparseTag = f->tag;
+	b->NumberOfLinks = f->links;
+	b->EffectiveAccess = access;
+	if (!lx)
+		return;
+	b->LxFlags =
+	    LX_FILE_METADATA_HAS_UID | LX_FILE_METADATA_HAS_GID | LX_FILE_METADATA_HAS_MODE;
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		b->LxFlags |= LX_FILE_METADATA_HAS_DEVICE_ID;
+	if (S_ISDIR(st->st_mode))
+		b->LxFlags |= LX_FILE_CASE_SENSITIVE_DIR;
+	b->LxUid = st->st_uid;
+	b->LxGid = st->st_gid;
+	b->LxMode = st->st_mode;
+	b->LxDeviceIdMajor = major(st->st_rdev);
+	b->LxDeviceIdMinor = minor(st->st_rdev);
+}
+
 static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 {
 	PFLT_IO_PARAMETER_BLOCK iopb = data->Iopb;
@@ -1931,36 +1962,9 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		((FILE_POSITION_INFORMATION *)buf)->CurrentByteOffset.QuadPart = position_of(h);
 		break;
 	case FileStatInformation:
-	case FileStatLxInformation: {
-		FILE_STAT_LX_INFORMATION *b = buf;
-
-		memset(b, 0, need);
-		b->FileId = f.id;
-		b->CreationTime = f.creation;
-		b->LastAccessTime = f.access;
-		b->LastWriteTime = f.write;
-		b->ChangeTime = f.change;
-		b->AllocationSize = f.alloc;
-		b->EndOfFile = f.eof;
-		b->FileAttributes = f.attributes;
-		b->ReparseTag = f.tag;
-		b->NumberOfLinks = f.links;
-		b->EffectiveAccess = granted(h);
-		if (cls == FileStatLxInformation) {
-			b->LxFlags = LX_FILE_METADATA_HAS_UID | LX_FILE_METADATA_HAS_GID |
-				     LX_FILE_METADATA_HAS_MODE;
-			if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
-				b->LxFlags |= LX_FILE_METADATA_HAS_DEVICE_ID;
-			if (S_ISDIR(st.st_mode))
-				b->LxFlags |= LX_FILE_CASE_SENSITIVE_DIR;
-			b->LxUid = st.st_uid;
-			b->LxGid = st.st_gid;
-			b->LxMode = st.st_mode;
-			b->LxDeviceIdMajor = major(st.st_rdev);
-			b->LxDeviceIdMinor = minor(st.st_rdev);
-		}
+	case FileStatLxInformation:
+		fill_stat_lx(buf, need, &f, &st, granted(h), cls == FileStatLxInformation);
 		break;
-	}
 	case FileNameInformation:
 	case FileNormalizedNameInformation:
 	case FileAllInformation: {
@@ -3676,6 +3680,57 @@ bool fm_lower_has_locks(PFILE_OBJECT fo, uint32_t key)
 	return any;
 }
 
+/*
+ * IRP_MJ_QUERY_OPEN: a stat by name with no open, for lookups and stats without a handle.
+ * FileStatLxInformation and FileNetworkOpenInformation are answered.
+ */
+static NTSTATUS irp_query_open(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
+{
+	PFLT_PARAMETERS p = &data->Iopb->Parameters;
+	PFILE_OBJECT fo = data->Iopb->TargetFileObject;
+	FILE_INFORMATION_CLASS cls = p->QueryOpen.FileInformationClass;
+	size_t need = cls == FileStatLxInformation ? sizeof(FILE_STAT_LX_INFORMATION)
+						   : sizeof(FILE_NETWORK_OPEN_INFORMATION);
+	char path[PATH_MAX];
+	struct file_facts f;
+	struct stat st;
+	int r, fd;
+
+	if (!fo || !p->QueryOpen.FileInformation || !p->QueryOpen.Length ||
+	    (cls != FileStatLxInformation && cls != FileNetworkOpenInformation))
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (*p->QueryOpen.Length < need)
+		return complete(data, STATUS_INFO_LENGTH_MISMATCH, 0);
+	r = create_path(lw, fo, path, sizeof(path));
+	if (r < 0)
+		return r == -EINVAL ? complete(data, STATUS_OBJECT_NAME_INVALID, 0)
+				    : fail_errno(data, -r);
+	fd = open_beneath(lw, path[0] ? path : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fail_errno(data, -fd);
+	r = fstat(fd, &st);
+	close(fd);
+	if (r < 0)
+		return fail_errno(data, errno);
+	facts_of(&st, &f);
+	if (cls == FileStatLxInformation) {
+		fill_stat_lx(p->QueryOpen.FileInformation, need, &f, &st, 0, true);
+	} else {
+		FILE_NETWORK_OPEN_INFORMATION *b = p->QueryOpen.FileInformation;
+
+		memset(b, 0, sizeof(*b));
+		b->CreationTime = f.creation;
+		b->LastAccessTime = f.access;
+		b->LastWriteTime = f.write;
+		b->ChangeTime = f.change;
+		b->AllocationSize = f.alloc;
+		b->EndOfFile = f.eof;
+		b->FileAttributes = f.attributes;
+	}
+	*p->QueryOpen.Length = (ULONG)need;
+	return complete(data, STATUS_SUCCESS, need);
+}
+
 /* ---- the ops table ---------------------------------------------------------------------------- */
 
 static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
@@ -3714,6 +3769,8 @@ static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 		return irp_fsctl(lw, data);
 	case IRP_MJ_LOCK_CONTROL:
 		return irp_lock(lw, data);
+	case IRP_MJ_QUERY_OPEN:
+		return irp_query_open(lw, data);
 	default:
 		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
 	}
