@@ -3,9 +3,10 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
 MESON ?= meson
 
-.PHONY: all deps check check-asan check-tsan demo bench format format-check clean
+.PHONY: all deps check check-asan check-tsan check-fuzz demo bench format format-check clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -30,6 +31,13 @@ check-asan:
 	@[ -f $(ASAN_BUILD)/build.ninja ] || $(MESON) setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(ASAN_BUILD)
 	@tests/run.sh $(ASAN_BUILD)
+
+# Every libFuzzer target (tests/fuzz) for FUZZ_SECONDS (default 20) each, built with clang.
+check-fuzz:
+	@scripts/deps.sh check
+	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang $(MESON) setup $(FUZZ_BUILD)
+	ninja -C $(FUZZ_BUILD)
+	@tests/run.sh $(FUZZ_BUILD) --suite fuzzrun
 
 # The dispatch engine's tests under ThreadSanitizer.
 TSAN_TESTS ?= core-dispatch nt_ke
@@ -58,4 +66,4 @@ format-check:
 	echo "format-check: clean"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
