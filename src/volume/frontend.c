@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/ntname.h"
 #include "common/status.h"
+#include "volume/dirinfo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1790,75 +1791,45 @@ static void op_fsync(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, bool
 	fe_leave(fe);
 }
 
-static mode_t mode_of_entry(ULONG attrs, ULONG tag)
+struct pend_fill {
+	struct fe_handle *h;
+	size_t cap;
+};
+
+static int pend_add(void *arg, const char *name, size_t len, uint64_t ino, mode_t mode)
 {
-	if (attrs & FILE_ATTRIBUTE_DIRECTORY)
-		return S_IFDIR;
-	if (attrs & FILE_ATTRIBUTE_REPARSE_POINT) {
-		switch (tag) {
-		case IO_REPARSE_TAG_LX_SYMLINK:
-			return S_IFLNK;
-		case IO_REPARSE_TAG_LX_FIFO:
-			return S_IFIFO;
-		case IO_REPARSE_TAG_LX_CHR:
-			return S_IFCHR;
-		case IO_REPARSE_TAG_LX_BLK:
-			return S_IFBLK;
-		case IO_REPARSE_TAG_AF_UNIX:
-			return S_IFSOCK;
-		default:
-			break;
-		}
+	struct pend_fill *f = arg;
+	struct fe_handle *h = f->h;
+
+	(void)len;
+	if (h->npend == f->cap) {
+		size_t nc = f->cap ? f->cap * 2 : 32;
+		struct fe_dirent *p = fm_realloc(h->pend, nc * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		h->pend = p;
+		f->cap = nc;
 	}
-	return S_IFREG;
+	h->pend[h->npend].name = fm_strdup(name);
+	if (!h->pend[h->npend].name)
+		return -ENOMEM;
+	h->pend[h->npend].ino = ino;
+	h->pend[h->npend].mode = mode;
+	h->npend++;
+	return 0;
 }
 
-/* Convert a FileIdExtdDirectoryInformation buffer into the handle's pending entries. */
+/*
+ * Convert a FileIdExtdDirectoryInformation buffer (as the filters left it: untrusted, see
+ * dirinfo.h) into the handle's pending entries.
+ */
 static int parse_entries(struct fe_handle *h, const char *buf, size_t len)
 {
-	size_t fixed = offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName), off = 0, cap = 0;
-	char name[NAME_MAX * 3 + 1];
+	struct pend_fill f = {h, 0};
 
 	pend_clear(h);
-	while (off + fixed <= len) {
-		FILE_ID_EXTD_DIR_INFORMATION e;
-		long n;
-
-		memcpy(&e, buf + off, fixed);
-		if (e.FileNameLength <= len - off - fixed) {
-			n = fm_name_from_nt((const uint16_t *)(buf + off + fixed),
-					    e.FileNameLength / sizeof(WCHAR), name, sizeof(name),
-					    0);
-			if (n > 0) {
-				uint64_t ino;
-
-				if (h->npend == cap) {
-					size_t nc = cap ? cap * 2 : 32;
-					struct fe_dirent *p = fm_realloc(h->pend, nc * sizeof(*p));
-
-					if (!p)
-						return -ENOMEM;
-					h->pend = p;
-					cap = nc;
-				}
-				name[n] = '\0';
-				memcpy(&ino, &e.FileId, sizeof(ino));
-				h->pend[h->npend].name = fm_strdup(name);
-				if (!h->pend[h->npend].name)
-					return -ENOMEM;
-				h->pend[h->npend].ino = ino;
-				h->pend[h->npend].mode =
-				    mode_of_entry(e.FileAttributes, e.ReparsePointTag);
-				h->npend++;
-			} else {
-				fm_debug("frontend: readdir entry with an invalid name skipped");
-			}
-		}
-		if (!e.NextEntryOffset)
-			break;
-		off += e.NextEntryOffset;
-	}
-	return 0;
+	return fm_dirinfo_walk(buf, len, pend_add, &f);
 }
 
 static void op_readdir(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_t size,
