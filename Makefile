@@ -6,7 +6,7 @@ TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 MESON ?= meson
 
-.PHONY: all deps check check-asan check-tsan check-fuzz demo bench format format-check clean
+.PHONY: all deps check check-asan check-tsan check-fuzz demo bench install format format-check clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -56,6 +56,19 @@ demo:
 # The benchmark suite (docs/bench.md): figures on stdout and in $(BUILD)/bench.json.
 bench: all
 	@bench/run.sh $(BUILD)
+
+# Install the programs, libraries, headers, pkg-config files, CMake package, man pages, systemd
+# unit and samples: `make install [PREFIX=/usr/local] [DESTDIR=/staging]`.  PREFIX, when given,
+# is written into the build directory's configuration (without it, the configured prefix,
+# /usr/local by default, stays); DESTDIR stages the files under another root.
+PREFIX ?=
+install: $(BUILD)/build.ninja
+	@if [ -n "$(PREFIX)" ]; then \
+		cur=$$($(MESON) introspect --buildoptions $(BUILD) | python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))'); \
+		[ "$$cur" = "$(abspath $(PREFIX))" ] || $(MESON) configure $(BUILD) -Dprefix=$(abspath $(PREFIX)); \
+	fi
+	ninja -C $(BUILD)
+	$(MESON) install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^include/')

@@ -4,7 +4,7 @@
 set -eu
 need="meson ninja-build pkg-config gcc libc6-dev python3"
 case "${1:-build}" in
-check) need="$need clang llvm libclang-rt-14-dev attr acl e2fsprogs util-linux procps psmisc clang-format mingw-w64-x86-64-dev" ;;
+check) need="$need clang llvm libclang-rt-14-dev attr acl e2fsprogs util-linux procps psmisc clang-format mingw-w64-x86-64-dev cmake" ;;
 demo) need="$need attr procps util-linux" ;;
 esac
 missing=""
