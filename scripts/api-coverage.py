@@ -77,14 +77,26 @@ def declared(root):
     return names
 
 
-def exported(lib):
-    """(functions, data) libfltmgr exports under WDK names."""
+CRT_ALIAS = re.compile(r'^#define[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]+((?:fm_)?[A-Za-z_][A-Za-z0-9_]*)[ \t]*$',
+                       re.M)
+
+
+def crt_aliases(root):
+    """The wide CRT filters call (wcslen, _wcsicmp, swprintf, ...): name -> what provides it."""
+    text = open(os.path.join(root, 'include', 'fm_wcrt.h'), encoding='utf-8').read()
+    return {m.group(1): m.group(2) for m in CRT_ALIAS.finditer(text)
+            if m.group(1)[0].islower() or m.group(1).startswith('_w') or
+            m.group(1).startswith('_s')}
+
+
+def exported(lib, internal=False):
+    """(functions, data) libfltmgr exports under WDK names (with internal: all of them)."""
     out = subprocess.run(['nm', '-D', '--defined-only', lib], capture_output=True, text=True,
                          check=True).stdout
     funcs, data = set(), set()
     for line in out.splitlines():
         f = line.split()
-        if len(f) < 3 or f[-1].startswith(('fm_', '_')):
+        if len(f) < 3 or (not internal and f[-1].startswith(('fm_', '_'))):
             continue
         (funcs if f[-2] in ('T', 'W', 'i') else data).add(f[-1])
     return funcs, data
@@ -112,6 +124,7 @@ def build(lib, root):
     """The rows (name, status, note, where) and the problems the check reports."""
     decl, inline = declared(root), in_headers(root)
     funcs, data = exported(lib)
+    all_funcs = exported(lib, internal=True)[0]
     nts = notes(root)
     problems = []
     names = funcs | inline | {n for n in decl if is_routine(n)}
@@ -134,13 +147,26 @@ def build(lib, root):
         if name in funcs and name not in decl and name not in inline:
             problems.append(f'{name}: exported by libfltmgr but declared by no header')
         rows.append((name, status, note, where))
+    crt = []
+    for name, target in sorted(crt_aliases(root).items()):
+        status, note, _ = nts.get(name, ('', '', 0))
+        if status in ('', 'implemented'):
+            status = 'complete'
+        if target.startswith('fm_'):
+            if target not in all_funcs:
+                status = 'missing'
+            where = f'libfltmgr (`{target}`)'
+        else:
+            where = f'libc (`{target}`)'
+        crt.append((name, status, note, where))
+        names.add(name)
     for name, (_, _, line) in sorted(nts.items()):
         if name not in names:
             problems.append(f'docs/api-notes.tsv:{line}: {name} is neither exported nor declared')
-    return rows, sorted(data), problems
+    return rows, crt, sorted(data), problems
 
 
-def render(rows, data):
+def render(rows, crt, data):
     counts, fams = {}, {}
     for name, status, _, _ in rows:
         counts[status] = counts.get(status, 0) + 1
@@ -172,6 +198,14 @@ def render(rows, data):
     out += ['', '| routine | status | from | notes |', '|---|---|---|---|']
     for name, status, note, where in rows:
         out.append(f'| `{name}` | {status} | {where} | {note} |')
+    if crt:
+        out += ['', '## The wide C runtime', '',
+                'Minifilters are compiled with 2-byte `wchar_t`, so glibc\'s `wcs*` functions '
+                '(4-byte) must not see their strings: `fm_wcrt.h` (included by `fltKernel.h`) '
+                'maps each name to a UTF-16 implementation.', '',
+                '| routine | status | from | notes |', '|---|---|---|---|']
+        for name, status, note, where in crt:
+            out.append(f'| `{name}` | {status} | {where} | {note} |')
     if data:
         out += ['', 'Exported data (object types, ECP GUIDs, debugger flags): ' +
                 ', '.join(f'`{d}`' for d in data) + '.']
@@ -183,8 +217,8 @@ def main():
         sys.stderr.write('usage: api-coverage.py LIBFLTMGR.so SOURCE_ROOT [--check]\n')
         return 2
     lib, root = sys.argv[1], sys.argv[2]
-    rows, data, problems = build(lib, root)
-    doc = render(rows, data)
+    rows, crt, data, problems = build(lib, root)
+    doc = render(rows, crt, data)
     if '--check' not in sys.argv:
         sys.stdout.write(doc)
         return 0
