@@ -2,6 +2,8 @@
 #include "cli/inf.h"
 #include "common/alloc.h"
 #include "core/registry.h"
+#include "lib/fltlib_ext.h"
+#include "lib/portwire.h"
 #include "proto/proto.h"
 
 #include <errno.h>
@@ -11,13 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define DEFAULT_ROOT "/var/lib/fltmgr"
-/* Loading runs DriverEntry and mounting waits for instance setup: allow them time. */
-#define REPLY_TIMEOUT_MS 120000
 
 static const char *root = DEFAULT_ROOT;
 
@@ -52,92 +50,126 @@ static int usage_error(const struct verb *v, const char *fmt, ...)
 	return 2;
 }
 
-/* ---- Talking to the daemon ---------------------------------------------------------------- */
+/* ---- Talking to the daemon ----------------------------------------------------------------
+ * The Windows verbs call libfltlib's FltLib routines; the Linux verbs, which have none, send
+ * their request through libfltlib's one control exchange (fm_fltlib_control).  Either way the
+ * daemon's own status and message are at hand (fm_fltlib_last_status) for error lines.
+ */
 
-/* Send a request and receive its reply; on failure print why and return 1. */
-static int transact(const struct fm_request *req, struct fm_reply *rep)
+/* The exchange got no reply: print why (as "cannot reach" or "no valid reply"); returns 1. */
+static int report_unreached(const struct fm_fltlib_status *st, HRESULT hr, const char *what)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char path[sizeof(sa.sun_path)];
-	uint8_t *buf = NULL, *payload = NULL;
-	size_t len;
-	uint32_t plen;
-	uint16_t type;
-	int fd, rc;
+	if (st->no_reply_connect)
+		fprintf(stderr, "fltmc: cannot reach fltmgrd at %s: %s\n", st->socket,
+			strerror(st->sys_errno));
+	else if (st->sys_errno && st->socket[0])
+		fprintf(stderr, "fltmc: no valid reply from fltmgrd at %s: %s\n", st->socket,
+			strerror(st->sys_errno));
+	else
+		fprintf(stderr, "fltmc: %s: 0x%08x: %s\n", what, (unsigned int)hr,
+			fm_fltlib_hresult_text(hr));
+	return 1;
+}
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, FM_PROTO_SOCKET) >= sizeof(path)) {
-		fprintf(stderr, "fltmc: --root path too long\n");
+/*
+ * Print a failure as one line on stderr; returns the exit status.  The daemon's status comes
+ * first (the NTSTATUS name is what scripts grep for), then its explanation, then, for a
+ * libfltlib routine (hr != S_OK), the HRESULT it returned and what that means.
+ */
+static int report(const struct fm_fltlib_status *st, HRESULT hr, const char *what)
+{
+	char text[160], hrtext[256] = "";
+
+	if (!st->reached)
+		return report_unreached(st, hr, what);
+	if (hr != S_OK)
+		snprintf(hrtext, sizeof(hrtext), " (HRESULT 0x%08x: %s)", (unsigned int)hr,
+			 fm_fltlib_hresult_text(hr));
+	if (st->status >= 0) {
+		/* The daemon was content; the library refused (a bad name, an entry too big). */
+		fprintf(stderr, "fltmc: %s: 0x%08x: %s\n", what, (unsigned int)hr,
+			fm_fltlib_hresult_text(hr));
 		return 1;
 	}
-	rc = fm_proto_encode_request(req, &buf, &len);
-	if (rc) {
-		fprintf(stderr, "fltmc: cannot encode the request: %s\n", strerror(-rc));
-		return 1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "fltmc: cannot reach fltmgrd at %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fm_free(buf);
-		return 1;
-	}
-	rc = fm_proto_send(fd, buf, len, REPLY_TIMEOUT_MS);
-	fm_free(buf);
-	/* The daemon may refuse (non-root) before reading: its reply still explains why. */
-	rc = fm_proto_recv(fd, REPLY_TIMEOUT_MS, &type, &payload, &plen);
-	close(fd);
-	if (rc == 0 && type != FM_MSG_REPLY)
-		rc = -EPROTO;
-	if (rc == 0) {
-		rc = fm_proto_decode_reply(payload, plen, rep);
-		fm_free(payload);
-	}
-	if (rc) {
-		fprintf(stderr, "fltmc: no valid reply from fltmgrd at %s: %s\n", path,
-			strerror(rc == -ENODATA ? ECONNRESET : -rc));
-		return 1;
-	}
+	fm_proto_status_text(st->kind, st->status, text, sizeof(text));
+	if (st->message[0] && st->kind == FM_STATUS_NT)
+		fprintf(stderr, "fltmc: %s: %s: %s%s\n", what, text, st->message, hrtext);
+	else if (st->message[0])
+		fprintf(stderr, "fltmc: %s: %s: %s%s\n", what, st->message, text, hrtext);
+	else
+		fprintf(stderr, "fltmc: %s: %s%s\n", what, text, hrtext);
+	return 1;
+}
+
+/* After a libfltlib routine: report a failure, or print the daemon's message if `verbose`. */
+static int finish(HRESULT hr, const char *what, bool verbose)
+{
+	struct fm_fltlib_status st;
+
+	fm_fltlib_last_status(&st);
+	if (FAILED(hr))
+		return report(&st, hr, what);
+	if (verbose && st.reached && st.message[0])
+		printf("%s\n", st.message);
 	return 0;
 }
 
-static bool reply_failed(const struct fm_reply *rep)
+/* Send a request with no FltLib routine and receive its reply; on failure print why and
+ * return 1. */
+static int transact(const struct fm_request *req, struct fm_reply *rep, const char *what)
 {
-	/* NTSTATUS errors and warnings have the top bit set; errno statuses are negative. */
-	return rep->status < 0;
-}
+	struct fm_fltlib_status st;
+	HRESULT hr = fm_fltlib_control(req, rep);
 
-/* Print a failure as one line on stderr; returns the exit status. */
-static int report(const struct fm_reply *rep, const char *what)
-{
-	char st[160];
-
-	fm_proto_status_text(rep->kind, rep->status, st, sizeof(st));
-	/* NTSTATUS first (the name is what scripts grep for), errno text after the message. */
-	if (rep->message[0] && rep->kind == FM_STATUS_NT)
-		fprintf(stderr, "fltmc: %s: %s: %s\n", what, st, rep->message);
-	else if (rep->message[0])
-		fprintf(stderr, "fltmc: %s: %s: %s\n", what, rep->message, st);
-	else
-		fprintf(stderr, "fltmc: %s: %s\n", what, st);
-	return 1;
+	if (SUCCEEDED(hr))
+		return 0;
+	fm_fltlib_last_status(&st);
+	return report_unreached(&st, hr, what);
 }
 
 /* Run a request whose reply is a status and a message; print the message if `verbose`. */
 static int simple(const struct fm_request *req, const char *what, bool verbose)
 {
+	struct fm_fltlib_status st;
 	struct fm_reply rep;
-	int rc = transact(req, &rep);
+	int rc = transact(req, &rep, what);
 
 	if (rc)
 		return rc;
-	if (reply_failed(&rep))
-		rc = report(&rep, what);
+	fm_fltlib_last_status(&st);
+	/* NTSTATUS errors and warnings have the top bit set; errno statuses are negative. */
+	if (rep.status < 0)
+		rc = report(&st, S_OK, what);
 	else if (verbose && rep.message[0])
 		printf("%s\n", rep.message);
 	fm_proto_reply_free(&rep);
 	return rc;
+}
+
+/* A command-line string as the UTF-16 a FltLib routine takes; NULL for NULL or "" when
+ * `optional`.  Exits with a usage-like error when it does not fit. */
+static LPCWSTR wide(const char *s, WCHAR *out, size_t cap, bool optional)
+{
+	size_t n;
+
+	if (!s || (optional && !*s))
+		return NULL;
+	n = fm_pw_utf8_to_utf16(s, (uint16_t *)out, cap);
+	if (n >= cap) {
+		fprintf(stderr, "fltmc: name too long: %s\n", s);
+		exit(2);
+	}
+	out[n] = 0;
+	return out;
+}
+
+/* UTF-16 of n bytes at base + offset -> UTF-8 in out. */
+static void narrow(const void *base, size_t offset, size_t bytes, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (bytes)
+		fm_pw_utf16_to_utf8((const uint16_t *)((const char *)base + offset),
+				    bytes / sizeof(WCHAR), out, cap);
 }
 
 /* ---- Tables, Windows style --------------------------------------------------------------- */
@@ -147,17 +179,55 @@ struct colspec {
 	bool right;
 };
 
-static void print_table(const struct fm_reply *rep, const struct colspec *spec, size_t nspec)
+/* A table being built: the header is row 0. */
+struct table {
+	size_t ncols, nrows, cap;
+	char **cells;
+};
+
+static void table_row(struct table *t, const char *const *row)
+{
+	if ((t->nrows + 1) * t->ncols > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 64 * t->ncols;
+		char **nc = realloc(t->cells, ncap * sizeof(*nc));
+
+		if (!nc) {
+			fprintf(stderr, "fltmc: out of memory\n");
+			exit(1);
+		}
+		t->cells = nc;
+		t->cap = ncap;
+	}
+	for (size_t c = 0; c < t->ncols; c++) {
+		char *d = strdup(row[c] ? row[c] : "");
+
+		if (!d) {
+			fprintf(stderr, "fltmc: out of memory\n");
+			exit(1);
+		}
+		t->cells[t->nrows * t->ncols + c] = d;
+	}
+	t->nrows++;
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+}
+
+static void print_table(const struct table *t, const struct colspec *spec, size_t nspec)
 {
 	unsigned int w[FM_PROTO_MAX_COLS] = {0};
-	size_t nc = rep->ncols;
+	size_t nc = t->ncols;
 
-	if (!nc || !rep->nrows)
+	if (!nc || !t->nrows)
 		return;
 	for (size_t c = 0; c < nc; c++) {
 		w[c] = c < nspec ? spec[c].width : 0;
-		for (size_t r = 0; r < rep->nrows; r++) {
-			size_t l = strlen(rep->cells[r * nc + c]);
+		for (size_t r = 0; r < t->nrows; r++) {
+			size_t l = strlen(t->cells[r * nc + c]);
 
 			if (l > w[c])
 				w[c] = (unsigned int)l;
@@ -165,12 +235,12 @@ static void print_table(const struct fm_reply *rep, const struct colspec *spec, 
 	}
 	/* Windows prints a blank line before the header. */
 	putchar('\n');
-	for (size_t r = 0; r < rep->nrows; r++) {
+	for (size_t r = 0; r < t->nrows; r++) {
 		char line[4096];
 		size_t pos = 0;
 
 		for (size_t c = 0; c < nc && pos < sizeof(line); c++) {
-			const char *cell = rep->cells[r * nc + c];
+			const char *cell = t->cells[r * nc + c];
 			bool right = r > 0 && c < nspec && spec[c].right;
 			int n = snprintf(line + pos, sizeof(line) - pos, "%s%*s", c ? "  " : "",
 					 right ? (int)w[c] : -(int)w[c], cell);
@@ -195,20 +265,57 @@ static void print_table(const struct fm_reply *rep, const struct colspec *spec, 
 	}
 }
 
-static int list(const struct fm_request *req, const char *what, const struct colspec *spec,
-		size_t nspec)
-{
-	struct fm_reply rep;
-	int rc = transact(req, &rep);
+/* An enumeration buffer; entries that do not fit make it grow (ERROR_INSUFFICIENT_BUFFER
+ * returns the same entry again, with the size it needs). */
+struct enum_buf {
+	void *p;
+	DWORD size;
+};
 
-	if (rc)
-		return rc;
-	if (reply_failed(&rep))
-		rc = report(&rep, what);
-	else
-		print_table(&rep, spec, nspec);
-	fm_proto_reply_free(&rep);
-	return rc;
+static bool enum_grow(struct enum_buf *eb, DWORD size)
+{
+	void *p = realloc(eb->p, size);
+
+	if (!p)
+		return false;
+	eb->p = p;
+	eb->size = size;
+	return true;
+}
+
+/* Whether a FindFirst/FindNext that returned hr needing `need` bytes should be called again. */
+static bool retry_bigger(HRESULT hr, DWORD need, struct enum_buf *eb)
+{
+	return hr == HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER) && need > eb->size &&
+	       enum_grow(eb, need);
+}
+
+/* The end of an enumeration is not an error. */
+static bool enum_end(HRESULT hr)
+{
+	return hr == HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS);
+}
+
+static const char *fs_type_name(FLT_FILESYSTEM_TYPE t)
+{
+	switch (t) {
+	case FLT_FSTYPE_NTFS:
+		return "NTFS";
+	case FLT_FSTYPE_FAT:
+		return "FAT";
+	case FLT_FSTYPE_EXFAT:
+		return "EXFAT";
+	case FLT_FSTYPE_REFS:
+		return "REFS";
+	case FLT_FSTYPE_CDFS:
+		return "CDFS";
+	case FLT_FSTYPE_UDFS:
+		return "UDFS";
+	case FLT_FSTYPE_RAW:
+		return "RAW";
+	default:
+		return "Unknown";
+	}
 }
 
 /* ---- Verbs --------------------------------------------------------------------------------- */
@@ -220,117 +327,336 @@ static bool is_help(const char *a)
 
 static int run_load(const struct verb *v, int argc, char **argv)
 {
-	struct fm_request req = {.type = FM_MSG_LOAD};
+	WCHAR name[256];
 	char what[200];
 
 	if (argc != 1 || argv[0][0] == '-')
 		return usage_error(v, "expected one service name");
-	req.service = argv[0];
 	snprintf(what, sizeof(what), "load %s failed", argv[0]);
-	return simple(&req, what, false);
+	return finish(FilterLoad(wide(argv[0], name, 256, false)), what, false);
 }
 
 static int run_unload(const struct verb *v, int argc, char **argv)
 {
-	struct fm_request req = {.type = FM_MSG_UNLOAD};
+	const char *service = NULL;
+	DWORD flags = 0;
+	WCHAR name[256];
 	char what[200];
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--mandatory") == 0 || strcmp(argv[i], "-m") == 0)
-			req.flags = 1;
+			flags = 1;
 		else if (argv[i][0] == '-')
 			return usage_error(v, "unknown option %s", argv[i]);
-		else if (req.service)
+		else if (service)
 			return usage_error(v, "unexpected argument %s", argv[i]);
 		else
-			req.service = argv[i];
+			service = argv[i];
 	}
-	if (!req.service)
+	if (!service)
 		return usage_error(v, "expected a service name");
-	snprintf(what, sizeof(what), "unload %s failed", req.service);
-	return simple(&req, what, false);
+	snprintf(what, sizeof(what), "unload %s failed", service);
+	/* --mandatory has no FilterUnload parameter: libfltlib's extension carries it. */
+	return finish(flags ? fm_fltlib_unload(wide(service, name, 256, false), flags)
+			    : FilterUnload(wide(service, name, 256, false)),
+		      what, false);
 }
 
 static int run_attach(const struct verb *v, int argc, char **argv)
 {
-	struct fm_request req = {.type = FM_MSG_ATTACH, .instance = "", .altitude = ""};
+	const char *filter = NULL, *volume = NULL, *instance = "", *altitude = "";
+	WCHAR f[256], vol[1024], inst[256], alt[64], created[INSTANCE_NAME_MAX_CHARS + 1];
 	char what[300];
+	HRESULT hr;
 
 	for (int i = 0; i < argc; i++) {
 		if ((strcmp(argv[i], "-i") == 0 || strcmp(argv[i], "-a") == 0) && i + 1 < argc) {
 			if (argv[i][1] == 'i')
-				req.instance = argv[++i];
+				instance = argv[++i];
 			else
-				req.altitude = argv[++i];
+				altitude = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return usage_error(v, "unknown option %s", argv[i]);
-		} else if (!req.filter) {
-			req.filter = argv[i];
-		} else if (!req.volume) {
-			req.volume = argv[i];
+		} else if (!filter) {
+			filter = argv[i];
+		} else if (!volume) {
+			volume = argv[i];
 		} else {
 			return usage_error(v, "unexpected argument %s", argv[i]);
 		}
 	}
-	if (!req.filter || !req.volume)
+	if (!filter || !volume)
 		return usage_error(v, "expected a filter name and a volume");
-	snprintf(what, sizeof(what), "attach %s %s failed", req.filter, req.volume);
-	return simple(&req, what, true);
+	snprintf(what, sizeof(what), "attach %s %s failed", filter, volume);
+	if (altitude[0])
+		hr = FilterAttachAtAltitude(
+		    wide(filter, f, 256, false), wide(volume, vol, 1024, false),
+		    wide(altitude, alt, 64, false), wide(instance, inst, 256, true),
+		    sizeof(created), created);
+	else
+		hr = FilterAttach(wide(filter, f, 256, false), wide(volume, vol, 1024, false),
+				  wide(instance, inst, 256, true), sizeof(created), created);
+	return finish(hr, what, true);
 }
 
 static int run_detach(const struct verb *v, int argc, char **argv)
 {
-	struct fm_request req = {.type = FM_MSG_DETACH};
+	WCHAR f[256], vol[1024], inst[256];
 	char what[300];
 
 	if (argc < 2 || argc > 3)
 		return usage_error(v,
 				   "expected a filter name, a volume and optionally an instance");
-	req.filter = argv[0];
-	req.volume = argv[1];
-	req.instance = argc == 3 ? argv[2] : "";
-	snprintf(what, sizeof(what), "detach %s %s failed", req.filter, req.volume);
-	return simple(&req, what, true);
+	snprintf(what, sizeof(what), "detach %s %s failed", argv[0], argv[1]);
+	return finish(FilterDetach(wide(argv[0], f, 256, false), wide(argv[1], vol, 1024, false),
+				   wide(argc == 3 ? argv[2] : "", inst, 256, true)),
+		      what, true);
 }
 
 static int run_filters(const struct verb *v, int argc, char **argv)
 {
 	static const struct colspec spec[] = {{30, false}, {13, true}, {12, true}, {5, true}};
-	struct fm_request req = {.type = FM_MSG_LIST_FILTERS};
+	static const char *const head[] = {"Filter Name", "Num Instances", "Altitude", "Frame"};
+	struct table t = {.ncols = 4};
+	struct enum_buf eb = {0};
+	HANDLE h = INVALID_HANDLE_VALUE;
+	DWORD ret = 0;
+	HRESULT hr;
+	int rc = 0;
 
 	if (argc)
 		return usage_error(v, "unexpected argument %s", argv[0]);
-	return list(&req, "filters failed", spec, 4);
+	if (!enum_grow(&eb, 4096))
+		return finish(E_OUTOFMEMORY, "filters failed", false);
+	table_row(&t, head);
+	for (;;) {
+		PFILTER_AGGREGATE_STANDARD_INFORMATION si;
+		char name[512], alt[128], num[16], frame[16];
+		const char *row[4] = {name, num, alt, frame};
+
+		do {
+			hr = h == INVALID_HANDLE_VALUE
+				 ? FilterFindFirst(FilterAggregateStandardInformation, eb.p,
+						   eb.size, &ret, &h)
+				 : FilterFindNext(h, FilterAggregateStandardInformation, eb.p,
+						  eb.size, &ret);
+		} while (retry_bigger(hr, ret, &eb));
+		if (FAILED(hr))
+			break;
+		si = eb.p;
+		narrow(si, si->Type.MiniFilter.FilterNameBufferOffset,
+		       si->Type.MiniFilter.FilterNameLength, name, sizeof(name));
+		narrow(si, si->Type.MiniFilter.FilterAltitudeBufferOffset,
+		       si->Type.MiniFilter.FilterAltitudeLength, alt, sizeof(alt));
+		snprintf(num, sizeof(num), "%lu",
+			 (unsigned long)si->Type.MiniFilter.NumberOfInstances);
+		snprintf(frame, sizeof(frame), "%lu", (unsigned long)si->Type.MiniFilter.FrameID);
+		table_row(&t, row);
+	}
+	if (h != INVALID_HANDLE_VALUE)
+		FilterFindClose(h);
+	if (enum_end(hr))
+		print_table(&t, spec, 4);
+	else
+		rc = finish(hr, "filters failed", false);
+	table_free(&t);
+	free(eb.p);
+	return rc;
+}
+
+/*
+ * Add the rows of one instance enumeration: of a filter (FilterInstanceFindFirst) or, when
+ * volume is set, of a volume (FilterVolumeInstanceFindFirst), keeping only `only_filter`'s.
+ * Returns the final HRESULT (ERROR_NO_MORE_ITEMS at a normal end).
+ */
+static HRESULT instance_rows(struct table *t, struct enum_buf *eb, const char *filter,
+			     const char *volume, const char *only_filter)
+{
+	WCHAR name[1024];
+	HANDLE h = INVALID_HANDLE_VALUE;
+	DWORD ret = 0;
+	HRESULT hr;
+
+	for (;;) {
+		PINSTANCE_AGGREGATE_STANDARD_INFORMATION ia;
+		char f[512], vol[2048], alt[128], inst[512], frame[16];
+		const char *row[5] = {f, vol, alt, inst, frame};
+
+		do {
+			if (h != INVALID_HANDLE_VALUE)
+				hr = volume ? FilterVolumeInstanceFindNext(
+						  h, InstanceAggregateStandardInformation, eb->p,
+						  eb->size, &ret)
+					    : FilterInstanceFindNext(
+						  h, InstanceAggregateStandardInformation, eb->p,
+						  eb->size, &ret);
+			else if (volume)
+				hr = FilterVolumeInstanceFindFirst(
+				    wide(volume, name, 1024, false),
+				    InstanceAggregateStandardInformation, eb->p, eb->size, &ret,
+				    &h);
+			else
+				hr = FilterInstanceFindFirst(wide(filter, name, 1024, false),
+							     InstanceAggregateStandardInformation,
+							     eb->p, eb->size, &ret, &h);
+		} while (retry_bigger(hr, ret, eb));
+		if (FAILED(hr))
+			break;
+		ia = eb->p;
+		narrow(ia, ia->Type.MiniFilter.FilterNameBufferOffset,
+		       ia->Type.MiniFilter.FilterNameLength, f, sizeof(f));
+		narrow(ia, ia->Type.MiniFilter.VolumeNameBufferOffset,
+		       ia->Type.MiniFilter.VolumeNameLength, vol, sizeof(vol));
+		narrow(ia, ia->Type.MiniFilter.AltitudeBufferOffset,
+		       ia->Type.MiniFilter.AltitudeLength, alt, sizeof(alt));
+		narrow(ia, ia->Type.MiniFilter.InstanceNameBufferOffset,
+		       ia->Type.MiniFilter.InstanceNameLength, inst, sizeof(inst));
+		snprintf(frame, sizeof(frame), "%lu", (unsigned long)ia->Type.MiniFilter.FrameID);
+		if (!only_filter || strcasecmp(only_filter, f) == 0)
+			table_row(t, row);
+	}
+	if (h != INVALID_HANDLE_VALUE) {
+		if (volume)
+			FilterVolumeInstanceFindClose(h);
+		else
+			FilterInstanceFindClose(h);
+	}
+	return hr;
 }
 
 static int run_instances(const struct verb *v, int argc, char **argv)
 {
 	static const struct colspec spec[] = {
 	    {20, false}, {37, false}, {12, true}, {22, false}, {5, true}};
-	struct fm_request req = {.type = FM_MSG_LIST_INSTANCES, .filter = "", .volume = ""};
+	static const char *const head[] = {"Filter", "Volume Name", "Altitude", "Instance Name",
+					   "Frame"};
+	const char *filter = NULL, *volume = NULL;
+	struct table t = {.ncols = 5};
+	struct enum_buf eb = {0};
+	HRESULT hr;
+	int rc = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if ((strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "-v") == 0) && i + 1 < argc) {
 			if (argv[i][1] == 'f')
-				req.filter = argv[++i];
+				filter = argv[++i];
 			else
-				req.volume = argv[++i];
+				volume = argv[++i];
 		} else {
 			return usage_error(v, "unexpected argument %s", argv[i]);
 		}
 	}
-	return list(&req, "instances failed", spec, 5);
+	if (filter && !*filter)
+		filter = NULL;
+	if (volume && !*volume)
+		volume = NULL;
+	if (!enum_grow(&eb, 4096))
+		return finish(E_OUTOFMEMORY, "instances failed", false);
+	table_row(&t, head);
+	if (volume || filter) {
+		hr = instance_rows(&t, &eb, filter, volume, volume ? filter : NULL);
+	} else {
+		/* Every filter's instances, filter by filter, as Windows lists them. */
+		HANDLE h = INVALID_HANDLE_VALUE;
+		DWORD ret = 0;
+
+		for (;;) {
+			PFILTER_FULL_INFORMATION fi;
+			char name[512];
+
+			do {
+				hr = h == INVALID_HANDLE_VALUE
+					 ? FilterFindFirst(FilterFullInformation, eb.p, eb.size,
+							   &ret, &h)
+					 : FilterFindNext(h, FilterFullInformation, eb.p, eb.size,
+							  &ret);
+			} while (retry_bigger(hr, ret, &eb));
+			if (FAILED(hr))
+				break;
+			fi = eb.p;
+			narrow(fi, FIELD_OFFSET(FILTER_FULL_INFORMATION, FilterNameBuffer),
+			       fi->FilterNameLength, name, sizeof(name));
+			hr = instance_rows(&t, &eb, name, NULL, NULL);
+			if (FAILED(hr) && !enum_end(hr))
+				break;
+		}
+		if (h != INVALID_HANDLE_VALUE)
+			FilterFindClose(h);
+	}
+	if (enum_end(hr))
+		print_table(&t, spec, 5);
+	else
+		rc = finish(hr, "instances failed", false);
+	table_free(&t);
+	free(eb.p);
+	return rc;
 }
 
 static int run_volumes(const struct verb *v, int argc, char **argv)
 {
 	static const struct colspec spec[] = {
 	    {30, false}, {39, false}, {10, false}, {8, false}, {0, false}};
-	struct fm_request req = {.type = FM_MSG_LIST_VOLUMES};
+	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem", "Status",
+					   "Backing"};
+	struct table t = {.ncols = 5};
+	struct enum_buf eb = {0};
+	HANDLE h = INVALID_HANDLE_VALUE;
+	DWORD ret = 0;
+	HRESULT hr;
+	int rc = 0;
 
 	if (argc)
 		return usage_error(v, "unexpected argument %s", argv[0]);
-	return list(&req, "volumes failed", spec, 5);
+	if (!enum_grow(&eb, 4096))
+		return finish(E_OUTOFMEMORY, "volumes failed", false);
+	table_row(&t, head);
+	for (;;) {
+		PFILTER_VOLUME_STANDARD_INFORMATION vs;
+		WCHAR dev16[1024], dos16[1024];
+		char dev[2048], dos[2048] = "", backing[2048] = "";
+		const char *row[5] = {dos, dev, NULL, NULL, backing};
+		size_t units;
+
+		do {
+			hr = h == INVALID_HANDLE_VALUE
+				 ? FilterVolumeFindFirst(FilterVolumeStandardInformation, eb.p,
+							 eb.size, &ret, &h)
+				 : FilterVolumeFindNext(h, FilterVolumeStandardInformation, eb.p,
+							eb.size, &ret);
+		} while (retry_bigger(hr, ret, &eb));
+		if (FAILED(hr))
+			break;
+		vs = eb.p;
+		narrow(vs, FIELD_OFFSET(FILTER_VOLUME_STANDARD_INFORMATION, FilterVolumeName),
+		       vs->FilterVolumeNameLength, dev, sizeof(dev));
+		/* The DOS name (the mount point) of the device, as Windows' fltmc asks for it. */
+		units = vs->FilterVolumeNameLength / sizeof(WCHAR);
+		if (units < 1024) {
+			memcpy(dev16, vs->FilterVolumeName, units * sizeof(WCHAR));
+			dev16[units] = 0;
+			if (SUCCEEDED(FilterGetDosName(dev16, dos16, 1024))) {
+				size_t n = 0;
+
+				while (dos16[n])
+					n++;
+				narrow(dos16, 0, n * sizeof(WCHAR), dos, sizeof(dos));
+			}
+		}
+		row[2] = fs_type_name(vs->FileSystemType);
+		row[3] = vs->Flags & FLTFL_VSI_DETACHED_VOLUME ? "Detached" : "";
+		if (FAILED(fm_fltlib_volume_backing(h, backing, sizeof(backing))))
+			backing[0] = '\0';
+		table_row(&t, row);
+	}
+	if (h != INVALID_HANDLE_VALUE)
+		FilterVolumeFindClose(h);
+	if (enum_end(hr))
+		print_table(&t, spec, 5);
+	else
+		rc = finish(hr, "volumes failed", false);
+	table_free(&t);
+	free(eb.p);
+	return rc;
 }
 
 /* An absolute form of a path, without resolving it (the daemon resolves and reports). */
@@ -630,7 +956,7 @@ static int run_install(const struct verb *v, int argc, char **argv)
 		struct fm_request un = {.type = FM_MSG_UNINSTALL, .service = svc.name};
 		struct fm_reply rep;
 
-		if (transact(&un, &rep) == 0)
+		if (transact(&un, &rep, what) == 0)
 			fm_proto_reply_free(&rep);
 	}
 	if (rc == 0)
@@ -738,6 +1064,11 @@ int main(int argc, char **argv)
 	if (i >= argc) {
 		print_help(stderr);
 		return 2;
+	}
+	/* libfltlib finds fltmgrd through FLTMGR_ROOT. */
+	if (setenv("FLTMGR_ROOT", root, 1)) {
+		fprintf(stderr, "fltmc: cannot set FLTMGR_ROOT: %s\n", strerror(errno));
+		return 1;
 	}
 	v = find_verb(argv[i]);
 	if (!v) {

@@ -10,7 +10,16 @@
 #include <stdint.h>
 
 /* Every HANDLE libfltlib returns points to one of these; kind says which. */
-enum fl_kind { FL_PORT = 1, FL_IOCP, FL_EVENT, FL_THREAD, FL_SEMAPHORE, FL_FIND };
+enum fl_kind {
+	FL_PORT = 1,
+	FL_IOCP,
+	FL_EVENT,
+	FL_THREAD,
+	FL_SEMAPHORE,
+	FL_FIND,
+	FL_FILTER,
+	FL_INSTANCE
+};
 #define FL_MAGIC 0x464c4842u
 
 struct fl_obj {

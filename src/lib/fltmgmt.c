@@ -1,4 +1,5 @@
-/* libfltlib management routines over fltmgrd's control protocol: load, unload, attach, detach. */
+/* libfltlib management routines over fltmgrd's control protocol: load, unload, attach, detach, enumeration, filter and instance handles. */
+#include "lib/fltlib_ext.h"
 #include "lib/fltlib_i.h"
 #include "lib/portwire.h"
 
@@ -13,9 +14,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define FL_CONTROL_TIMEOUT_MS 30000
+/* Loading runs DriverEntry and attaching waits for instance setup: allow them time. */
+#define FL_CONTROL_TIMEOUT_MS 120000
 #define FL_ERROR_SERVICE_ALREADY_RUNNING 1056L
 #define FL_ERROR_CONNECTION_REFUSED 1225L
+
+/* The calling thread's last exchange with fltmgrd (fm_fltlib_last_status). */
+static __thread struct fm_fltlib_status last;
+
+void fm_fltlib_last_status(struct fm_fltlib_status *out)
+{
+	*out = last;
+}
 
 /* The control protocol's answer as an HRESULT, following what FltLib returns on Windows. */
 static HRESULT hr_from_reply(const struct fm_reply *rep)
@@ -58,6 +68,16 @@ static HRESULT hr_from_reply(const struct fm_reply *rep)
 	}
 }
 
+/* The exchange failed before a reply: remember why (errno e) for fm_fltlib_last_status. */
+static HRESULT no_reply(int e, bool connecting)
+{
+	last.sys_errno = e;
+	last.no_reply_connect = connecting;
+	if (connecting && e == EACCES)
+		return E_ACCESSDENIED;
+	return HRESULT_FROM_WIN32(FL_ERROR_CONNECTION_REFUSED);
+}
+
 /* One request/reply exchange with fltmgrd at $FLTMGR_ROOT/control.sock; *rep is the decoded
  * reply (release with fm_proto_reply_free) when S_OK is returned. */
 static HRESULT control_reply(const struct fm_request *req, struct fm_reply *rep)
@@ -70,35 +90,55 @@ static HRESULT control_reply(const struct fm_request *req, struct fm_reply *rep)
 	uint16_t type;
 	int fd, rc, n;
 
+	memset(&last, 0, sizeof(last));
 	if (!root || !*root)
 		root = FM_PW_DEFAULT_ROOT;
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", root, FM_PROTO_SOCKET);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+	n = snprintf(last.socket, sizeof(last.socket), "%s/%s", root, FM_PROTO_SOCKET);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+		no_reply(ENAMETOOLONG, true);
 		return HRESULT_FROM_WIN32(ERROR_INVALID_PARAMETER);
+	}
+	memcpy(sa.sun_path, last.socket, (size_t)n + 1);
 	rc = fm_proto_encode_request(req, &buf, &len);
-	if (rc)
+	if (rc) {
+		no_reply(-rc, false);
 		return rc == -ENOMEM ? E_OUTOFMEMORY : E_INVALIDARG;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
 		fm_free(buf);
-		return e == EACCES ? E_ACCESSDENIED
-				   : HRESULT_FROM_WIN32(FL_ERROR_CONNECTION_REFUSED);
+		return no_reply(e, true);
 	}
 	rc = fm_proto_send(fd, buf, len, FL_CONTROL_TIMEOUT_MS);
 	fm_free(buf);
 	/* The daemon may refuse a non-root caller before reading: its reply says why. */
 	rc = fm_proto_recv(fd, FL_CONTROL_TIMEOUT_MS, &type, &payload, &plen);
 	close(fd);
-	if (rc == 0 && type != FM_MSG_REPLY)
+	if (rc == 0 && type != FM_MSG_REPLY) {
+		fm_free(payload);
 		rc = -EPROTO;
+	}
 	if (rc == 0) {
 		rc = fm_proto_decode_reply(payload, plen, rep);
 		fm_free(payload);
 	}
-	return rc ? HRESULT_FROM_WIN32(FL_ERROR_CONNECTION_REFUSED) : S_OK;
+	if (rc)
+		return no_reply(rc == -ENODATA ? ECONNRESET : -rc, false);
+	last.reached = 1;
+	last.kind = rep->kind;
+	last.status = rep->status;
+	snprintf(last.message, sizeof(last.message), "%s", rep->message ? rep->message : "");
+	return S_OK;
+}
+
+HRESULT fm_fltlib_control(const struct fm_request *req, struct fm_reply *rep)
+{
+	if (!req || !rep)
+		return E_INVALIDARG;
+	return control_reply(req, rep);
 }
 
 static HRESULT control(const struct fm_request *req)
@@ -141,14 +181,19 @@ HRESULT WINAPI FilterLoad(LPCWSTR lpFilterName)
 	return control(&req);
 }
 
-HRESULT WINAPI FilterUnload(LPCWSTR lpFilterName)
+HRESULT fm_fltlib_unload(LPCWSTR lpFilterName, DWORD flags)
 {
 	char name[256];
-	struct fm_request req = {.type = FM_MSG_UNLOAD, .service = name, .flags = 0};
+	struct fm_request req = {.type = FM_MSG_UNLOAD, .service = name, .flags = flags & 1};
 
 	if (!arg8(lpFilterName, name, sizeof(name), false))
 		return E_INVALIDARG;
 	return control(&req);
+}
+
+HRESULT WINAPI FilterUnload(LPCWSTR lpFilterName)
+{
+	return fm_fltlib_unload(lpFilterName, 0);
 }
 
 /* Copy the instance name the attach used (given, or the filter's default: reported as ""). */
@@ -221,45 +266,16 @@ struct fl_find {
 	struct fl_obj o;
 	enum fl_find_what what;
 	int info_class;
-	struct fm_reply rep; /* row 0 is the header */
-	uint32_t next;	     /* next data row, 1-based */
+	struct fm_reply rep;  /* row 0 is the header */
+	uint32_t next;	      /* next data row, 1-based */
+	bool have_vols;	      /* vols fetched (instance aggregate information needs them) */
+	struct fm_reply vols; /* the volume listing, for the file system types */
 };
 
-/* UTF-8 -> UTF-16 units (no NUL) into out (room for cap units); returns the unit count
- * needed.  Invalid bytes become U+FFFD. */
+/* UTF-8 -> UTF-16 units (no NUL) into out; the unit count needed (portwire.h). */
 static size_t to16(const char *in, WCHAR *out, size_t cap)
 {
-	const unsigned char *p = (const unsigned char *)in;
-	size_t n = 0;
-
-	while (*p) {
-		uint32_t c = *p++;
-		int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-
-		if (c >= 0x80 && c < 0xc0)
-			c = 0xfffd;
-		else if (more)
-			c &= 0x3fu >> more;
-		while (more-- > 0) {
-			if ((*p & 0xc0) != 0x80) {
-				c = 0xfffd;
-				break;
-			}
-			c = (c << 6) | (*p++ & 0x3f);
-		}
-		if (c >= 0x10000) {
-			if (out && n + 1 < cap) {
-				out[n] = (WCHAR)(0xd800 + ((c - 0x10000) >> 10));
-				out[n + 1] = (WCHAR)(0xdc00 + ((c - 0x10000) & 0x3ff));
-			}
-			n += 2;
-		} else {
-			if (out && n < cap)
-				out[n] = (WCHAR)c;
-			n++;
-		}
-	}
-	return n;
+	return fm_pw_utf8_to_utf16(in, (uint16_t *)out, cap);
 }
 
 static const char *cell(const struct fl_find *f, uint32_t row, uint32_t col)
@@ -281,6 +297,32 @@ static FLT_FILESYSTEM_TYPE fs_type_of(const char *name)
 		if (strcasecmp(map[i].name, name) == 0)
 			return map[i].type;
 	return FLT_FSTYPE_UNKNOWN;
+}
+
+/* The file system type of the volume mounted at `dos` (the volume listing is fetched once per
+ * find handle, on first use). */
+static FLT_FILESYSTEM_TYPE volume_fs_type(struct fl_find *f, const char *dos)
+{
+	struct fm_request req = {.type = FM_MSG_LIST_VOLUMES};
+
+	if (!f->have_vols) {
+		if (FAILED(control_reply(&req, &f->vols)))
+			return FLT_FSTYPE_UNKNOWN;
+		f->have_vols = true;
+	}
+	for (uint32_t r = 1; r < f->vols.nrows && f->vols.ncols >= 3; r++)
+		if (strcmp(f->vols.cells[r * f->vols.ncols], dos) == 0)
+			return fs_type_of(f->vols.cells[r * f->vols.ncols + 2]);
+	return FLT_FSTYPE_UNKNOWN;
+}
+
+static void find_free(struct fl_find *f)
+{
+	fm_proto_reply_free(&f->rep);
+	if (f->have_vols)
+		fm_proto_reply_free(&f->vols);
+	f->o.magic = 0;
+	free(f);
 }
 
 /* A structure with a fixed part and up to three strings placed after it (offsets from the
@@ -469,6 +511,35 @@ static HRESULT fill(struct fl_find *f, uint32_t row, LPVOID lpBuffer, DWORD size
 					 &ifu->FilterNameBufferOffset}},
 				    4);
 			}
+		} else if (f->info_class == InstanceAggregateStandardInformation) {
+			PINSTANCE_AGGREGATE_STANDARD_INFORMATION ia =
+			    (PINSTANCE_AGGREGATE_STANDARD_INFORMATION)buf;
+			fixed = sizeof(INSTANCE_AGGREGATE_STANDARD_INFORMATION);
+			need = place(buf, 0, fixed,
+				     (struct fl_str[]){{inst, &dummy_len, NULL},
+						       {alt, &dummy_len, NULL},
+						       {vol, &dummy_len, NULL},
+						       {filter, &dummy_len, NULL}},
+				     4);
+			fits = need <= size;
+			if (fits) {
+				memset(buf, 0, fixed);
+				ia->Flags = FLTFL_IASI_IS_MINIFILTER;
+				ia->Type.MiniFilter.FrameID =
+				    (ULONG)strtoul(cell(f, row, 4), NULL, 10);
+				ia->Type.MiniFilter.VolumeFileSystemType = volume_fs_type(f, vol);
+				place(buf, size, fixed,
+				      (struct fl_str[]){
+					  {inst, &ia->Type.MiniFilter.InstanceNameLength,
+					   &ia->Type.MiniFilter.InstanceNameBufferOffset},
+					  {alt, &ia->Type.MiniFilter.AltitudeLength,
+					   &ia->Type.MiniFilter.AltitudeBufferOffset},
+					  {vol, &ia->Type.MiniFilter.VolumeNameLength,
+					   &ia->Type.MiniFilter.VolumeNameBufferOffset},
+					  {filter, &ia->Type.MiniFilter.FilterNameLength,
+					   &ia->Type.MiniFilter.FilterNameBufferOffset}},
+				      4);
+			}
 		} else {
 			return E_INVALIDARG;
 		}
@@ -511,8 +582,7 @@ static HRESULT find_first(enum fl_find_what what, const struct fm_request *req, 
 	f->next = 1;
 	hr = fill(f, f->next, lpBuffer, dwBufferSize, lpBytesReturned);
 	if (hr == E_INVALIDARG) {
-		fm_proto_reply_free(&f->rep);
-		free(f);
+		find_free(f);
 		return hr;
 	}
 	/* Too small: the handle exists and FindNext retries the same entry. */
@@ -544,12 +614,22 @@ static HRESULT find_next(HANDLE h, enum fl_find_what what, int info_class, LPVOI
 
 BOOL fl_find_close(struct fl_obj *o)
 {
-	struct fl_find *f = (struct fl_find *)o;
-
-	fm_proto_reply_free(&f->rep);
-	f->o.magic = 0;
-	free(f);
+	find_free((struct fl_find *)o);
 	return TRUE;
+}
+
+HRESULT fm_fltlib_volume_backing(HANDLE hVolumeFind, char *buf, size_t cap)
+{
+	struct fl_find *f = (struct fl_find *)fl_obj_of(hVolumeFind, FL_FIND);
+
+	if (!f || f->what != FL_FIND_VOLUMES)
+		return E_HANDLE;
+	if (!buf || !cap)
+		return E_INVALIDARG;
+	if (f->next <= 1)
+		return HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS);
+	snprintf(buf, cap, "%s", cell(f, f->next - 1, 4));
+	return S_OK;
 }
 
 static HRESULT find_close(HANDLE h, enum fl_find_what what)
@@ -702,4 +782,249 @@ HRESULT WINAPI FilterGetDosName(LPCWSTR lpVolumeName, LPWSTR lpDosName, DWORD dw
 	}
 	fm_proto_reply_free(&f.rep);
 	return hr;
+}
+
+/* ---- Filter and instance handles: a name, looked up in a fresh listing at each query ---- */
+
+struct fl_filter {
+	struct fl_obj o;
+	char name[256];
+};
+
+struct fl_instance {
+	struct fl_obj o;
+	char filter[256];
+	char volume[1024]; /* the daemon's name for the volume (its mount point) */
+	char instance[256];
+};
+
+/*
+ * Fetch a listing (req) and find the row for which match() holds; on S_OK *f holds the
+ * listing (release with fm_proto_reply_free(&f->rep)) and *row the row.  `missing` is the
+ * HRESULT when no row matches.
+ */
+static HRESULT lookup(const struct fm_request *req, enum fl_find_what what, struct fl_find *f,
+		      bool (*match)(const struct fl_find *f, uint32_t row, const void *arg),
+		      const void *arg, HRESULT missing, uint32_t *row)
+{
+	HRESULT hr;
+
+	memset(f, 0, sizeof(*f));
+	f->what = what;
+	hr = control_reply(req, &f->rep);
+	if (FAILED(hr))
+		return hr;
+	hr = hr_from_reply(&f->rep);
+	if (SUCCEEDED(hr)) {
+		hr = missing;
+		for (uint32_t r = 1; r < f->rep.nrows; r++) {
+			if (match(f, r, arg)) {
+				*row = r;
+				return S_OK;
+			}
+		}
+	}
+	fm_proto_reply_free(&f->rep);
+	return hr;
+}
+
+static bool filter_row(const struct fl_find *f, uint32_t row, const void *name)
+{
+	return strcasecmp(cell(f, row, 0), name) == 0;
+}
+
+/* The instance row wanted: a given name, or (name "") the first the listing has. */
+static bool instance_row(const struct fl_find *f, uint32_t row, const void *name)
+{
+	return !*(const char *)name || strcasecmp(cell(f, row, 3), name) == 0;
+}
+
+HRESULT WINAPI FilterCreate(LPCWSTR lpFilterName, HFILTER *hFilter)
+{
+	struct fm_request req = {.type = FM_MSG_LIST_FILTERS};
+	struct fl_filter *h;
+	struct fl_find f;
+	uint32_t row;
+	char name[256];
+	HRESULT hr;
+
+	if (!hFilter)
+		return E_INVALIDARG;
+	*hFilter = INVALID_HANDLE_VALUE;
+	if (!arg8(lpFilterName, name, sizeof(name), false))
+		return E_INVALIDARG;
+	hr = lookup(&req, FL_FIND_FILTERS, &f, filter_row, name, ERROR_FLT_FILTER_NOT_FOUND, &row);
+	if (FAILED(hr))
+		return hr;
+	h = calloc(1, sizeof(*h));
+	if (h) {
+		h->o.magic = FL_MAGIC;
+		h->o.kind = FL_FILTER;
+		/* The name as the filter manager spells it. */
+		snprintf(h->name, sizeof(h->name), "%s", cell(&f, row, 0));
+	}
+	fm_proto_reply_free(&f.rep);
+	if (!h)
+		return E_OUTOFMEMORY;
+	*hFilter = (HFILTER)h;
+	return S_OK;
+}
+
+HRESULT WINAPI FilterClose(HFILTER hFilter)
+{
+	struct fl_filter *h = (struct fl_filter *)fl_obj_of(hFilter, FL_FILTER);
+
+	if (!h)
+		return E_HANDLE;
+	h->o.magic = 0;
+	free(h);
+	return S_OK;
+}
+
+HRESULT WINAPI FilterGetInformation(HFILTER hFilter, FILTER_INFORMATION_CLASS dwInformationClass,
+				    LPVOID lpBuffer, DWORD dwBufferSize, LPDWORD lpBytesReturned)
+{
+	struct fl_filter *h = (struct fl_filter *)fl_obj_of(hFilter, FL_FILTER);
+	struct fm_request req = {.type = FM_MSG_LIST_FILTERS};
+	struct fl_find f;
+	uint32_t row;
+	HRESULT hr;
+
+	if (!h)
+		return E_HANDLE;
+	if (!lpBytesReturned || (dwBufferSize && !lpBuffer))
+		return E_INVALIDARG;
+	*lpBytesReturned = 0;
+	/* The filter may have been unloaded since FilterCreate. */
+	hr = lookup(&req, FL_FIND_FILTERS, &f, filter_row, h->name, ERROR_FLT_FILTER_NOT_FOUND,
+		    &row);
+	if (FAILED(hr))
+		return hr;
+	f.info_class = dwInformationClass;
+	hr = fill(&f, row, lpBuffer, dwBufferSize, lpBytesReturned);
+	fm_proto_reply_free(&f.rep);
+	return hr;
+}
+
+HRESULT WINAPI FilterInstanceCreate(LPCWSTR lpFilterName, LPCWSTR lpVolumeName,
+				    LPCWSTR lpInstanceName, HFILTER_INSTANCE *hInstance)
+{
+	char filter[256], volume[1024], instance[256];
+	struct fm_request req = {.type = FM_MSG_LIST_INSTANCES, .filter = filter, .volume = volume};
+	struct fl_instance *h;
+	struct fl_find f;
+	uint32_t row;
+	HRESULT hr;
+
+	if (!hInstance)
+		return E_INVALIDARG;
+	*hInstance = INVALID_HANDLE_VALUE;
+	if (!arg8(lpFilterName, filter, sizeof(filter), false) ||
+	    !arg8(lpVolumeName, volume, sizeof(volume), false) ||
+	    !arg8(lpInstanceName, instance, sizeof(instance), true))
+		return E_INVALIDARG;
+	hr = lookup(&req, FL_FIND_INSTANCES, &f, instance_row, instance,
+		    ERROR_FLT_INSTANCE_NOT_FOUND, &row);
+	if (FAILED(hr))
+		return hr;
+	h = calloc(1, sizeof(*h));
+	if (h) {
+		h->o.magic = FL_MAGIC;
+		h->o.kind = FL_INSTANCE;
+		snprintf(h->filter, sizeof(h->filter), "%s", cell(&f, row, 0));
+		snprintf(h->volume, sizeof(h->volume), "%s", cell(&f, row, 1));
+		snprintf(h->instance, sizeof(h->instance), "%s", cell(&f, row, 3));
+	}
+	fm_proto_reply_free(&f.rep);
+	if (!h)
+		return E_OUTOFMEMORY;
+	*hInstance = (HFILTER_INSTANCE)h;
+	return S_OK;
+}
+
+HRESULT WINAPI FilterInstanceClose(HFILTER_INSTANCE hInstance)
+{
+	struct fl_instance *h = (struct fl_instance *)fl_obj_of(hInstance, FL_INSTANCE);
+
+	if (!h)
+		return E_HANDLE;
+	h->o.magic = 0;
+	free(h);
+	return S_OK;
+}
+
+HRESULT WINAPI FilterInstanceGetInformation(HFILTER_INSTANCE hInstance,
+					    INSTANCE_INFORMATION_CLASS dwInformationClass,
+					    LPVOID lpBuffer, DWORD dwBufferSize,
+					    LPDWORD lpBytesReturned)
+{
+	struct fl_instance *h = (struct fl_instance *)fl_obj_of(hInstance, FL_INSTANCE);
+	struct fm_request req = {.type = FM_MSG_LIST_INSTANCES};
+	struct fl_find f;
+	uint32_t row;
+	HRESULT hr;
+
+	if (!h)
+		return E_HANDLE;
+	if (!lpBytesReturned || (dwBufferSize && !lpBuffer))
+		return E_INVALIDARG;
+	*lpBytesReturned = 0;
+	req.filter = h->filter;
+	req.volume = h->volume;
+	/* Detached or unloaded since FilterInstanceCreate: the instance is gone. */
+	hr = lookup(&req, FL_FIND_INSTANCES, &f, instance_row, h->instance,
+		    ERROR_FLT_INSTANCE_NOT_FOUND, &row);
+	if (FAILED(hr))
+		return hr;
+	f.info_class = dwInformationClass;
+	hr = fill(&f, row, lpBuffer, dwBufferSize, lpBytesReturned);
+	fm_proto_reply_free(&f.rep);
+	if (f.have_vols)
+		fm_proto_reply_free(&f.vols);
+	return hr;
+}
+
+/* ---- What an HRESULT means, for fltmc's messages ---- */
+
+const char *fm_fltlib_hresult_text(HRESULT hr)
+{
+	static const struct {
+		ULONG hr;
+		const char *text;
+	} texts[] = {
+	    {0x00000000u, "The operation completed successfully."},
+	    {0x80004005u, "Unspecified error."},
+	    {0x80070002u, "The system cannot find the file specified."},
+	    {0x80070003u, "The system cannot find the path specified."},
+	    {0x80070005u, "Access is denied."},
+	    {0x80070006u, "The handle is invalid."},
+	    {0x8007000Eu, "Not enough memory is available to complete this operation."},
+	    {0x80070057u, "The parameter is incorrect."},
+	    {0x8007007Au, "The data area passed to a system call is too small."},
+	    {0x800700C1u, "The file is not a valid executable image."},
+	    {0x80070103u, "No more data is available."},
+	    {0x80070420u, "An instance of the service is already running."},
+	    {0x800704C9u, "The filter manager refused the connection or did not answer."},
+	    {0x800704D6u, "The connection count limit of the port has been reached."},
+	    {0x8007007Fu, "The specified procedure could not be found."},
+	    {0x801F0001u, "The filter is already processing this operation."},
+	    {0x801F000Cu, "The object is being deleted."},
+	    {0x801F000Fu, "The filter declined to attach to the volume at this time."},
+	    {0x801F0010u, "The filter declined to detach from the volume at this time."},
+	    {0x801F0011u, "An instance already exists at this altitude on the volume."},
+	    {0x801F0012u, "An instance already exists with this name on the volume."},
+	    {0x801F0013u, "The system could not find the filter specified."},
+	    {0x801F0014u, "The system could not find the volume specified."},
+	    {0x801F0015u, "The system could not find the instance specified."},
+	    {0x801F0020u, "No one was waiting for the reply to this message."},
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (texts[i].hr == (ULONG)hr)
+			return texts[i].text;
+	if (((ULONG)hr & 0xFFFF0000u) == 0x801F0000u)
+		return "A filter manager error.";
+	if ((ULONG)hr & 0x10000000u)
+		return "An NTSTATUS error (the HRESULT carries it).";
+	return FAILED(hr) ? "An error." : "Success.";
 }

@@ -184,6 +184,43 @@ static inline int fm_pw_utf16_to_utf8(const uint16_t *in, size_t n, char *out, s
 	return (int)o;
 }
 
+/* UTF-8 -> UTF-16 units (no NUL) into out (room for cap units); returns the unit count
+ * needed.  Invalid bytes become U+FFFD. */
+static inline size_t fm_pw_utf8_to_utf16(const char *in, uint16_t *out, size_t cap)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t n = 0;
+
+	while (*p) {
+		uint32_t c = *p++;
+		int more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+
+		if (c >= 0x80 && c < 0xc0)
+			c = 0xfffd;
+		else if (more)
+			c &= 0x3fu >> more;
+		while (more-- > 0) {
+			if ((*p & 0xc0) != 0x80) {
+				c = 0xfffd;
+				break;
+			}
+			c = (c << 6) | (*p++ & 0x3f);
+		}
+		if (c >= 0x10000) {
+			if (out && n + 1 < cap) {
+				out[n] = (uint16_t)(0xd800 + ((c - 0x10000) >> 10));
+				out[n + 1] = (uint16_t)(0xdc00 + ((c - 0x10000) & 0x3ff));
+			}
+			n += 2;
+		} else {
+			if (out && n < cap)
+				out[n] = (uint16_t)c;
+			n++;
+		}
+	}
+	return n;
+}
+
 /* Write or read exactly len bytes on a stream socket: 0, or -errno (-ECONNRESET at EOF). */
 static inline int fm_pw_write_all(int fd, const void *buf, size_t len)
 {

@@ -697,6 +697,10 @@ BOOL WINAPI CloseHandle(HANDLE hObject)
 		return TRUE;
 	case FL_FIND:
 		return fl_find_close(o);
+	case FL_FILTER:
+	case FL_INSTANCE:
+		/* Closed by FilterClose / FilterInstanceClose only, as on Windows. */
+		break;
 	}
 	SetLastError(ERROR_INVALID_HANDLE);
 	return FALSE;

@@ -288,6 +288,15 @@ fm_like "FilterVolumeInstanceFindFirst: both instances on the volume" "$FM_OUT" 
 fm_run ft dosname "$dev"
 fm_is "FilterGetDosName: the mount point" "$FM_OUT" "dos=$data
 0x00000000"
+fm_run ft info scanner
+fm_like "FilterCreate + FilterGetInformation" "$FM_OUT" 'filter name=scanner altitude=265000 instances=2'
+fm_run ft info nosuchfilter
+fm_is "FilterCreate of an unloaded filter: ERROR_FLT_FILTER_NOT_FOUND" "$FM_OUT" 0x801F0013
+fm_run ft instinfo scanner "$dev" second
+fm_like "FilterInstanceCreate + FilterInstanceGetInformation (aggregate, NTFS)" "$FM_OUT" \
+	"instance name=second altitude=265001 volume=$data filter=scanner fstype=2"
+fm_run ft instinfo scanner "$data" nosuch
+fm_is "FilterInstanceCreate of no such instance: ERROR_FLT_INSTANCE_NOT_FOUND" "$FM_OUT" 0x801F0015
 fm_run ft instances nosuchfilter
 fm_like "an unknown filter has no instances (ERROR_NO_MORE_ITEMS at once)" "$FM_OUT" 'entries=0'
 fm_run ft attach scanner "$data"

@@ -107,6 +107,68 @@ static HRESULT listing(int argc, char **argv)
 	return hr == HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS) ? S_OK : hr;
 }
 
+/* info FILTER: FilterCreate + FilterGetInformation(AggregateStandard). */
+static HRESULT filter_info(int argc, char **argv)
+{
+	WCHAR a[256];
+	union {
+		ULONGLONG align;
+		unsigned char b[1024];
+	} u;
+	PFILTER_AGGREGATE_STANDARD_INFORMATION si = (PVOID)u.b;
+	HFILTER f;
+	DWORD ret = 0;
+	HRESULT hr = FilterCreate(wide(argc, argv, 2, a, 256), &f);
+
+	if (FAILED(hr))
+		return hr;
+	hr = FilterGetInformation(f, FilterAggregateStandardInformation, u.b, sizeof(u.b), &ret);
+	if (SUCCEEDED(hr)) {
+		printf("filter");
+		pr("name", si, si->Type.MiniFilter.FilterNameBufferOffset,
+		   si->Type.MiniFilter.FilterNameLength);
+		pr("altitude", si, si->Type.MiniFilter.FilterAltitudeBufferOffset,
+		   si->Type.MiniFilter.FilterAltitudeLength);
+		printf(" instances=%lu\n", (unsigned long)si->Type.MiniFilter.NumberOfInstances);
+	}
+	FilterClose(f);
+	return hr;
+}
+
+/* instinfo FILTER VOLUME [INSTANCE]: FilterInstanceCreate + FilterInstanceGetInformation. */
+static HRESULT instance_info(int argc, char **argv)
+{
+	WCHAR a[256], b[256], c[256];
+	union {
+		ULONGLONG align;
+		unsigned char b[1024];
+	} u;
+	PINSTANCE_AGGREGATE_STANDARD_INFORMATION ia = (PVOID)u.b;
+	HFILTER_INSTANCE i;
+	DWORD ret = 0;
+	HRESULT hr = FilterInstanceCreate(wide(argc, argv, 2, a, 256), wide(argc, argv, 3, b, 256),
+					  wide(argc, argv, 4, c, 256), &i);
+
+	if (FAILED(hr))
+		return hr;
+	hr = FilterInstanceGetInformation(i, InstanceAggregateStandardInformation, u.b, sizeof(u.b),
+					  &ret);
+	if (SUCCEEDED(hr)) {
+		printf("instance");
+		pr("name", ia, ia->Type.MiniFilter.InstanceNameBufferOffset,
+		   ia->Type.MiniFilter.InstanceNameLength);
+		pr("altitude", ia, ia->Type.MiniFilter.AltitudeBufferOffset,
+		   ia->Type.MiniFilter.AltitudeLength);
+		pr("volume", ia, ia->Type.MiniFilter.VolumeNameBufferOffset,
+		   ia->Type.MiniFilter.VolumeNameLength);
+		pr("filter", ia, ia->Type.MiniFilter.FilterNameBufferOffset,
+		   ia->Type.MiniFilter.FilterNameLength);
+		printf(" fstype=%d\n", (int)ia->Type.MiniFilter.VolumeFileSystemType);
+	}
+	FilterInstanceClose(i);
+	return hr;
+}
+
 int main(int argc, char **argv)
 {
 	WCHAR a[256], b[256], c[256], d[256], created[64];
@@ -153,6 +215,10 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[1], "detach") == 0) {
 		hr = FilterDetach(wide(argc, argv, 2, a, 256), wide(argc, argv, 3, b, 256),
 				  wide(argc, argv, 4, c, 256));
+	} else if (strcmp(argv[1], "info") == 0) {
+		hr = filter_info(argc, argv);
+	} else if (strcmp(argv[1], "instinfo") == 0) {
+		hr = instance_info(argc, argv);
 	} else {
 		fprintf(stderr, "fltlib_tool: unknown command %s\n", argv[1]);
 		return 2;
