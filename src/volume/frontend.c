@@ -1391,21 +1391,21 @@ static void op_rename(struct fm_fuse_req *req, uint64_t parent, const char *name
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
 	}
-	if (flags & ~(unsigned int)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+	/* RENAME_WHITEOUT (overlayfs' private use) has no NT meaning: EINVAL, docs/mapping.md. */
+	if ((flags & ~(unsigned int)(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
+	    (flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) ==
+		(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		r = EINVAL;
-		goto out;
-	}
-	if (flags & RENAME_EXCHANGE) {
-		/* NT has no exchange; done below the filters, see docs/volume.md. */
-		r = -fm_lower_rename_direct(fe->lw, node_stream(fe, parent), name,
-					    node_stream(fe, newparent), newname, flags);
 		goto out;
 	}
 	r = -nt_path(fe, node_stream(fe, newparent), newname, target, PATH_MAX + 2, &tlen);
 	if (r)
 		goto out;
+	/* RENAME_EXCHANGE: the same request with the private exchange flag (atomic below). */
 	rflags = FILE_RENAME_POSIX_SEMANTICS |
-		 ((flags & RENAME_NOREPLACE) ? 0 : FILE_RENAME_REPLACE_IF_EXISTS);
+		 ((flags & RENAME_EXCHANGE)    ? FM_RENAME_EXCHANGE
+		  : (flags & RENAME_NOREPLACE) ? 0
+					       : FILE_RENAME_REPLACE_IF_EXISTS);
 	ri = rename_info(rflags, target, tlen, &size);
 	if (!ri) {
 		r = ENOMEM;
@@ -1415,7 +1415,7 @@ static void op_rename(struct fm_fuse_req *req, uint64_t parent, const char *name
 		      DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE, -1, &fo, NULL);
 	if (!r) {
 		r = set_info(fe, &who, fo, FileRenameInformationEx, ri, size,
-			     !(flags & RENAME_NOREPLACE));
+			     !(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)));
 		close_fo(fe, &who, fo);
 	}
 out:
@@ -1465,7 +1465,12 @@ static void op_link(struct fm_fuse_req *req, uint64_t nodeid, uint64_t newparent
 static ACCESS_MASK access_of(int flags)
 {
 	ACCESS_MASK a = FILE_READ_ATTRIBUTES | SYNCHRONIZE;
-	ACCESS_MASK w = (flags & O_APPEND) ? FILE_APPEND_DATA : FILE_WRITE_DATA;
+	/*
+	 * O_APPEND asks FILE_APPEND_DATA too, but not alone: Linux lets a process drop O_APPEND
+	 * (fcntl F_SETFL) and write anywhere, and the kernel already gives every append write
+	 * its offset (the end of file), so the handle needs FILE_WRITE_DATA as well.
+	 */
+	ACCESS_MASK w = FILE_WRITE_DATA | ((flags & O_APPEND) ? FILE_APPEND_DATA : 0);
 
 	switch (flags & O_ACCMODE) {
 	case O_WRONLY:
@@ -2011,38 +2016,75 @@ static void op_statfs(struct fm_fuse_req *req, uint64_t nodeid)
 }
 
 /*
- * fallocate: FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE → FSCTL_SET_ZERO_DATA on the handle.
- * Other modes have no NT request that says the same (FileAllocationInformation only sets the
- * allocation from offset 0): they stay direct on the handle's descriptor (docs/mapping.md).
+ * fallocate, as NT requests on the handle (docs/mapping.md):
+ * - PUNCH_HOLE | KEEP_SIZE: FSCTL_SET_ZERO_DATA over the range.
+ * - 0 / KEEP_SIZE (allocate): FileStatLxInformation (the size), then, when the range ends past
+ *   the end of the file, FileAllocationInformation to its end and, without KEEP_SIZE,
+ *   FileEndOfFileInformation to it.  Inside the file nothing is asked: NT can only say
+ *   "allocation size from offset 0", which would fill every hole before the range.
+ * - ZERO_RANGE [| KEEP_SIZE]: FSCTL_SET_ZERO_DATA, then without KEEP_SIZE the same size query
+ *   and FileEndOfFileInformation when the range ends past the end of the file.
+ * - anything else (COLLAPSE_RANGE, INSERT_RANGE, UNSHARE_RANGE...): EOPNOTSUPP, no request.
  */
 static void op_fallocate(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, int mode,
 			 off_t offset, off_t length)
 {
 	struct fm_fe *fe = fe_of(req);
 	struct fm_requestor who = who_of(req);
-	int fd;
+	PFILE_OBJECT fo;
+	LONGLONG end;
+	struct stat st;
+	bool keep = mode & FALLOC_FL_KEEP_SIZE;
+	int r = 0;
 
 	(void)nodeid;
 	if (!fe_enter(fe)) {
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
 	}
-	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
-		FILE_ZERO_DATA_INFORMATION z;
-
-		z.FileOffset.QuadPart = offset;
-		z.BeyondFinalZero.QuadPart =
-		    length > INT64_MAX - offset ? INT64_MAX : (LONGLONG)(offset + length);
-		fm_fuse_reply_err(req, fsctl(fe, &who, fh_of(fh)->fo, FSCTL_SET_ZERO_DATA, &z,
-					     sizeof(z), 0, NULL));
+	fo = fh_of(fh)->fo;
+	if (offset < 0 || length <= 0) {
+		r = EINVAL;
 		goto out;
 	}
-	fd = fm_lower_handle_fd(fh_of(fh)->fo);
-	if (fd < 0)
-		fm_fuse_reply_err(req, -fd);
-	else
-		fm_fuse_reply_err(req, fallocate(fd, mode, offset, length) < 0 ? errno : 0);
+	end = length > INT64_MAX - offset ? INT64_MAX : (LONGLONG)(offset + length);
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		r = EOPNOTSUPP;
+		goto out;
+	}
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		FILE_ZERO_DATA_INFORMATION z;
+
+		if ((mode & FALLOC_FL_PUNCH_HOLE) && (!keep || (mode & FALLOC_FL_ZERO_RANGE))) {
+			r = EOPNOTSUPP;
+			goto out;
+		}
+		z.FileOffset.QuadPart = offset;
+		z.BeyondFinalZero.QuadPart = end;
+		r = fsctl(fe, &who, fo, FSCTL_SET_ZERO_DATA, &z, sizeof(z), 0, NULL);
+		if (r || keep)
+			goto out;
+		r = query_lx(fe, &who, fo, &st);
+		if (!r && end > st.st_size) {
+			FILE_END_OF_FILE_INFORMATION e = {.EndOfFile.QuadPart = end};
+
+			r = set_info(fe, &who, fo, FileEndOfFileInformation, &e, sizeof(e), false);
+		}
+		goto out;
+	}
+	r = query_lx(fe, &who, fo, &st);
+	if (!r && end > st.st_size) {
+		FILE_ALLOCATION_INFORMATION a = {.AllocationSize.QuadPart = end};
+
+		r = set_info(fe, &who, fo, FileAllocationInformation, &a, sizeof(a), false);
+		if (!r && !keep) {
+			FILE_END_OF_FILE_INFORMATION e = {.EndOfFile.QuadPart = end};
+
+			r = set_info(fe, &who, fo, FileEndOfFileInformation, &e, sizeof(e), false);
+		}
+	}
 out:
+	fm_fuse_reply_err(req, r);
 	fe_leave(fe);
 }
 

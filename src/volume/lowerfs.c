@@ -1024,35 +1024,6 @@ static void renamed(struct fm_lower *lw, struct fm_stream *sp, const char *sname
 	lower_unlock(lw);
 }
 
-int fm_lower_rename_direct(struct fm_lower *lw, struct fm_stream *parent, const char *name,
-			   struct fm_stream *newparent, const char *newname, unsigned int flags)
-{
-	struct stat sst, tst;
-	bool have_t;
-	int spfd, tpfd, r;
-
-	if (check_name(name) < 0 || check_name(newname) < 0)
-		return -EINVAL;
-	spfd = open_stream_dir(lw, parent);
-	if (spfd < 0)
-		return spfd;
-	tpfd = open_stream_dir(lw, newparent);
-	if (tpfd < 0) {
-		close(spfd);
-		return tpfd;
-	}
-	r = fstatat(spfd, name, &sst, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-	have_t = fstatat(tpfd, newname, &tst, AT_SYMLINK_NOFOLLOW) == 0;
-	if (r == 0)
-		r = renameat2(spfd, name, tpfd, newname, flags) < 0 ? -errno : 0;
-	if (r == 0)
-		renamed(lw, parent, name, newparent, newname, &sst, have_t ? &tst : NULL,
-			(flags & RENAME_EXCHANGE) != 0);
-	close(spfd);
-	close(tpfd);
-	return r;
-}
-
 int fm_lower_setxattr(struct fm_lower *lw, struct fm_stream *s, const char *name, const void *value,
 		      size_t size, int flags)
 {
@@ -1885,6 +1856,9 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	case FileStatLxInformation:
 		need = sizeof(FILE_STAT_LX_INFORMATION);
 		break;
+	case FileCaseSensitiveInformation:
+		need = sizeof(FILE_CASE_SENSITIVE_INFORMATION);
+		break;
 	case FileNameInformation:
 	case FileNormalizedNameInformation:
 		need = offsetof(FILE_NAME_INFORMATION, FileName);
@@ -1964,6 +1938,11 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	case FileStatInformation:
 	case FileStatLxInformation:
 		fill_stat_lx(buf, need, &f, &st, granted(h), cls == FileStatLxInformation);
+		break;
+	case FileCaseSensitiveInformation:
+		/* Every directory of a Linux volume is case-sensitive; files have no flag. */
+		((FILE_CASE_SENSITIVE_INFORMATION *)buf)->Flags =
+		    S_ISDIR(st.st_mode) ? FILE_CS_FLAG_CASE_SENSITIVE_DIR : 0;
 		break;
 	case FileNameInformation:
 	case FileNormalizedNameInformation:
@@ -2182,7 +2161,7 @@ static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 	const char *tname;
 	struct fm_stream *tpstream = NULL;
 	struct stat sst, tst, pst;
-	bool replace, have_t;
+	bool replace, have_t, exchange;
 	ULONG flags;
 	int r, tpfd, spfd;
 
@@ -2192,6 +2171,7 @@ static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 		return complete(data, STATUS_INVALID_PARAMETER, 0);
 	flags = ex ? ri->Flags : (ri->ReplaceIfExists ? FILE_RENAME_REPLACE_IF_EXISTS : 0);
 	replace = flags & FILE_RENAME_REPLACE_IF_EXISTS;
+	exchange = !link && (flags & FM_RENAME_EXCHANGE);
 	if (!link && !h->can_delete)
 		return complete(data, STATUS_ACCESS_DENIED, 0);
 	if (!h->link_parent)
@@ -2240,14 +2220,18 @@ static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 		r = spfd;
 		goto out;
 	}
-	r = renameat2(spfd, h->link_name, tpfd, tname, replace ? 0 : RENAME_NOREPLACE) < 0 ? -errno
-											   : 0;
+	r = renameat2(spfd, h->link_name, tpfd, tname,
+		      exchange	? RENAME_EXCHANGE
+		      : replace ? 0
+				: RENAME_NOREPLACE) < 0
+		? -errno
+		: 0;
 	close(spfd);
 	if (r == 0) {
 		char *copy = fm_strdup(tname);
 
 		renamed(lw, h->link_parent, h->link_name, tpstream, tname, &sst,
-			have_t ? &tst : NULL, false);
+			have_t ? &tst : NULL, exchange);
 		if (copy) {
 			fm_stream_put(lw, h->link_parent);
 			fm_free(h->link_name);
@@ -2369,7 +2353,9 @@ static NTSTATUS irp_set_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		if (a < st.st_size) {
 			if (ftruncate(h->fd, (off_t)a) < 0)
 				return fail_errno(data, errno);
-		} else if (a > 0 && fallocate(h->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)a) < 0 &&
+		} else if (a > st.st_size &&
+			   fallocate(h->fd, FALLOC_FL_KEEP_SIZE, st.st_size,
+				     (off_t)a - st.st_size) < 0 &&
 			   errno != EOPNOTSUPP) {
 			return fail_errno(data, errno);
 		}
@@ -2509,6 +2495,8 @@ static size_t dir_fixed(FILE_INFORMATION_CLASS cls)
 		return offsetof(FILE_NAMES_INFORMATION, FileName);
 	case FileIdExtdDirectoryInformation:
 		return offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileName);
+	case FileIdExtdBothDirectoryInformation:
+		return offsetof(FILE_ID_EXTD_BOTH_DIR_INFORMATION, FileName);
 	default:
 		return 0;
 	}
@@ -2525,6 +2513,22 @@ static void dir_fill(FILE_INFORMATION_CLASS cls, void *e, const struct file_fact
 		return;
 	case FileIdExtdDirectoryInformation: {
 		FILE_ID_EXTD_DIR_INFORMATION *d = e;
+
+		d->CreationTime = f->creation;
+		d->LastAccessTime = f->access;
+		d->LastWriteTime = f->write;
+		d->ChangeTime = f->change;
+		d->EndOfFile = f->eof;
+		d->AllocationSize = f->alloc;
+		d->FileAttributes = f->attributes;
+		d->FileNameLength = name_bytes;
+		d->ReparsePointTag = f->tag;
+		memcpy(&d->FileId, &f->id, sizeof(f->id));
+		return;
+	}
+	case FileIdExtdBothDirectoryInformation: {
+		/* The same with an empty short name (no 8.3 names on this volume). */
+		FILE_ID_EXTD_BOTH_DIR_INFORMATION *d = e;
 
 		d->CreationTime = f->creation;
 		d->LastAccessTime = f->access;

@@ -90,9 +90,12 @@ int fm_lower_mknod(struct fm_lower *lw, const struct fm_requestor *who, struct f
 int fm_lower_link(struct fm_lower *lw, const struct fm_requestor *who, struct fm_stream *s,
 		  struct fm_stream *parent, const char *name, struct fm_stream **out,
 		  struct stat *st);
-/* renameat2 with RENAME_EXCHANGE (or any flags) by name, updating the stream table. */
-int fm_lower_rename_direct(struct fm_lower *lw, struct fm_stream *parent, const char *name,
-			   struct fm_stream *newparent, const char *newname, unsigned int flags);
+/*
+ * FILE_RENAME_INFORMATION_EX.Flags bit (not one Windows defines; docs/mapping.md): exchange the
+ * source and the existing target atomically (renameat2 RENAME_EXCHANGE). Both must exist;
+ * FILE_RENAME_REPLACE_IF_EXISTS is ignored with it.
+ */
+#define FM_RENAME_EXCHANGE 0x80000000u
 
 /* Extended attributes by path of a stream.  get/list return the size (size 0: the size needed). */
 int fm_lower_setxattr(struct fm_lower *lw, struct fm_stream *s, const char *name, const void *value,
