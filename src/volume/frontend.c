@@ -444,17 +444,45 @@ static int query_open(struct fm_fe *fe, const struct fm_requestor *who, struct f
 	return r;
 }
 
+/*
+ * After a failure with ENOENT / ENOTDIR: did a rename since `gen` (fm_lower_rename_gen) maybe
+ * make the path the front-end built stale?  Then the caller builds it again and retries (a
+ * directory above was renamed while the request was on its way: the process named the file by
+ * its parent, which the kernel holds, not by that path).  Waits a little while a rename is in
+ * progress.
+ */
+static bool path_maybe_stale(struct fm_fe *fe, int err, unsigned long gen, unsigned int *tries)
+{
+	unsigned long now;
+
+	if ((err != ENOENT && err != ENOTDIR) || ++*tries > 64)
+		return false;
+	now = fm_lower_rename_gen(fe->lw);
+	if (now == FM_RENAME_GEN_BUSY || gen == FM_RENAME_GEN_BUSY) {
+		usleep(100);
+		return true;
+	}
+	return now != gen;
+}
+
 static int create_at(struct fm_fe *fe, const struct fm_requestor *who, struct fm_stream *dir,
 		     const char *name, ULONG disp, ULONG copt, ACCESS_MASK access, long lxmode,
 		     PFILE_OBJECT *out, ULONG_PTR *info)
 {
 	WCHAR nt[PATH_MAX + 2];
+	unsigned int tries = 0;
+	unsigned long gen;
 	size_t len = 0;
-	int r = nt_path(fe, dir, name, nt, PATH_MAX + 2, &len);
+	int r;
 
-	if (r < 0)
-		return -r;
-	return do_create(fe, who, nt, len, disp, copt, access, lxmode, out, info);
+	do {
+		gen = fm_lower_rename_gen(fe->lw);
+		r = nt_path(fe, dir, name, nt, PATH_MAX + 2, &len);
+		if (r < 0)
+			return -r;
+		r = do_create(fe, who, nt, len, disp, copt, access, lxmode, out, info);
+	} while (r && path_maybe_stale(fe, r, gen, &tries));
+	return r;
 }
 
 /* A one-IRP operation on an open file object; returns 0 or errno. */
@@ -1382,6 +1410,8 @@ static void op_rename(struct fm_fuse_req *req, uint64_t parent, const char *name
 	struct fm_requestor who = who_of(req);
 	FILE_RENAME_INFORMATION *ri = NULL;
 	WCHAR target[PATH_MAX + 2];
+	unsigned int tries = 0;
+	unsigned long gen;
 	size_t tlen;
 	ULONG size, rflags;
 	PFILE_OBJECT fo;
@@ -1398,6 +1428,8 @@ static void op_rename(struct fm_fuse_req *req, uint64_t parent, const char *name
 		r = EINVAL;
 		goto out;
 	}
+again:
+	gen = fm_lower_rename_gen(fe->lw);
 	r = -nt_path(fe, node_stream(fe, newparent), newname, target, PATH_MAX + 2, &tlen);
 	if (r)
 		goto out;
@@ -1418,6 +1450,11 @@ static void op_rename(struct fm_fuse_req *req, uint64_t parent, const char *name
 			     !(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)));
 		close_fo(fe, &who, fo);
 	}
+	if (r && path_maybe_stale(fe, r, gen, &tries)) {
+		fm_free(ri);
+		ri = NULL;
+		goto again;
+	}
 out:
 	fm_free(ri);
 	fm_fuse_reply_err(req, r);
@@ -1431,6 +1468,8 @@ static void op_link(struct fm_fuse_req *req, uint64_t nodeid, uint64_t newparent
 	struct fm_requestor who = who_of(req);
 	FILE_RENAME_INFORMATION *ri = NULL;
 	WCHAR target[PATH_MAX + 2];
+	unsigned int tries = 0;
+	unsigned long gen;
 	size_t tlen;
 	ULONG size;
 	PFILE_OBJECT fo;
@@ -1440,6 +1479,8 @@ static void op_link(struct fm_fuse_req *req, uint64_t nodeid, uint64_t newparent
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
 	}
+again:
+	gen = fm_lower_rename_gen(fe->lw);
 	r = -nt_path(fe, node_stream(fe, newparent), newname, target, PATH_MAX + 2, &tlen);
 	if (!r) {
 		ri = rename_info(FILE_LINK_POSIX_SEMANTICS, target, tlen, &size);
@@ -1455,6 +1496,11 @@ static void op_link(struct fm_fuse_req *req, uint64_t nodeid, uint64_t newparent
 		if (!r)
 			reply_entry_fo(fe, req, fo, NULL);
 		close_fo(fe, &who, fo);
+	}
+	if (r && path_maybe_stale(fe, r, gen, &tries)) {
+		fm_free(ri);
+		ri = NULL;
+		goto again;
 	}
 	if (r)
 		fm_fuse_reply_err(req, r);

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
@@ -88,6 +89,8 @@ struct fm_lower {
 	char fs_name[32];
 	int ngroups; /* the daemon's own supplementary groups, restored after impersonation */
 	gid_t groups[MAX_GROUPS];
+	atomic_ulong rename_gen; /* renames done (fm_lower_rename_gen) */
+	atomic_int renaming;	 /* renames in progress */
 };
 
 struct dir_ent {
@@ -725,14 +728,39 @@ uint64_t fm_stream_ino(const struct fm_stream *s)
 /* ---- FUSE-facing stream API ----------------------------------------------------------------- */
 
 /* Open the directory of stream `dir` (O_PATH).  Returns fd or -errno. */
+/*
+ * A path built from the table may have gone stale when a directory above was renamed before it
+ * was opened: after ENOENT / ENOTDIR, retry while renames happened since `gen` (bounded).
+ */
+static bool stale_retry(struct fm_lower *lw, int r, unsigned long gen, unsigned int *tries)
+{
+	unsigned long now;
+
+	if ((r != -ENOENT && r != -ENOTDIR) || ++*tries > 64)
+		return false;
+	now = fm_lower_rename_gen(lw);
+	if (now == FM_RENAME_GEN_BUSY || gen == FM_RENAME_GEN_BUSY) {
+		usleep(100);
+		return true;
+	}
+	return now != gen;
+}
+
 static int open_stream_dir(struct fm_lower *lw, struct fm_stream *dir)
 {
 	char path[PATH_MAX];
-	int r = fm_lower_stream_path(lw, dir, path, sizeof(path));
+	unsigned int tries = 0;
+	unsigned long gen;
+	int r;
 
-	if (r < 0)
-		return r;
-	return open_dir_path(lw, path);
+	do {
+		gen = fm_lower_rename_gen(lw);
+		r = fm_lower_stream_path(lw, dir, path, sizeof(path));
+		if (r < 0)
+			return r;
+		r = open_dir_path(lw, path);
+	} while (r < 0 && stale_retry(lw, r, gen, &tries));
+	return r;
 }
 
 static int check_name(const char *name)
@@ -819,11 +847,18 @@ void fm_lower_remember(struct fm_lower *lw, struct fm_stream *s)
 static int open_stream(struct fm_lower *lw, struct fm_stream *s)
 {
 	char path[PATH_MAX];
+	unsigned int tries = 0;
+	unsigned long gen = fm_lower_rename_gen(lw);
 	int r = fm_lower_stream_path(lw, s, path, sizeof(path));
 	struct file_handle *fh = NULL;
 
-	if (r >= 0)
-		return open_beneath(lw, path, O_PATH | O_NOFOLLOW, 0);
+	while (r >= 0) {
+		r = open_beneath(lw, path, O_PATH | O_NOFOLLOW, 0);
+		if (r >= 0 || !stale_retry(lw, r, gen, &tries))
+			return r;
+		gen = fm_lower_rename_gen(lw);
+		r = fm_lower_stream_path(lw, s, path, sizeof(path));
+	}
 	if (r != -ENOENT)
 		return r;
 	pthread_mutex_lock(&lw->lock);
@@ -1022,6 +1057,13 @@ static void renamed(struct fm_lower *lw, struct fm_stream *sp, const char *sname
 		}
 	}
 	lower_unlock(lw);
+}
+
+unsigned long fm_lower_rename_gen(struct fm_lower *lw)
+{
+	if (atomic_load(&lw->renaming))
+		return FM_RENAME_GEN_BUSY;
+	return atomic_load(&lw->rename_gen) % FM_RENAME_GEN_BUSY;
 }
 
 int fm_lower_setxattr(struct fm_lower *lw, struct fm_stream *s, const char *name, const void *value,
@@ -2220,6 +2262,7 @@ static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 		r = spfd;
 		goto out;
 	}
+	atomic_fetch_add(&lw->renaming, 1);
 	r = renameat2(spfd, h->link_name, tpfd, tname,
 		      exchange	? RENAME_EXCHANGE
 		      : replace ? 0
@@ -2240,6 +2283,8 @@ static NTSTATUS set_rename_link(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 			tpstream = NULL;
 		}
 	}
+	atomic_fetch_add(&lw->rename_gen, 1);
+	atomic_fetch_sub(&lw->renaming, 1);
 out:
 	close(tpfd);
 	fm_stream_put(lw, tpstream);

@@ -97,6 +97,14 @@ int fm_lower_link(struct fm_lower *lw, const struct fm_requestor *who, struct fm
  */
 #define FM_RENAME_EXCHANGE 0x80000000u
 
+/*
+ * A number that changes with every rename done through this lower, FM_RENAME_GEN_BUSY while
+ * one is in progress: a path built from the stream table before a rename may be stale after
+ * it (the front-end retries an open that failed with ENOENT when the number moved).
+ */
+#define FM_RENAME_GEN_BUSY (~0UL)
+unsigned long fm_lower_rename_gen(struct fm_lower *lw);
+
 /* Extended attributes by path of a stream.  get/list return the size (size 0: the size needed). */
 int fm_lower_setxattr(struct fm_lower *lw, struct fm_stream *s, const char *name, const void *value,
 		      size_t size, int flags);

@@ -494,6 +494,230 @@ static void t_query_dir(void)
 	close_fo(fo);
 }
 
+/* 100 ns units since 1601 of a timespec. */
+static LONGLONG nt_time(struct timespec t)
+{
+	return ((LONGLONG)t.tv_sec + 11644473600LL) * 10000000LL + t.tv_nsec / 100;
+}
+
+/* Every query class a filter commonly uses, on a file, a directory and a symlink. */
+static void t_info_classes(void)
+{
+	PFILE_OBJECT fo;
+	ULONG_PTR info;
+	struct stat st;
+	union {
+		FILE_EA_INFORMATION ea;
+		FILE_ACCESS_INFORMATION access;
+		FILE_POSITION_INFORMATION pos;
+		FILE_MODE_INFORMATION mode;
+		FILE_ALIGNMENT_INFORMATION align;
+		FILE_NETWORK_OPEN_INFORMATION net;
+		FILE_ATTRIBUTE_TAG_INFORMATION tag;
+		FILE_STAT_INFORMATION stat;
+		FILE_ID_INFORMATION id;
+		FILE_CASE_SENSITIVE_INFORMATION cs;
+		FILE_NAME_INFORMATION name;
+		FILE_ALLOCATION_INFORMATION alloc;
+		FILE_BASIC_INFORMATION basic;
+		char raw[512];
+	} u;
+	uint64_t id;
+
+	TAP_CHECK(mkdir(bpath("ic"), 0755) == 0);
+	TAP_CHECK(close(open(bpath("ic/f"), O_CREAT | O_WRONLY, 0640)) == 0);
+	{
+		char f2[512];
+
+		snprintf(f2, sizeof(f2), "%s", bpath("ic/f2"));
+		TAP_CHECK(truncate(bpath("ic/f"), 100) == 0 && link(bpath("ic/f"), f2) == 0);
+	}
+	TAP_CHECK(symlink("f", bpath("ic/l")) == 0);
+	TAP_CHECK(stat(bpath("ic/f"), &st) == 0);
+	TAP_EQ_INT(open_simple(u"\\ic\\f", FILE_OPEN, FILE_NON_DIRECTORY_FILE,
+			       FILE_READ_DATA | FILE_WRITE_DATA | FILE_READ_ATTRIBUTES, &fo, &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(query(fo, FileEaInformation, &u, sizeof(u.ea), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(info, sizeof(u.ea));
+	TAP_EQ_INT(query(fo, FileAccessInformation, &u, sizeof(u.access), &info), STATUS_SUCCESS);
+	TAP_CHECK((u.access.AccessFlags & (FILE_READ_DATA | FILE_WRITE_DATA)) ==
+		  (FILE_READ_DATA | FILE_WRITE_DATA));
+	TAP_CHECK(!(u.access.AccessFlags & DELETE));
+	u.pos.CurrentByteOffset.QuadPart = 77;
+	TAP_EQ_INT(set(fo, FilePositionInformation, &u, sizeof(u.pos)), STATUS_SUCCESS);
+	u.pos.CurrentByteOffset.QuadPart = 0;
+	TAP_EQ_INT(query(fo, FilePositionInformation, &u, sizeof(u.pos), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(u.pos.CurrentByteOffset.QuadPart, 77);
+	TAP_EQ_INT(query(fo, FileModeInformation, &u, sizeof(u.mode), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(u.mode.Mode, 0);
+	TAP_EQ_INT(query(fo, FileAlignmentInformation, &u, sizeof(u.align), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(u.align.AlignmentRequirement, FILE_BYTE_ALIGNMENT);
+	TAP_EQ_INT(query(fo, FileNetworkOpenInformation, &u, sizeof(u.net), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(u.net.EndOfFile.QuadPart, 100);
+	TAP_EQ_INT(u.net.LastWriteTime.QuadPart, nt_time(st.st_mtim));
+	TAP_EQ_INT(u.net.ChangeTime.QuadPart, nt_time(st.st_ctim));
+	TAP_EQ_INT(u.net.LastAccessTime.QuadPart, nt_time(st.st_atim));
+	TAP_EQ_INT(u.net.FileAttributes, FILE_ATTRIBUTE_NORMAL);
+	TAP_EQ_INT(query(fo, FileAttributeTagInformation, &u, sizeof(u.tag), &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(u.tag.ReparseTag, 0);
+	TAP_EQ_INT(query(fo, FileStatInformation, &u, sizeof(u.stat), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(info, sizeof(u.stat));
+	TAP_EQ_INT(u.stat.FileId.QuadPart, st.st_ino);
+	TAP_EQ_INT(u.stat.EndOfFile.QuadPart, 100);
+	TAP_EQ_INT(u.stat.NumberOfLinks, 2);
+	TAP_CHECK(u.stat.EffectiveAccess & FILE_WRITE_DATA);
+	TAP_EQ_INT(query(fo, FileIdInformation, &u, sizeof(u.id), &info), STATUS_SUCCESS);
+	memcpy(&id, &u.id.FileId, 8);
+	TAP_EQ_INT(id, st.st_ino);
+	TAP_CHECK(u.id.VolumeSerialNumber != 0);
+	TAP_EQ_INT(query(fo, FileCaseSensitiveInformation, &u, sizeof(u.cs), &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(u.cs.Flags, 0);
+	TAP_EQ_INT(query(fo, FileNormalizedNameInformation, &u, sizeof(u), &info), STATUS_SUCCESS);
+	TAP_CHECK(wide_eq(u.name.FileName, u.name.FileNameLength, u"\\ic\\f"));
+	/* Too small for the fixed part of each class. */
+	TAP_EQ_INT(query(fo, FileStatInformation, &u, 8, &info), STATUS_INFO_LENGTH_MISMATCH);
+	TAP_EQ_INT(query(fo, FileCaseSensitiveInformation, &u, 2, &info),
+		   STATUS_INFO_LENGTH_MISMATCH);
+	/* Set: times (0 and -1 leave one alone), allocation up keeps the size, down truncates. */
+	memset(&u, 0, sizeof(u));
+	u.basic.LastWriteTime.QuadPart = nt_time((struct timespec){1000000000, 500});
+	u.basic.LastAccessTime.QuadPart = -1;
+	TAP_EQ_INT(set(fo, FileBasicInformation, &u, sizeof(u.basic)), STATUS_SUCCESS);
+	{
+		struct stat st2;
+
+		TAP_CHECK(stat(bpath("ic/f"), &st2) == 0 && st2.st_mtim.tv_sec == 1000000000 &&
+			  st2.st_mtim.tv_nsec == 500 && st2.st_atim.tv_sec == st.st_atim.tv_sec);
+	}
+	u.alloc.AllocationSize.QuadPart = 65536;
+	TAP_EQ_INT(set(fo, FileAllocationInformation, &u, sizeof(u.alloc)), STATUS_SUCCESS);
+	TAP_CHECK(stat(bpath("ic/f"), &st) == 0 && st.st_size == 100);
+	u.alloc.AllocationSize.QuadPart = 10;
+	TAP_EQ_INT(set(fo, FileAllocationInformation, &u, sizeof(u.alloc)), STATUS_SUCCESS);
+	TAP_CHECK(stat(bpath("ic/f"), &st) == 0 && st.st_size == 10);
+	close_fo(fo);
+	/* A directory: case-sensitive, directory attribute. */
+	TAP_EQ_INT(
+	    open_simple(u"\\ic", FILE_OPEN, FILE_DIRECTORY_FILE, FILE_READ_ATTRIBUTES, &fo, &info),
+	    STATUS_SUCCESS);
+	TAP_EQ_INT(query(fo, FileCaseSensitiveInformation, &u, sizeof(u.cs), &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(u.cs.Flags, FILE_CS_FLAG_CASE_SENSITIVE_DIR);
+	TAP_EQ_INT(query(fo, FileNetworkOpenInformation, &u, sizeof(u.net), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(u.net.FileAttributes, FILE_ATTRIBUTE_DIRECTORY);
+	close_fo(fo);
+	/* A symlink opened as itself: a reparse point with the WSL tag. */
+	TAP_EQ_INT(open_simple(u"\\ic\\l", FILE_OPEN, FILE_OPEN_REPARSE_POINT, FILE_READ_ATTRIBUTES,
+			       &fo, &info),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(query(fo, FileAttributeTagInformation, &u, sizeof(u.tag), &info),
+		   STATUS_SUCCESS);
+	TAP_CHECK(u.tag.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT);
+	TAP_EQ_INT(u.tag.ReparseTag, IO_REPARSE_TAG_LX_SYMLINK);
+	TAP_EQ_INT(query(fo, FileStatInformation, &u, sizeof(u.stat), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(u.stat.ReparseTag, IO_REPARSE_TAG_LX_SYMLINK);
+	close_fo(fo);
+}
+
+/* Every directory class: one entry by pattern, its fields, 8-byte aligned chains. */
+static void t_dir_classes(void)
+{
+	static char buf[4096];
+	static const struct {
+		FILE_INFORMATION_CLASS cls;
+		size_t name_off, len_off, eof_off, id_off, tag_off;
+	} classes[] = {
+#define DC(c, T, id, tag)                                                                          \
+	{c, offsetof(T, FileName), offsetof(T, FileNameLength), offsetof(T, EndOfFile), id, tag}
+	    DC(FileDirectoryInformation, FILE_DIRECTORY_INFORMATION, 0, 0),
+	    DC(FileFullDirectoryInformation, FILE_FULL_DIR_INFORMATION, 0, 0),
+	    DC(FileBothDirectoryInformation, FILE_BOTH_DIR_INFORMATION, 0, 0),
+	    DC(FileIdBothDirectoryInformation, FILE_ID_BOTH_DIR_INFORMATION,
+	       offsetof(FILE_ID_BOTH_DIR_INFORMATION, FileId), 0),
+	    DC(FileIdFullDirectoryInformation, FILE_ID_FULL_DIR_INFORMATION,
+	       offsetof(FILE_ID_FULL_DIR_INFORMATION, FileId), 0),
+	    DC(FileIdExtdDirectoryInformation, FILE_ID_EXTD_DIR_INFORMATION,
+	       offsetof(FILE_ID_EXTD_DIR_INFORMATION, FileId),
+	       offsetof(FILE_ID_EXTD_DIR_INFORMATION, ReparsePointTag)),
+	    DC(FileIdExtdBothDirectoryInformation, FILE_ID_EXTD_BOTH_DIR_INFORMATION,
+	       offsetof(FILE_ID_EXTD_BOTH_DIR_INFORMATION, FileId),
+	       offsetof(FILE_ID_EXTD_BOTH_DIR_INFORMATION, ReparsePointTag)),
+#undef DC
+	    {FileNamesInformation, offsetof(FILE_NAMES_INFORMATION, FileName),
+	     offsetof(FILE_NAMES_INFORMATION, FileNameLength), 0, 0, 0},
+	};
+	PFILE_OBJECT fo;
+	ULONG_PTR info;
+	struct stat st, lst;
+	size_t i;
+
+	TAP_CHECK(mkdir(bpath("dc"), 0755) == 0);
+	TAP_CHECK(close(open(bpath("dc/entry.bin"), O_CREAT | O_WRONLY, 0644)) == 0);
+	TAP_CHECK(truncate(bpath("dc/entry.bin"), 4321) == 0 &&
+		  stat(bpath("dc/entry.bin"), &st) == 0);
+	TAP_CHECK(symlink("entry.bin", bpath("dc/link")) == 0 &&
+		  lstat(bpath("dc/link"), &lst) == 0);
+	TAP_EQ_INT(
+	    open_simple(u"\\dc", FILE_OPEN, FILE_DIRECTORY_FILE, FILE_LIST_DIRECTORY, &fo, &info),
+	    STATUS_SUCCESS);
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		ULONG nlen = 0;
+		LONGLONG eof = 0;
+		uint64_t id = 0;
+		ULONG tag = 0, next;
+		int n = 0;
+		size_t off = 0;
+		bool aligned = true;
+
+		memset(buf, 0xcc, sizeof(buf));
+		TAP_EQ_INT(query_dir(fo, classes[i].cls, buf, sizeof(buf), u"entry.bin",
+				     SL_RESTART_SCAN, &info),
+			   STATUS_SUCCESS);
+		memcpy(&nlen, buf + classes[i].len_off, 4);
+		TAP_EQ_INT(nlen, 18);
+		TAP_CHECK(wide_eq((const WCHAR *)(buf + classes[i].name_off), nlen, u"entry.bin"));
+		TAP_EQ_INT(info, classes[i].name_off + nlen);
+		if (classes[i].eof_off) {
+			memcpy(&eof, buf + classes[i].eof_off, 8);
+			TAP_EQ_INT(eof, 4321);
+		}
+		if (classes[i].id_off) {
+			memcpy(&id, buf + classes[i].id_off, 8);
+			TAP_EQ_INT(id, st.st_ino);
+		}
+		/* The symlink: its reparse tag where the class has one. */
+		TAP_EQ_INT(query_dir(fo, classes[i].cls, buf, sizeof(buf), u"link", SL_RESTART_SCAN,
+				     &info),
+			   STATUS_SUCCESS);
+		if (classes[i].tag_off) {
+			memcpy(&tag, buf + classes[i].tag_off, 4);
+			TAP_EQ_INT(tag, IO_REPARSE_TAG_LX_SYMLINK);
+		}
+		if (classes[i].id_off) {
+			memcpy(&id, buf + classes[i].id_off, 8);
+			TAP_EQ_INT(id, lst.st_ino);
+		}
+		/* The whole directory: ., .., entry.bin, link; aligned entries. */
+		TAP_EQ_INT(
+		    query_dir(fo, classes[i].cls, buf, sizeof(buf), NULL, SL_RESTART_SCAN, &info),
+		    STATUS_SUCCESS);
+		for (;;) {
+			n++;
+			memcpy(&next, buf + off, 4);
+			if (!next)
+				break;
+			if (next % 8)
+				aligned = false;
+			off += next;
+		}
+		TAP_EQ_INT(n, 4);
+		TAP_CHECK(aligned);
+	}
+	close_fo(fo);
+}
+
 static void t_set_info(void)
 {
 	PFILE_OBJECT fo;
@@ -978,6 +1202,8 @@ int main(void)
 	TAP_RUN(t_query_info);
 	TAP_RUN(t_query_dir);
 	TAP_RUN(t_set_info);
+	TAP_RUN(t_info_classes);
+	TAP_RUN(t_dir_classes);
 	TAP_RUN(t_volume_info);
 	TAP_RUN(t_no_escape);
 	TAP_RUN(t_ea);
