@@ -1799,6 +1799,32 @@ static void fill_standard(FILE_STANDARD_INFORMATION *b, const struct file_facts 
 	b->Directory = dir;
 }
 
+/*
+ * FILE_EA_INFORMATION.EaSize: the bytes IRP_MJ_QUERY_EA needs for every xattr of the file as a
+ * FILE_FULL_EA_INFORMATION chain (entries 4-aligned); 0 when it has none (or they cannot be
+ * read), so that a filter can size its query.
+ */
+static ULONG ea_size_of(const struct fm_handle *h)
+{
+	const size_t fixed = offsetof(FILE_FULL_EA_INFORMATION, EaName);
+	char p[64], *names = NULL;
+	ssize_t n, i, v;
+	size_t total = 0;
+
+	proc_fd_path(h->fd, p, sizeof(p));
+	n = listxattr(p, NULL, 0);
+	if (n > 0 && (names = fm_malloc((size_t)n)))
+		n = listxattr(p, names, (size_t)n);
+	for (i = 0; names && n > 0 && i < n; i += (ssize_t)strlen(names + i) + 1) {
+		v = getxattr(p, names + i, NULL, 0);
+		if (v < 0)
+			continue;
+		total = ((total + 3u) & ~(size_t)3u) + fixed + strlen(names + i) + 1 + (size_t)v;
+	}
+	fm_free(names);
+	return total > 0xffffffffu ? 0xffffffffu : (ULONG)total;
+}
+
 static ACCESS_MASK granted(const struct fm_handle *h)
 {
 	return FILE_READ_ATTRIBUTES | SYNCHRONIZE | (h->can_read ? FILE_GENERIC_READ : 0) |
@@ -1933,7 +1959,7 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		((FILE_INTERNAL_INFORMATION *)buf)->IndexNumber = f.id;
 		break;
 	case FileEaInformation:
-		((FILE_EA_INFORMATION *)buf)->EaSize = 0;
+		((FILE_EA_INFORMATION *)buf)->EaSize = ea_size_of(h);
 		break;
 	case FileAccessInformation:
 		((FILE_ACCESS_INFORMATION *)buf)->AccessFlags = granted(h);

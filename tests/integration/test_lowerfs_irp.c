@@ -539,6 +539,13 @@ static void t_info_classes(void)
 		   STATUS_SUCCESS);
 	TAP_EQ_INT(query(fo, FileEaInformation, &u, sizeof(u.ea), &info), STATUS_SUCCESS);
 	TAP_EQ_INT(info, sizeof(u.ea));
+	TAP_EQ_INT(u.ea.EaSize, 0);
+	/* Two xattrs: their FILE_FULL_EA_INFORMATION chain (8 + 7 + 3 = 18, aligned 20; + 8 + 8 + 2). */
+	TAP_CHECK(setxattr(bpath("ic/f"), "user.a", "vvv", 3, 0) == 0 &&
+		  setxattr(bpath("ic/f"), "user.bb", "ww", 2, 0) == 0);
+	TAP_EQ_INT(query(fo, FileEaInformation, &u, sizeof(u.ea), &info), STATUS_SUCCESS);
+	TAP_EQ_INT(u.ea.EaSize, 20 + 8 + 8 + 2);
+	TAP_CHECK(stat(bpath("ic/f"), &st) == 0); /* setxattr changed ctime */
 	TAP_EQ_INT(query(fo, FileAccessInformation, &u, sizeof(u.access), &info), STATUS_SUCCESS);
 	TAP_CHECK((u.access.AccessFlags & (FILE_READ_DATA | FILE_WRITE_DATA)) ==
 		  (FILE_READ_DATA | FILE_WRITE_DATA));
