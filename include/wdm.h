@@ -156,12 +156,12 @@ typedef struct _GENERIC_MAPPING {
 #define FILE_READ_ATTRIBUTES 0x0080
 #define FILE_WRITE_ATTRIBUTES 0x0100
 #define FILE_ALL_ACCESS (STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0x1FF)
-#define FILE_GENERIC_READ                                                                        \
+#define FILE_GENERIC_READ                                                                          \
 	(STANDARD_RIGHTS_READ | FILE_READ_DATA | FILE_READ_ATTRIBUTES | FILE_READ_EA | SYNCHRONIZE)
-#define FILE_GENERIC_WRITE                                                                       \
-	(STANDARD_RIGHTS_WRITE | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_WRITE_EA |        \
+#define FILE_GENERIC_WRITE                                                                         \
+	(STANDARD_RIGHTS_WRITE | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES | FILE_WRITE_EA |         \
 	 FILE_APPEND_DATA | SYNCHRONIZE)
-#define FILE_GENERIC_EXECUTE                                                                     \
+#define FILE_GENERIC_EXECUTE                                                                       \
 	(STANDARD_RIGHTS_EXECUTE | FILE_READ_ATTRIBUTES | FILE_EXECUTE | SYNCHRONIZE)
 
 #define FILE_SHARE_READ 0x00000001
@@ -363,8 +363,8 @@ typedef struct _GENERIC_MAPPING {
 #define FILE_DEVICE_REQUIRE_SECURITY_CHECK 0x00100000
 
 /* I/O control codes. */
-#define CTL_CODE(DeviceType, Function, Method, Access)                                           \
-	(((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) |      \
+#define CTL_CODE(DeviceType, Function, Method, Access)                                             \
+	(((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) |        \
 	 (ULONG)(Method))
 #define DEVICE_TYPE_FROM_CTL_CODE(ctrlCode) (((ULONG)(ctrlCode & 0xffff0000)) >> 16)
 #define METHOD_FROM_CTL_CODE(ctrlCode) ((ULONG)(ctrlCode & 3))
@@ -701,7 +701,12 @@ typedef struct _KGATE {
 	DISPATCHER_HEADER Header;
 } KGATE, *PKGATE;
 
-typedef enum _KDPC_IMPORTANCE { LowImportance, MediumImportance, HighImportance, MediumHighImportance } KDPC_IMPORTANCE;
+typedef enum _KDPC_IMPORTANCE {
+	LowImportance,
+	MediumImportance,
+	HighImportance,
+	MediumHighImportance
+} KDPC_IMPORTANCE;
 
 struct _KDPC;
 typedef void KDEFERRED_ROUTINE(struct _KDPC *Dpc, PVOID DeferredContext, PVOID SystemArgument1,
@@ -868,40 +873,40 @@ typedef void (*PFREE_FUNCTION_EX)(PVOID Buffer, struct _LOOKASIDE_LIST_EX *Looka
 
 #define LOOKASIDE_MINIMUM_BLOCK_SIZE (RTL_SIZEOF_THROUGH_FIELD(SLIST_ENTRY, Next))
 
-#define FM_GENERAL_LOOKASIDE_BODY                                                                \
-	union {                                                                                  \
-		SLIST_HEADER ListHead;                                                           \
-		SINGLE_LIST_ENTRY SingleListHead;                                                \
-	};                                                                                       \
-	USHORT Depth;                                                                            \
-	USHORT MaximumDepth;                                                                     \
-	ULONG TotalAllocates;                                                                    \
-	union {                                                                                  \
-		ULONG AllocateMisses;                                                            \
-		ULONG AllocateHits;                                                              \
-	};                                                                                       \
-	ULONG TotalFrees;                                                                        \
-	union {                                                                                  \
-		ULONG FreeMisses;                                                                \
-		ULONG FreeHits;                                                                  \
-	};                                                                                       \
-	POOL_TYPE Type;                                                                          \
-	ULONG Tag;                                                                               \
-	ULONG Size;                                                                              \
-	union {                                                                                  \
-		PALLOCATE_FUNCTION_EX AllocateEx;                                                \
-		PALLOCATE_FUNCTION Allocate;                                                     \
-	};                                                                                       \
-	union {                                                                                  \
-		PFREE_FUNCTION_EX FreeEx;                                                        \
-		PFREE_FUNCTION Free;                                                             \
-	};                                                                                       \
-	LIST_ENTRY ListEntry;                                                                    \
-	ULONG LastTotalAllocates;                                                                \
-	union {                                                                                  \
-		ULONG LastAllocateMisses;                                                        \
-		ULONG LastAllocateHits;                                                          \
-	};                                                                                       \
+#define FM_GENERAL_LOOKASIDE_BODY                                                                  \
+	union {                                                                                    \
+		SLIST_HEADER ListHead;                                                             \
+		SINGLE_LIST_ENTRY SingleListHead;                                                  \
+	};                                                                                         \
+	USHORT Depth;                                                                              \
+	USHORT MaximumDepth;                                                                       \
+	ULONG TotalAllocates;                                                                      \
+	union {                                                                                    \
+		ULONG AllocateMisses;                                                              \
+		ULONG AllocateHits;                                                                \
+	};                                                                                         \
+	ULONG TotalFrees;                                                                          \
+	union {                                                                                    \
+		ULONG FreeMisses;                                                                  \
+		ULONG FreeHits;                                                                    \
+	};                                                                                         \
+	POOL_TYPE Type;                                                                            \
+	ULONG Tag;                                                                                 \
+	ULONG Size;                                                                                \
+	union {                                                                                    \
+		PALLOCATE_FUNCTION_EX AllocateEx;                                                  \
+		PALLOCATE_FUNCTION Allocate;                                                       \
+	};                                                                                         \
+	union {                                                                                    \
+		PFREE_FUNCTION_EX FreeEx;                                                          \
+		PFREE_FUNCTION Free;                                                               \
+	};                                                                                         \
+	LIST_ENTRY ListEntry;                                                                      \
+	ULONG LastTotalAllocates;                                                                  \
+	union {                                                                                    \
+		ULONG LastAllocateMisses;                                                          \
+		ULONG LastAllocateHits;                                                            \
+	};                                                                                         \
 	ULONG Future[2];
 
 typedef struct DECLSPEC_CACHEALIGN _GENERAL_LOOKASIDE {
@@ -952,11 +957,11 @@ typedef struct _WORK_QUEUE_ITEM {
 	volatile PVOID Parameter;
 } WORK_QUEUE_ITEM, *PWORK_QUEUE_ITEM;
 
-#define ExInitializeWorkItem(Item, Routine, Context)                                             \
-	do {                                                                                     \
-		(Item)->WorkerRoutine = (Routine);                                               \
-		(Item)->Parameter = (Context);                                                   \
-		(Item)->List.Flink = NULL;                                                       \
+#define ExInitializeWorkItem(Item, Routine, Context)                                               \
+	do {                                                                                       \
+		(Item)->WorkerRoutine = (Routine);                                                 \
+		(Item)->Parameter = (Context);                                                     \
+		(Item)->List.Flink = NULL;                                                         \
 	} while (0)
 
 struct _DEVICE_OBJECT;
@@ -1028,7 +1033,7 @@ typedef enum _MEMORY_CACHING_TYPE {
 #define PAGE_ALIGN(Va) ((PVOID)((ULONG_PTR)(Va) & ~(PAGE_SIZE - 1)))
 #define ROUND_TO_PAGES(Size) (((ULONG_PTR)(Size) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 #define BYTES_TO_PAGES(Size) (((Size) >> PAGE_SHIFT) + (((Size) & (PAGE_SIZE - 1)) != 0))
-#define ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Size)                                                 \
+#define ADDRESS_AND_SIZE_TO_SPAN_PAGES(Va, Size)                                                   \
 	((BYTE_OFFSET(Va) + ((SIZE_T)(Size)) + (PAGE_SIZE - 1)) >> PAGE_SHIFT)
 
 #define MmGetMdlVirtualAddress(Mdl) ((PVOID)((PCHAR)((Mdl)->StartVa) + (Mdl)->ByteOffset))
@@ -1071,8 +1076,8 @@ typedef enum _MEMORY_CACHING_TYPE {
 #define SECTION_MAP_EXECUTE 0x0008
 #define SECTION_EXTEND_SIZE 0x0010
 #define SECTION_MAP_EXECUTE_EXPLICIT 0x0020
-#define SECTION_ALL_ACCESS                                                                       \
-	(STANDARD_RIGHTS_REQUIRED | SECTION_QUERY | SECTION_MAP_WRITE | SECTION_MAP_READ |        \
+#define SECTION_ALL_ACCESS                                                                         \
+	(STANDARD_RIGHTS_REQUIRED | SECTION_QUERY | SECTION_MAP_WRITE | SECTION_MAP_READ |         \
 	 SECTION_MAP_EXECUTE | SECTION_EXTEND_SIZE)
 
 typedef enum _SECTION_INHERIT { ViewShare = 1, ViewUnmap = 2 } SECTION_INHERIT;
@@ -1106,7 +1111,8 @@ typedef enum _SECURITY_IMPERSONATION_LEVEL {
 	SecurityIdentification,
 	SecurityImpersonation,
 	SecurityDelegation
-} SECURITY_IMPERSONATION_LEVEL, *PSECURITY_IMPERSONATION_LEVEL;
+} SECURITY_IMPERSONATION_LEVEL,
+    *PSECURITY_IMPERSONATION_LEVEL;
 
 typedef BOOLEAN SECURITY_CONTEXT_TRACKING_MODE;
 
@@ -1192,6 +1198,111 @@ typedef struct _ACL {
 	USHORT Sbz2;
 } ACL, *PACL;
 
+/* Security identifiers and access control entries (ports check them: docs/ports.md). */
+typedef struct _SID_IDENTIFIER_AUTHORITY {
+	UCHAR Value[6];
+} SID_IDENTIFIER_AUTHORITY, *PSID_IDENTIFIER_AUTHORITY;
+
+typedef struct _SID {
+	UCHAR Revision;
+	UCHAR SubAuthorityCount;
+	SID_IDENTIFIER_AUTHORITY IdentifierAuthority;
+	ULONG SubAuthority[1];
+} SID, *PISID;
+
+#define SID_REVISION 1
+#define SID_MAX_SUB_AUTHORITIES 15
+#define SECURITY_MAX_SID_SIZE                                                                      \
+	(sizeof(SID) - sizeof(ULONG) + SID_MAX_SUB_AUTHORITIES * sizeof(ULONG))
+
+#define SECURITY_NULL_SID_AUTHORITY                                                                \
+	{                                                                                          \
+		0, 0, 0, 0, 0, 0                                                                   \
+	}
+#define SECURITY_WORLD_SID_AUTHORITY                                                               \
+	{                                                                                          \
+		0, 0, 0, 0, 0, 1                                                                   \
+	}
+#define SECURITY_LOCAL_SID_AUTHORITY                                                               \
+	{                                                                                          \
+		0, 0, 0, 0, 0, 2                                                                   \
+	}
+#define SECURITY_CREATOR_SID_AUTHORITY                                                             \
+	{                                                                                          \
+		0, 0, 0, 0, 0, 3                                                                   \
+	}
+#define SECURITY_NT_AUTHORITY                                                                      \
+	{                                                                                          \
+		0, 0, 0, 0, 0, 5                                                                   \
+	}
+#define SECURITY_NULL_RID 0x00000000L
+#define SECURITY_WORLD_RID 0x00000000L
+#define SECURITY_LOCAL_RID 0x00000000L
+#define SECURITY_CREATOR_OWNER_RID 0x00000000L
+#define SECURITY_CREATOR_GROUP_RID 0x00000001L
+#define SECURITY_DIALUP_RID 0x00000001L
+#define SECURITY_NETWORK_RID 0x00000002L
+#define SECURITY_BATCH_RID 0x00000003L
+#define SECURITY_INTERACTIVE_RID 0x00000004L
+#define SECURITY_ANONYMOUS_LOGON_RID 0x00000007L
+#define SECURITY_AUTHENTICATED_USER_RID 0x0000000BL
+#define SECURITY_RESTRICTED_CODE_RID 0x0000000CL
+#define SECURITY_LOCAL_SYSTEM_RID 0x00000012L
+#define SECURITY_LOCAL_SERVICE_RID 0x00000013L
+#define SECURITY_NETWORK_SERVICE_RID 0x00000014L
+#define SECURITY_BUILTIN_DOMAIN_RID 0x00000020L
+#define DOMAIN_ALIAS_RID_ADMINS 0x00000220L
+#define DOMAIN_ALIAS_RID_USERS 0x00000221L
+#define DOMAIN_ALIAS_RID_GUESTS 0x00000222L
+#define DOMAIN_ALIAS_RID_POWER_USERS 0x00000223L
+#define DOMAIN_ALIAS_RID_ACCOUNT_OPS 0x00000224L
+#define DOMAIN_ALIAS_RID_SYSTEM_OPS 0x00000225L
+#define DOMAIN_ALIAS_RID_PRINT_OPS 0x00000226L
+#define DOMAIN_ALIAS_RID_BACKUP_OPS 0x00000227L
+
+#define ACL_REVISION 2
+#define ACL_REVISION_DS 4
+#define ACL_REVISION2 2
+#define ACL_REVISION3 3
+#define ACL_REVISION4 4
+#define MIN_ACL_REVISION ACL_REVISION2
+#define MAX_ACL_REVISION ACL_REVISION4
+
+typedef struct _ACE_HEADER {
+	UCHAR AceType;
+	UCHAR AceFlags;
+	USHORT AceSize;
+} ACE_HEADER, *PACE_HEADER;
+
+#define ACCESS_ALLOWED_ACE_TYPE 0x0
+#define ACCESS_DENIED_ACE_TYPE 0x1
+#define SYSTEM_AUDIT_ACE_TYPE 0x2
+#define OBJECT_INHERIT_ACE 0x1
+#define CONTAINER_INHERIT_ACE 0x2
+#define NO_PROPAGATE_INHERIT_ACE 0x4
+#define INHERIT_ONLY_ACE 0x8
+#define INHERITED_ACE 0x10
+
+typedef struct _ACCESS_ALLOWED_ACE {
+	ACE_HEADER Header;
+	ACCESS_MASK Mask;
+	ULONG SidStart;
+} ACCESS_ALLOWED_ACE, *PACCESS_ALLOWED_ACE;
+
+typedef struct _ACCESS_DENIED_ACE {
+	ACE_HEADER Header;
+	ACCESS_MASK Mask;
+	ULONG SidStart;
+} ACCESS_DENIED_ACE, *PACCESS_DENIED_ACE;
+
+#define SE_OWNER_DEFAULTED 0x0001
+#define SE_GROUP_DEFAULTED 0x0002
+#define SE_DACL_PRESENT 0x0004
+#define SE_DACL_DEFAULTED 0x0008
+#define SE_SACL_PRESENT 0x0010
+#define SE_SACL_DEFAULTED 0x0020
+#define SE_SELF_RELATIVE 0x8000
+
 typedef struct _SECURITY_DESCRIPTOR {
 	UCHAR Revision;
 	UCHAR Sbz1;
@@ -1201,6 +1312,16 @@ typedef struct _SECURITY_DESCRIPTOR {
 	PACL Sacl;
 	PACL Dacl;
 } SECURITY_DESCRIPTOR, *PISECURITY_DESCRIPTOR;
+
+typedef struct _SECURITY_DESCRIPTOR_RELATIVE {
+	UCHAR Revision;
+	UCHAR Sbz1;
+	SECURITY_DESCRIPTOR_CONTROL Control;
+	ULONG Owner;
+	ULONG Group;
+	ULONG Sacl;
+	ULONG Dacl;
+} SECURITY_DESCRIPTOR_RELATIVE, *PISECURITY_DESCRIPTOR_RELATIVE;
 
 /* ---- Exceptions (SEH is not available: see excpt.h; the types exist for filter signatures) ---- */
 
@@ -1475,7 +1596,6 @@ extern POBJECT_TYPE *TmTransactionManagerObjectType;
 extern POBJECT_TYPE *CmKeyObjectType;
 extern POBJECT_TYPE *MmSectionObjectType;
 
-
 /* ---- File and volume information classes ------------------------------------------------------------ */
 
 typedef enum _FILE_INFORMATION_CLASS {
@@ -1563,7 +1683,8 @@ typedef enum _FILE_INFORMATION_CLASS {
 	FileStreamReservationInformation,
 	FileMupProviderInfo,
 	FileMaximumInformation
-} FILE_INFORMATION_CLASS, *PFILE_INFORMATION_CLASS;
+} FILE_INFORMATION_CLASS,
+    *PFILE_INFORMATION_CLASS;
 
 typedef enum _FSINFOCLASS {
 	FileFsVolumeInformation = 1,
@@ -1582,14 +1703,16 @@ typedef enum _FSINFOCLASS {
 	FileFsFullSizeInformationEx,
 	FileFsGuidInformation,
 	FileFsMaximumInformation
-} FS_INFORMATION_CLASS, *PFS_INFORMATION_CLASS;
+} FS_INFORMATION_CLASS,
+    *PFS_INFORMATION_CLASS;
 
 typedef enum _DIRECTORY_NOTIFY_INFORMATION_CLASS {
 	DirectoryNotifyInformation = 1,
 	DirectoryNotifyExtendedInformation,
 	DirectoryNotifyFullInformation,
 	DirectoryNotifyMaximumInformation
-} DIRECTORY_NOTIFY_INFORMATION_CLASS, *PDIRECTORY_NOTIFY_INFORMATION_CLASS;
+} DIRECTORY_NOTIFY_INFORMATION_CLASS,
+    *PDIRECTORY_NOTIFY_INFORMATION_CLASS;
 
 typedef struct _FILE_BASIC_INFORMATION {
 	LARGE_INTEGER CreationTime;
@@ -1706,12 +1829,12 @@ typedef struct _FILE_DISPOSITION_INFORMATION_EX {
 #define FILE_RENAME_SUPPRESS_STORAGE_RESERVE_INHERITANCE 0x00000008
 #define FILE_RENAME_NO_INCREASE_AVAILABLE_SPACE 0x00000010
 #define FILE_RENAME_NO_DECREASE_AVAILABLE_SPACE 0x00000020
-#define FILE_RENAME_PRESERVE_AVAILABLE_SPACE                                                     \
+#define FILE_RENAME_PRESERVE_AVAILABLE_SPACE                                                       \
 	(FILE_RENAME_NO_INCREASE_AVAILABLE_SPACE | FILE_RENAME_NO_DECREASE_AVAILABLE_SPACE)
 #define FILE_RENAME_IGNORE_READONLY_ATTRIBUTE 0x00000040
 #define FILE_RENAME_FORCE_RESIZE_TARGET_SR 0x00000080
 #define FILE_RENAME_FORCE_RESIZE_SOURCE_SR 0x00000100
-#define FILE_RENAME_FORCE_RESIZE_SR                                                              \
+#define FILE_RENAME_FORCE_RESIZE_SR                                                                \
 	(FILE_RENAME_FORCE_RESIZE_TARGET_SR | FILE_RENAME_FORCE_RESIZE_SOURCE_SR)
 
 typedef struct _FILE_RENAME_INFORMATION {
@@ -1729,12 +1852,13 @@ typedef struct _FILE_RENAME_INFORMATION {
 #define FILE_LINK_SUPPRESS_STORAGE_RESERVE_INHERITANCE 0x00000008
 #define FILE_LINK_NO_INCREASE_AVAILABLE_SPACE 0x00000010
 #define FILE_LINK_NO_DECREASE_AVAILABLE_SPACE 0x00000020
-#define FILE_LINK_PRESERVE_AVAILABLE_SPACE                                                       \
+#define FILE_LINK_PRESERVE_AVAILABLE_SPACE                                                         \
 	(FILE_LINK_NO_INCREASE_AVAILABLE_SPACE | FILE_LINK_NO_DECREASE_AVAILABLE_SPACE)
 #define FILE_LINK_IGNORE_READONLY_ATTRIBUTE 0x00000040
 #define FILE_LINK_FORCE_RESIZE_TARGET_SR 0x00000080
 #define FILE_LINK_FORCE_RESIZE_SOURCE_SR 0x00000100
-#define FILE_LINK_FORCE_RESIZE_SR (FILE_LINK_FORCE_RESIZE_TARGET_SR | FILE_LINK_FORCE_RESIZE_SOURCE_SR)
+#define FILE_LINK_FORCE_RESIZE_SR                                                                  \
+	(FILE_LINK_FORCE_RESIZE_TARGET_SR | FILE_LINK_FORCE_RESIZE_SOURCE_SR)
 
 typedef struct _FILE_LINK_INFORMATION {
 	union {
@@ -2263,14 +2387,14 @@ FORCEINLINE PIO_STACK_LOCATION IoGetNextIrpStackLocation(PIRP Irp)
 #define KEY_WOW64_32KEY (0x0200)
 #define KEY_WOW64_64KEY (0x0100)
 #define KEY_WOW64_RES (0x0300)
-#define KEY_READ                                                                                 \
-	((STANDARD_RIGHTS_READ | KEY_QUERY_VALUE | KEY_ENUMERATE_SUB_KEYS | KEY_NOTIFY) &         \
+#define KEY_READ                                                                                   \
+	((STANDARD_RIGHTS_READ | KEY_QUERY_VALUE | KEY_ENUMERATE_SUB_KEYS | KEY_NOTIFY) &          \
 	 (~SYNCHRONIZE))
 #define KEY_WRITE ((STANDARD_RIGHTS_WRITE | KEY_SET_VALUE | KEY_CREATE_SUB_KEY) & (~SYNCHRONIZE))
 #define KEY_EXECUTE ((KEY_READ) & (~SYNCHRONIZE))
-#define KEY_ALL_ACCESS                                                                           \
-	((STANDARD_RIGHTS_ALL | KEY_QUERY_VALUE | KEY_SET_VALUE | KEY_CREATE_SUB_KEY |            \
-	  KEY_ENUMERATE_SUB_KEYS | KEY_NOTIFY | KEY_CREATE_LINK) &                                \
+#define KEY_ALL_ACCESS                                                                             \
+	((STANDARD_RIGHTS_ALL | KEY_QUERY_VALUE | KEY_SET_VALUE | KEY_CREATE_SUB_KEY |             \
+	  KEY_ENUMERATE_SUB_KEYS | KEY_NOTIFY | KEY_CREATE_LINK) &                                 \
 	 (~SYNCHRONIZE))
 
 #define REG_OPTION_RESERVED (0x00000000L)
@@ -2280,9 +2404,9 @@ FORCEINLINE PIO_STACK_LOCATION IoGetNextIrpStackLocation(PIRP Irp)
 #define REG_OPTION_BACKUP_RESTORE (0x00000004L)
 #define REG_OPTION_OPEN_LINK (0x00000008L)
 #define REG_OPTION_DONT_VIRTUALIZE (0x00000010L)
-#define REG_LEGAL_OPTION                                                                         \
-	(REG_OPTION_RESERVED | REG_OPTION_NON_VOLATILE | REG_OPTION_VOLATILE |                    \
-	 REG_OPTION_CREATE_LINK | REG_OPTION_BACKUP_RESTORE | REG_OPTION_OPEN_LINK |              \
+#define REG_LEGAL_OPTION                                                                           \
+	(REG_OPTION_RESERVED | REG_OPTION_NON_VOLATILE | REG_OPTION_VOLATILE |                     \
+	 REG_OPTION_CREATE_LINK | REG_OPTION_BACKUP_RESTORE | REG_OPTION_OPEN_LINK |               \
 	 REG_OPTION_DONT_VIRTUALIZE)
 #define REG_CREATED_NEW_KEY (0x00000001L)
 #define REG_OPENED_EXISTING_KEY (0x00000002L)
@@ -2406,7 +2530,8 @@ typedef enum _DRIVER_REGKEY_TYPE {
 	DriverRegKeyParameters,
 	DriverRegKeyPersistentState,
 	DriverRegKeySharedPersistentState
-} DRIVER_REGKEY_TYPE, *PDRIVER_REGKEY_TYPE;
+} DRIVER_REGKEY_TYPE,
+    *PDRIVER_REGKEY_TYPE;
 
 #define RTL_REGISTRY_ABSOLUTE 0
 #define RTL_REGISTRY_SERVICES 1
@@ -2431,8 +2556,8 @@ typedef enum _DRIVER_REGKEY_TYPE {
 #define RTL_QUERY_REGISTRY_TYPECHECK_MASK (0xff << RTL_QUERY_REGISTRY_TYPECHECK_SHIFT)
 
 typedef NTSTATUS(NTAPI RTL_QUERY_REGISTRY_ROUTINE)(PWSTR ValueName, ULONG ValueType,
-						     PVOID ValueData, ULONG ValueLength,
-						     PVOID Context, PVOID EntryContext);
+						   PVOID ValueData, ULONG ValueLength,
+						   PVOID Context, PVOID EntryContext);
 typedef RTL_QUERY_REGISTRY_ROUTINE *PRTL_QUERY_REGISTRY_ROUTINE;
 
 typedef struct _RTL_QUERY_REGISTRY_TABLE {
@@ -2542,10 +2667,12 @@ FORCEINLINE PVOID fm_secure_zero(PVOID ptr, SIZE_T cnt)
 	return ptr;
 }
 
-#define RtlInitEmptyUnicodeString(_ucStr, _buf, _bufSize)                                        \
-	((_ucStr)->Buffer = (_buf), (_ucStr)->Length = 0, (_ucStr)->MaximumLength = (USHORT)(_bufSize))
-#define RtlInitEmptyAnsiString(_ucStr, _buf, _bufSize)                                           \
-	((_ucStr)->Buffer = (_buf), (_ucStr)->Length = 0, (_ucStr)->MaximumLength = (USHORT)(_bufSize))
+#define RtlInitEmptyUnicodeString(_ucStr, _buf, _bufSize)                                          \
+	((_ucStr)->Buffer = (_buf), (_ucStr)->Length = 0,                                          \
+	 (_ucStr)->MaximumLength = (USHORT)(_bufSize))
+#define RtlInitEmptyAnsiString(_ucStr, _buf, _bufSize)                                             \
+	((_ucStr)->Buffer = (_buf), (_ucStr)->Length = 0,                                          \
+	 (_ucStr)->MaximumLength = (USHORT)(_bufSize))
 
 #define Add2Ptr(P, I) ((PVOID)((PUCHAR)(P) + (I)))
 #define PtrOffset(B, O) ((ULONG)((ULONG_PTR)(O) - (ULONG_PTR)(B)))
@@ -2700,7 +2827,7 @@ FORCEINLINE PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination,
 #define InterlockedExchangePointerAcquire InterlockedExchangePointer
 #define InterlockedIncrementSizeT(a) ((SIZE_T)InterlockedIncrement64((LONG64 volatile *)(a)))
 #define InterlockedDecrementSizeT(a) ((SIZE_T)InterlockedDecrement64((LONG64 volatile *)(a)))
-#define InterlockedExchangeAddSizeT(a, b)                                                        \
+#define InterlockedExchangeAddSizeT(a, b)                                                          \
 	((SIZE_T)InterlockedExchangeAdd64((LONG64 volatile *)(a), (LONG64)(b)))
 #define InterlockedIncrementULongPtr(a) ((ULONG_PTR)InterlockedIncrement64((LONG64 volatile *)(a)))
 #define InterlockedDecrementULongPtr(a) ((ULONG_PTR)InterlockedDecrement64((LONG64 volatile *)(a)))
@@ -2709,7 +2836,7 @@ FORCEINLINE PVOID InterlockedCompareExchangePointer(PVOID volatile *Destination,
 #define RtlInterlockedClearBits(Flags, Flag) RtlInterlockedAndBits(Flags, ~(Flag))
 #define RtlInterlockedXorBits(Flags, Flag) InterlockedXor(Flags, Flag)
 #define RtlInterlockedSetBitsDiscardReturn(Flags, Flag) ((void)RtlInterlockedSetBits(Flags, Flag))
-#define RtlInterlockedClearBitsDiscardReturn(Flags, Flag)                                        \
+#define RtlInterlockedClearBitsDiscardReturn(Flags, Flag)                                          \
 	((void)RtlInterlockedClearBits(Flags, Flag))
 #define KeMemoryBarrier() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define KeMemoryBarrierWithoutFence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
@@ -2779,25 +2906,25 @@ BOOLEAN KdRefreshDebuggerNotPresent(void);
 #define vKdPrintEx(_x_) vDbgPrintEx _x_
 #define vKdPrintExWithPrefix(_x_) vDbgPrintExWithPrefix _x_
 #else
-#define KdPrint(_x_)                                                                             \
-	do {                                                                                     \
-		if (0)                                                                           \
-			DbgPrint _x_;                                                            \
+#define KdPrint(_x_)                                                                               \
+	do {                                                                                       \
+		if (0)                                                                             \
+			DbgPrint _x_;                                                              \
 	} while (0)
-#define KdPrintEx(_x_)                                                                           \
-	do {                                                                                     \
-		if (0)                                                                           \
-			DbgPrintEx _x_;                                                          \
+#define KdPrintEx(_x_)                                                                             \
+	do {                                                                                       \
+		if (0)                                                                             \
+			DbgPrintEx _x_;                                                            \
 	} while (0)
-#define vKdPrintEx(_x_)                                                                          \
-	do {                                                                                     \
-		if (0)                                                                           \
-			vDbgPrintEx _x_;                                                         \
+#define vKdPrintEx(_x_)                                                                            \
+	do {                                                                                       \
+		if (0)                                                                             \
+			vDbgPrintEx _x_;                                                           \
 	} while (0)
-#define vKdPrintExWithPrefix(_x_)                                                                \
-	do {                                                                                     \
-		if (0)                                                                           \
-			vDbgPrintExWithPrefix _x_;                                               \
+#define vKdPrintExWithPrefix(_x_)                                                                  \
+	do {                                                                                       \
+		if (0)                                                                             \
+			vDbgPrintExWithPrefix _x_;                                                 \
 	} while (0)
 #endif
 
@@ -2809,12 +2936,11 @@ void fm_nt_assert_failed(const char *expr, const char *msg, const char *file, in
 /* PAGED_CODE(): logs (and reports to the verifier) when called above APC_LEVEL. */
 void fm_nt_paged_code(const char *file, int line);
 
-#define RtlAssert(VoidFailedAssertion, VoidFileName, LineNumber, MutableMessage)                 \
-	fm_nt_assert_failed((const char *)(VoidFailedAssertion), (const char *)(MutableMessage), \
+#define RtlAssert(VoidFailedAssertion, VoidFileName, LineNumber, MutableMessage)                   \
+	fm_nt_assert_failed((const char *)(VoidFailedAssertion), (const char *)(MutableMessage),   \
 			    (const char *)(VoidFileName), (int)(LineNumber))
-#define ASSERT(exp)                                                                              \
-	((!(exp)) ? (fm_nt_assert_failed(#exp, NULL, __FILE__, __LINE__), FALSE) : TRUE)
-#define ASSERTMSG(msg, exp)                                                                      \
+#define ASSERT(exp) ((!(exp)) ? (fm_nt_assert_failed(#exp, NULL, __FILE__, __LINE__), FALSE) : TRUE)
+#define ASSERTMSG(msg, exp)                                                                        \
 	((!(exp)) ? (fm_nt_assert_failed(#exp, (msg), __FILE__, __LINE__), FALSE) : TRUE)
 #define RTL_SOFT_ASSERT(exp) ASSERT(exp)
 #define RTL_SOFT_ASSERTMSG(msg, exp) ASSERTMSG(msg, exp)
@@ -2987,8 +3113,7 @@ KIRQL KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock);
 void KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql);
 void KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle);
 void KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle);
-void KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock,
-					      PKLOCK_QUEUE_HANDLE LockHandle);
+void KeAcquireInStackQueuedSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle);
 void KeReleaseInStackQueuedSpinLockFromDpcLevel(PKLOCK_QUEUE_HANDLE LockHandle);
 void KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE LockHandle);
 void KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandle);
@@ -3001,8 +3126,7 @@ LONG KeReadStateEvent(PRKEVENT Event);
 LONG KePulseEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait);
 
 void KeInitializeSemaphore(PRKSEMAPHORE Semaphore, LONG Count, LONG Limit);
-LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment,
-			BOOLEAN Wait);
+LONG KeReleaseSemaphore(PRKSEMAPHORE Semaphore, KPRIORITY Increment, LONG Adjustment, BOOLEAN Wait);
 LONG KeReadStateSemaphore(PRKSEMAPHORE Semaphore);
 
 void KeInitializeMutex(PRKMUTEX Mutex, ULONG Level);
@@ -3032,8 +3156,7 @@ BOOLEAN KeCancelTimer(PKTIMER Timer);
 BOOLEAN KeReadStateTimer(PKTIMER Timer);
 
 void KeInitializeDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext);
-void KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine,
-			     PVOID DeferredContext);
+void KeInitializeThreadedDpc(PRKDPC Dpc, PKDEFERRED_ROUTINE DeferredRoutine, PVOID DeferredContext);
 BOOLEAN KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2);
 BOOLEAN KeRemoveQueueDpc(PRKDPC Dpc);
 void KeFlushQueuedDpcs(void);
@@ -3153,8 +3276,8 @@ BOOLEAN RtlEqualString(const STRING *String1, const STRING *String2, BOOLEAN Cas
 BOOLEAN RtlPrefixString(const STRING *String1, const STRING *String2, BOOLEAN CaseInSensitive);
 NTSTATUS RtlUpcaseUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString,
 				BOOLEAN AllocateDestinationString);
-NTSTATUS RtlDowncaseUnicodeString(PUNICODE_STRING DestinationString,
-				  PCUNICODE_STRING SourceString, BOOLEAN AllocateDestinationString);
+NTSTATUS RtlDowncaseUnicodeString(PUNICODE_STRING DestinationString, PCUNICODE_STRING SourceString,
+				  BOOLEAN AllocateDestinationString);
 WCHAR RtlUpcaseUnicodeChar(WCHAR SourceCharacter);
 WCHAR RtlDowncaseUnicodeChar(WCHAR SourceCharacter);
 CHAR RtlUpperChar(CHAR Character);
@@ -3163,17 +3286,13 @@ void RtlFreeUnicodeString(PUNICODE_STRING UnicodeString);
 void RtlFreeAnsiString(PANSI_STRING AnsiString);
 void RtlFreeUTF8String(PUTF8_STRING Utf8String);
 /* "ANSI" strings are UTF-8 here. */
-NTSTATUS RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString,
-				      PCUNICODE_STRING SourceString,
+NTSTATUS RtlUnicodeStringToAnsiString(PANSI_STRING DestinationString, PCUNICODE_STRING SourceString,
 				      BOOLEAN AllocateDestinationString);
-NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString,
-				      PCANSI_STRING SourceString,
+NTSTATUS RtlAnsiStringToUnicodeString(PUNICODE_STRING DestinationString, PCANSI_STRING SourceString,
 				      BOOLEAN AllocateDestinationString);
-NTSTATUS RtlUnicodeStringToUTF8String(PUTF8_STRING DestinationString,
-				      PCUNICODE_STRING SourceString,
+NTSTATUS RtlUnicodeStringToUTF8String(PUTF8_STRING DestinationString, PCUNICODE_STRING SourceString,
 				      BOOLEAN AllocateDestinationString);
-NTSTATUS RtlUTF8StringToUnicodeString(PUNICODE_STRING DestinationString,
-				      PUTF8_STRING SourceString,
+NTSTATUS RtlUTF8StringToUnicodeString(PUNICODE_STRING DestinationString, PUTF8_STRING SourceString,
 				      BOOLEAN AllocateDestinationString);
 NTSTATUS RtlUnicodeToUTF8N(PCHAR UTF8StringDestination, ULONG UTF8StringMaxByteCount,
 			   PULONG UTF8StringActualByteCount, PCWCH UnicodeStringSource,
@@ -3192,8 +3311,8 @@ NTSTATUS RtlCharToInteger(PCSZ String, ULONG Base, PULONG Value);
 NTSTATUS RtlIntegerToChar(ULONG Value, ULONG Base, LONG OutputLength, PSZ String);
 NTSTATUS RtlStringFromGUID(REFGUID Guid, PUNICODE_STRING GuidString);
 NTSTATUS RtlGUIDFromString(PCUNICODE_STRING GuidString, GUID *Guid);
-NTSTATUS RtlHashUnicodeString(PCUNICODE_STRING String, BOOLEAN CaseInSensitive,
-			      ULONG HashAlgorithm, PULONG HashValue);
+NTSTATUS RtlHashUnicodeString(PCUNICODE_STRING String, BOOLEAN CaseInSensitive, ULONG HashAlgorithm,
+			      PULONG HashValue);
 #define HASH_STRING_ALGORITHM_DEFAULT 0
 #define HASH_STRING_ALGORITHM_X65599 1
 #define HASH_STRING_ALGORITHM_INVALID 0xffffffff
@@ -3235,15 +3354,14 @@ PVOID RtlPcToFileHeader(PVOID PcValue, PVOID *BaseOfImage);
 USHORT RtlCaptureStackBackTrace(ULONG FramesToSkip, ULONG FramesToCapture, PVOID *BackTrace,
 				PULONG BackTraceHash);
 
-
 /* ---- Memory manager and MDLs ------------------------------------------------------------------- */
 
 /*
  * Our buffers are plain process memory: an MDL simply describes an address range, "locking"
  * is a no-op and the system address of an MDL is the address it describes.
  */
-PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
-		   BOOLEAN ChargeQuota, struct _IRP *Irp);
+PMDL IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota,
+		   struct _IRP *Irp);
 void IoFreeMdl(PMDL Mdl);
 void IoBuildPartialMdl(PMDL SourceMdl, PMDL TargetMdl, PVOID VirtualAddress, ULONG Length);
 void MmBuildMdlForNonPagedPool(PMDL MemoryDescriptorList);
@@ -3257,16 +3375,16 @@ PVOID MmMapLockedPages(PMDL MemoryDescriptorList, KPROCESSOR_MODE AccessMode);
 void MmUnmapLockedPages(PVOID BaseAddress, PMDL MemoryDescriptorList);
 SIZE_T MmSizeOfMdl(PVOID Base, SIZE_T Length);
 PMDL MmCreateMdl(PMDL MemoryDescriptorList, PVOID Base, SIZE_T Length);
-#define MmInitializeMdl(MemoryDescriptorList, BaseVa, Length)                                    \
-	do {                                                                                     \
-		(MemoryDescriptorList)->Next = (PMDL)NULL;                                       \
-		(MemoryDescriptorList)->Size =                                                   \
-			(CSHORT)(sizeof(MDL) + (sizeof(ULONG_PTR) *                               \
-						ADDRESS_AND_SIZE_TO_SPAN_PAGES((BaseVa), (Length)))); \
-		(MemoryDescriptorList)->MdlFlags = 0;                                            \
-		(MemoryDescriptorList)->StartVa = (PVOID)PAGE_ALIGN((BaseVa));                    \
-		(MemoryDescriptorList)->ByteOffset = BYTE_OFFSET((BaseVa));                      \
-		(MemoryDescriptorList)->ByteCount = (ULONG)(Length);                             \
+#define MmInitializeMdl(MemoryDescriptorList, BaseVa, Length)                                      \
+	do {                                                                                       \
+		(MemoryDescriptorList)->Next = (PMDL)NULL;                                         \
+		(MemoryDescriptorList)->Size =                                                     \
+		    (CSHORT)(sizeof(MDL) + (sizeof(ULONG_PTR) *                                    \
+					    ADDRESS_AND_SIZE_TO_SPAN_PAGES((BaseVa), (Length))));  \
+		(MemoryDescriptorList)->MdlFlags = 0;                                              \
+		(MemoryDescriptorList)->StartVa = (PVOID)PAGE_ALIGN((BaseVa));                     \
+		(MemoryDescriptorList)->ByteOffset = BYTE_OFFSET((BaseVa));                        \
+		(MemoryDescriptorList)->ByteCount = (ULONG)(Length);                               \
 	} while (0)
 
 FORCEINLINE PVOID MmGetSystemAddressForMdlSafe(PMDL Mdl, ULONG Priority)
@@ -3372,16 +3490,15 @@ NTSTATUS ZwDeleteValueKey(HANDLE KeyHandle, PUNICODE_STRING ValueName);
 NTSTATUS ZwCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess,
 		      POBJECT_ATTRIBUTES ObjectAttributes, PIO_STATUS_BLOCK IoStatusBlock,
 		      PLARGE_INTEGER AllocationSize, ULONG FileAttributes, ULONG ShareAccess,
-		      ULONG CreateDisposition, ULONG CreateOptions, PVOID EaBuffer,
-		      ULONG EaLength);
+		      ULONG CreateDisposition, ULONG CreateOptions, PVOID EaBuffer, ULONG EaLength);
 NTSTATUS ZwOpenFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess,
 		    POBJECT_ATTRIBUTES ObjectAttributes, PIO_STATUS_BLOCK IoStatusBlock,
 		    ULONG ShareAccess, ULONG OpenOptions);
 NTSTATUS ZwReadFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
 		    PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length,
 		    PLARGE_INTEGER ByteOffset, PULONG Key);
-NTSTATUS ZwWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
-		     PVOID ApcContext, PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length,
+NTSTATUS ZwWriteFile(HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine, PVOID ApcContext,
+		     PIO_STATUS_BLOCK IoStatusBlock, PVOID Buffer, ULONG Length,
 		     PLARGE_INTEGER ByteOffset, PULONG Key);
 NTSTATUS ZwQueryInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock,
 				PVOID FileInformation, ULONG Length,
@@ -3471,7 +3588,7 @@ typedef enum _TRANSACTION_INFORMATION_CLASS {
 
 NTSTATUS ZwQueryInformationTransaction(HANDLE TransactionHandle,
 				       TRANSACTION_INFORMATION_CLASS TransactionInformationClass,
-				       PVOID TransactionInformation, ULONG TransactionInformationLength,
-				       PULONG ReturnLength);
+				       PVOID TransactionInformation,
+				       ULONG TransactionInformationLength, PULONG ReturnLength);
 
 #endif

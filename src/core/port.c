@@ -6,6 +6,7 @@
 #include "core/core_i.h"
 #include "lib/portwire.h"
 #include "nt/ke.h"
+#include "nt/security.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +33,7 @@
  * (which shuts the sockets down) waits for them through the filter's rundown.
  */
 enum { FM_MAGIC_SPORT = 0x54505346, FM_MAGIC_CPORT = 0x54504346 };
+enum { FM_PORT_ROOT_ONLY, FM_PORT_EVERYONE, FM_PORT_DACL };
 
 struct fm_sport {
 	uint32_t magic;
@@ -39,8 +41,9 @@ struct fm_sport {
 	char name[256]; /* UTF-8 */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int lfd;
-	bool everyone; /* the descriptor's DACL is NULL: any uid may connect */
-	bool closed;   /* no new connections (FltCloseCommunicationPort or unload) */
+	int access;  /* FM_PORT_ROOT_ONLY, FM_PORT_EVERYONE (NULL DACL) or FM_PORT_DACL */
+	ACL *dacl;   /* FM_PORT_DACL: a copy of the descriptor's DACL, after this struct */
+	bool closed; /* no new connections (FltCloseCommunicationPort or unload) */
 	bool creator_ref;
 	long refs; /* creator, accept thread, connections; g_lock */
 	LONG max_conn;
@@ -199,34 +202,46 @@ static void set_timeout(int fd, int opt, int seconds)
 
 /* ---- Security descriptors ---- */
 
-/* What FltBuildDefaultSecurityDescriptor hands out: a descriptor with a DACL that stands for
- * "SYSTEM and Administrators" (fltmgrd's uid and root).  The ACEs are not interpreted: a
- * present, non-NULL DACL means root only; a NULL DACL (RtlSetDaclSecurityDescriptor(sd, TRUE,
- * NULL, FALSE)) means everyone. */
+/*
+ * What FltBuildDefaultSecurityDescriptor hands out: an absolute descriptor whose DACL grants
+ * DesiredAccess to SYSTEM and BUILTIN\Administrators (on Linux: root and fltmgrd's own uid),
+ * all in one allocation that FltFreeSecurityDescriptor releases.
+ */
 struct fm_default_sd {
 	SECURITY_DESCRIPTOR sd;
-	ACL dacl;
+	union {
+		ACL acl;
+		ULONG space[64];
+	} dacl;
 };
-
-#define FM_SE_DACL_PRESENT 0x0004
 
 NTSTATUS FLTAPI FltBuildDefaultSecurityDescriptor(PSECURITY_DESCRIPTOR *SecurityDescriptor,
 						  ACCESS_MASK DesiredAccess)
 {
 	struct fm_default_sd *d;
+	NTSTATUS st;
 
-	(void)DesiredAccess;
 	if (!SecurityDescriptor)
 		return STATUS_INVALID_PARAMETER;
+	*SecurityDescriptor = NULL;
 	d = fm_calloc(1, sizeof(*d));
 	if (!d)
 		return STATUS_INSUFFICIENT_RESOURCES;
-	d->sd.Revision = SECURITY_DESCRIPTOR_REVISION;
-	d->sd.Control = FM_SE_DACL_PRESENT;
-	d->dacl.AclRevision = 2;
-	d->dacl.AclSize = sizeof(ACL);
-	d->dacl.AceCount = 2;
-	d->sd.Dacl = &d->dacl;
+	st = RtlCreateSecurityDescriptor(&d->sd, SECURITY_DESCRIPTOR_REVISION);
+	if (NT_SUCCESS(st))
+		st = RtlCreateAcl(&d->dacl.acl, sizeof(d->dacl), ACL_REVISION);
+	if (NT_SUCCESS(st))
+		st = RtlAddAccessAllowedAce(&d->dacl.acl, ACL_REVISION, DesiredAccess,
+					    SeExports->SeLocalSystemSid);
+	if (NT_SUCCESS(st))
+		st = RtlAddAccessAllowedAce(&d->dacl.acl, ACL_REVISION, DesiredAccess,
+					    SeExports->SeAliasAdminsSid);
+	if (NT_SUCCESS(st))
+		st = RtlSetDaclSecurityDescriptor(&d->sd, TRUE, &d->dacl.acl, FALSE);
+	if (!NT_SUCCESS(st)) {
+		fm_free(d);
+		return st;
+	}
 	*SecurityDescriptor = &d->sd;
 	return STATUS_SUCCESS;
 }
@@ -237,12 +252,53 @@ void FLTAPI FltFreeSecurityDescriptor(PSECURITY_DESCRIPTOR SecurityDescriptor)
 	fm_free(SecurityDescriptor);
 }
 
-static bool sd_allows_everyone(PSECURITY_DESCRIPTOR sdp)
+/*
+ * How a port created with descriptor sd admits peers: no descriptor or no DACL present ->
+ * root only (the default an object gets from a kernel-mode creator); a NULL DACL ->
+ * everyone; otherwise the DACL's ACEs decide (*dacl).  Negative: a malformed descriptor or
+ * DACL (STATUS_INVALID_SECURITY_DESCR / STATUS_INVALID_ACL).
+ */
+static NTSTATUS port_access_of(PSECURITY_DESCRIPTOR sd, int *access, const ACL **dacl)
 {
-	PISECURITY_DESCRIPTOR sd = sdp;
+	int rc;
 
-	return sd && sd->Revision == SECURITY_DESCRIPTOR_REVISION &&
-	       (sd->Control & FM_SE_DACL_PRESENT) && sd->Dacl == NULL;
+	*access = FM_PORT_ROOT_ONLY;
+	*dacl = NULL;
+	if (!sd)
+		return STATUS_SUCCESS;
+	rc = fm_sec_dacl_of(sd, dacl);
+	if (rc < 0)
+		return STATUS_INVALID_SECURITY_DESCR;
+	if (rc == 0)
+		return STATUS_SUCCESS;
+	if (!*dacl) {
+		*access = FM_PORT_EVERYONE;
+		return STATUS_SUCCESS;
+	}
+	if (!fm_sec_valid_acl(*dacl))
+		return STATUS_INVALID_ACL;
+	*access = FM_PORT_DACL;
+	return STATUS_SUCCESS;
+}
+
+/* Whether the peer on fd (uid/gid from SO_PEERCRED) may connect to sp. */
+static bool port_admits(const struct fm_sport *sp, int fd, const struct ucred *cred)
+{
+	struct fm_sec_subject who = {.uid = cred->uid, .gid = cred->gid};
+	gid_t groups[256];
+	socklen_t gl = sizeof(groups);
+
+	who.system = cred->uid == 0 || cred->uid == geteuid();
+	if (sp->access == FM_PORT_EVERYONE)
+		return true;
+	if (sp->access == FM_PORT_ROOT_ONLY)
+		return who.system;
+	/* The peer's supplementary groups as they were when it connected. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl) == 0) {
+		who.groups = groups;
+		who.ngroups = gl / sizeof(gid_t);
+	}
+	return fm_sec_access_check(sp->dacl, &who, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS);
 }
 
 /* ---- Connections ---- */
@@ -284,7 +340,7 @@ static bool conn_handshake(struct fm_cport *cp)
 	set_timeout(cp->fd, SO_SNDTIMEO, 5);
 
 	pthread_mutex_lock(&g_lock);
-	if (!sp->everyone && cred.uid != 0 && cred.uid != geteuid())
+	if (!port_admits(sp, cp->fd, &cred))
 		st = STATUS_ACCESS_DENIED;
 	else if (sp->closed)
 		st = STATUS_OBJECT_NAME_NOT_FOUND;
@@ -625,7 +681,9 @@ NTSTATUS FLTAPI FltCreateCommunicationPort(PFLT_FILTER Filter, PFLT_PORT *Server
 	struct fm_sport *sp, *it;
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	PUNICODE_STRING on;
-	int rc;
+	const ACL *dacl;
+	NTSTATUS st;
+	int rc, access;
 
 	if (ServerPort)
 		*ServerPort = NULL;
@@ -639,9 +697,18 @@ NTSTATUS FLTAPI FltCreateCommunicationPort(PFLT_FILTER Filter, PFLT_PORT *Server
 		return STATUS_OBJECT_NAME_INVALID;
 	if (__atomic_load_n(&f->unloading, __ATOMIC_SEQ_CST))
 		return STATUS_FLT_DELETING_OBJECT;
-	sp = fm_calloc(1, sizeof(*sp));
+	st = port_access_of(ObjectAttributes->SecurityDescriptor, &access, &dacl);
+	if (!NT_SUCCESS(st))
+		return st;
+	/* The DACL is copied: filters free their descriptor right after this call. */
+	sp = fm_calloc(1, sizeof(*sp) + (dacl ? dacl->AclSize : 0));
 	if (!sp)
 		return STATUS_INSUFFICIENT_RESOURCES;
+	sp->access = access;
+	if (dacl) {
+		sp->dacl = (ACL *)(sp + 1);
+		memcpy(sp->dacl, dacl, dacl->AclSize);
+	}
 	if (fm_pw_utf16_to_utf8((const uint16_t *)on->Buffer, on->Length / sizeof(WCHAR), sp->name,
 				sizeof(sp->name)) < 0) {
 		fm_free(sp);
@@ -655,7 +722,6 @@ NTSTATUS FLTAPI FltCreateCommunicationPort(PFLT_FILTER Filter, PFLT_PORT *Server
 	}
 	sp->magic = FM_MAGIC_SPORT;
 	sp->filter = f;
-	sp->everyone = sd_allows_everyone(ObjectAttributes->SecurityDescriptor);
 	sp->max_conn = MaxConnections;
 	sp->cookie = ServerPortCookie;
 	sp->connect_fn = ConnectNotifyCallback;
@@ -702,7 +768,11 @@ NTSTATUS FLTAPI FltCreateCommunicationPort(PFLT_FILTER Filter, PFLT_PORT *Server
 	g_sports = sp;
 	pthread_mutex_unlock(&g_lock);
 	fm_log(FM_LOG_INFO, f->service, "port %s: listening on %s (%s, max %ld)", sp->name,
-	       sp->path, sp->everyone ? "everyone" : "root only", (long)MaxConnections);
+	       sp->path,
+	       sp->access == FM_PORT_EVERYONE ? "everyone"
+	       : sp->access == FM_PORT_DACL   ? "its DACL decides"
+					      : "root only",
+	       (long)MaxConnections);
 	*ServerPort = (PFLT_PORT)sp;
 	return STATUS_SUCCESS;
 }

@@ -528,46 +528,7 @@ NTSTATUS ZwQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS Proces
 	}
 }
 
-/* ---- Security (descriptors are carried, access checks are Linux's) --------------------------- */
-
-NTSTATUS RtlCreateSecurityDescriptor(PSECURITY_DESCRIPTOR SecurityDescriptor, ULONG Revision)
-{
-	PISECURITY_DESCRIPTOR sd = SecurityDescriptor;
-
-	if (Revision != SECURITY_DESCRIPTOR_REVISION)
-		return STATUS_UNKNOWN_REVISION;
-	memset(sd, 0, sizeof(*sd));
-	sd->Revision = (UCHAR)Revision;
-	return STATUS_SUCCESS;
-}
-
-NTSTATUS RtlSetDaclSecurityDescriptor(PSECURITY_DESCRIPTOR SecurityDescriptor, BOOLEAN DaclPresent,
-				      PACL Dacl, BOOLEAN DaclDefaulted)
-{
-	PISECURITY_DESCRIPTOR sd = SecurityDescriptor;
-
-	if (sd->Revision != SECURITY_DESCRIPTOR_REVISION)
-		return STATUS_UNKNOWN_REVISION;
-	/* SE_DACL_PRESENT 0x4, SE_DACL_DEFAULTED 0x8. */
-	sd->Control =
-	    (USHORT)((sd->Control & ~0xcu) | (DaclPresent ? 0x4u : 0) | (DaclDefaulted ? 0x8u : 0));
-	sd->Dacl = DaclPresent ? Dacl : NULL;
-	return STATUS_SUCCESS;
-}
-
-ULONG RtlLengthSecurityDescriptor(PSECURITY_DESCRIPTOR SecurityDescriptor)
-{
-	PISECURITY_DESCRIPTOR sd = SecurityDescriptor;
-
-	return sizeof(*sd) + (sd->Dacl ? sd->Dacl->AclSize : 0) +
-	       (sd->Sacl ? sd->Sacl->AclSize : 0);
-}
-
-BOOLEAN RtlValidSecurityDescriptor(PSECURITY_DESCRIPTOR SecurityDescriptor)
-{
-	return SecurityDescriptor && ((PISECURITY_DESCRIPTOR)SecurityDescriptor)->Revision ==
-					 SECURITY_DESCRIPTOR_REVISION;
-}
+/* ---- Security: privileges and subject contexts (descriptors, ACLs, SIDs: security.c) -------- */
 
 BOOLEAN SeSinglePrivilegeCheck(LUID PrivilegeValue, KPROCESSOR_MODE PreviousMode)
 {

@@ -215,6 +215,14 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[1], "detach") == 0) {
 		hr = FilterDetach(wide(argc, argv, 2, a, 256), wide(argc, argv, 3, b, 256),
 				  wide(argc, argv, 4, c, 256));
+	} else if (strcmp(argv[1], "connect") == 0) {
+		/* connect NAME: FilterConnectCommunicationPort(L"\\NAME"), then close. */
+		HANDLE port = INVALID_HANDLE_VALUE;
+		a[0] = '\\';
+		wide(argc, argv, 2, a + 1, 255);
+		hr = FilterConnectCommunicationPort(a, 0, NULL, 0, NULL, &port);
+		if (SUCCEEDED(hr))
+			CloseHandle(port);
 	} else if (strcmp(argv[1], "info") == 0) {
 		hr = filter_info(argc, argv);
 	} else if (strcmp(argv[1], "instinfo") == 0) {

@@ -2,6 +2,7 @@
 #include "core/core_i.h"
 #include "core/port.h"
 #include "lib/portwire.h"
+#include "nt/security.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -9,7 +10,9 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char g_root[64];
@@ -321,6 +324,304 @@ static void t_messages(void)
 	close(fd);
 }
 
+/* ---- DACLs, ACE by ACE ---- */
+
+/* S-1-22-<kind>-<id> into buf. */
+static PSID unix_sid(ULONG *buf, ULONG kind, ULONG id)
+{
+	SID_IDENTIFIER_AUTHORITY unix_auth = {{0, 0, 0, 0, 0, 22}};
+
+	RtlInitializeSid(buf, &unix_auth, 2);
+	*RtlSubAuthoritySid(buf, 0) = kind;
+	*RtlSubAuthoritySid(buf, 1) = id;
+	return buf;
+}
+
+static void t_acl_routines(void)
+{
+	union {
+		ACL acl;
+		ULONG space[32];
+	} u;
+	ULONG sid[SECURITY_MAX_SID_SIZE / sizeof(ULONG)],
+	    sid2[SECURITY_MAX_SID_SIZE / sizeof(ULONG)];
+	gid_t groups[] = {4242};
+	struct fm_sec_subject user = {.uid = 1000, .gid = 1000};
+	struct fm_sec_subject member = {.uid = 1001, .gid = 1001, .groups = groups, .ngroups = 1};
+	struct fm_sec_subject root = {.uid = 0, .gid = 0, .system = true};
+	PACCESS_ALLOWED_ACE ace;
+	SECURITY_DESCRIPTOR sd;
+	BOOLEAN present = FALSE, defaulted = TRUE;
+	PACL got = NULL;
+
+	TAP_EQ_INT(RtlCreateAcl(&u.acl, 4, ACL_REVISION), STATUS_BUFFER_TOO_SMALL);
+	TAP_EQ_INT(RtlCreateAcl(&u.acl, sizeof(u), 1), STATUS_INVALID_PARAMETER);
+	TAP_EQ_INT(RtlCreateAcl(&u.acl, sizeof(u), ACL_REVISION), STATUS_SUCCESS);
+	TAP_EQ_INT(u.acl.AclSize, sizeof(u));
+	TAP_EQ_INT(u.acl.AceCount, 0);
+	TAP_EQ_INT(RtlLengthRequiredSid(2), 16);
+	TAP_EQ_INT(RtlLengthSid(SeExports->SeWorldSid), 12);
+	TAP_CHECK(RtlValidSid(SeExports->SeAliasAdminsSid));
+	TAP_EQ_INT(*RtlSubAuthoritySid(SeExports->SeAliasAdminsSid, 1), DOMAIN_ALIAS_RID_ADMINS);
+	/* An empty DACL admits no one, root included. */
+	TAP_CHECK(fm_sec_valid_acl(&u.acl));
+	TAP_CHECK(!fm_sec_access_check(&u.acl, &root, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+	/* A NULL DACL admits everyone. */
+	TAP_CHECK(fm_sec_access_check(NULL, &user, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+
+	/* uid 1000 only. */
+	TAP_EQ_INT(
+	    RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, FLT_PORT_CONNECT, unix_sid(sid, 1, 1000)),
+	    STATUS_SUCCESS);
+	TAP_EQ_INT(u.acl.AceCount, 1);
+	TAP_EQ_INT(RtlGetAce(&u.acl, 0, (PVOID *)&ace), STATUS_SUCCESS);
+	TAP_EQ_INT(ace->Header.AceType, ACCESS_ALLOWED_ACE_TYPE);
+	TAP_EQ_INT(ace->Header.AceSize, 8 + 16);
+	TAP_CHECK(RtlEqualSid(&ace->SidStart, sid));
+	TAP_EQ_INT(RtlGetAce(&u.acl, 1, (PVOID *)&ace), STATUS_INVALID_PARAMETER);
+	TAP_CHECK(fm_sec_valid_acl(&u.acl));
+	TAP_CHECK(fm_sec_access_check(&u.acl, &user, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+	TAP_CHECK(!fm_sec_access_check(&u.acl, &member, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+	TAP_CHECK(!fm_sec_access_check(&u.acl, &root, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+
+	/* A supplementary group's SID. */
+	TAP_EQ_INT(
+	    RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, GENERIC_ALL, unix_sid(sid2, 2, 4242)),
+	    STATUS_SUCCESS);
+	TAP_CHECK(fm_sec_access_check(&u.acl, &member, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+	/* A right other than FLT_PORT_CONNECT does not admit. */
+	TAP_EQ_INT(RtlCreateAcl(&u.acl, sizeof(u), ACL_REVISION), STATUS_SUCCESS);
+	TAP_EQ_INT(
+	    RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, READ_CONTROL, SeExports->SeWorldSid),
+	    STATUS_SUCCESS);
+	TAP_CHECK(!fm_sec_access_check(&u.acl, &user, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+	/* A denied ACE before an allowed one wins; an inherit-only ACE is skipped. */
+	TAP_EQ_INT(RtlCreateAcl(&u.acl, sizeof(u), ACL_REVISION), STATUS_SUCCESS);
+	TAP_EQ_INT(
+	    RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, FLT_PORT_CONNECT, unix_sid(sid, 1, 1000)),
+	    STATUS_SUCCESS);
+	TAP_EQ_INT(RtlAddAccessAllowedAceEx(&u.acl, ACL_REVISION, INHERIT_ONLY_ACE,
+					    FLT_PORT_CONNECT, SeExports->SeWorldSid),
+		   STATUS_SUCCESS);
+	TAP_EQ_INT(
+	    RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, FLT_PORT_CONNECT, SeExports->SeWorldSid),
+	    STATUS_SUCCESS);
+	TAP_EQ_INT(RtlGetAce(&u.acl, 0, (PVOID *)&ace), STATUS_SUCCESS);
+	ace->Header.AceType = ACCESS_DENIED_ACE_TYPE;
+	TAP_CHECK(!fm_sec_access_check(&u.acl, &user, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+	TAP_CHECK(fm_sec_access_check(&u.acl, &member, FLT_PORT_CONNECT, FLT_PORT_ALL_ACCESS));
+	/* Space runs out. */
+	TAP_EQ_INT(RtlCreateAcl(&u.acl, sizeof(ACL) + 20, ACL_REVISION), STATUS_SUCCESS);
+	TAP_EQ_INT(
+	    RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, FLT_PORT_CONNECT, unix_sid(sid, 1, 1)),
+	    STATUS_ALLOTTED_SPACE_EXCEEDED);
+	sid[0] = 0; /* revision 0: not a SID */
+	TAP_EQ_INT(RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, FLT_PORT_CONNECT, sid),
+		   STATUS_INVALID_SID);
+	/* A malformed ACL is refused by the port. */
+	u.acl.AceCount = 3;
+	TAP_CHECK(!fm_sec_valid_acl(&u.acl));
+	TAP_EQ_INT(RtlCreateSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION), STATUS_SUCCESS);
+	TAP_EQ_INT(RtlSetDaclSecurityDescriptor(&sd, TRUE, &u.acl, FALSE), STATUS_SUCCESS);
+	TAP_EQ_INT(RtlGetDaclSecurityDescriptor(&sd, &present, &got, &defaulted), STATUS_SUCCESS);
+	TAP_CHECK(present && got == &u.acl && !defaulted);
+	{
+		PFLT_PORT sp = NULL;
+		TAP_EQ_INT(create(&sp, OBJ_KERNEL_HANDLE, &sd, 1, on_connect, on_disconnect),
+			   STATUS_INVALID_ACL);
+	}
+}
+
+/* Connect as uid/gid (+ one supplementary group, 0 = none) from a child; its CONNECT_ACK. */
+static NTSTATUS client_as(uid_t uid, gid_t gid, gid_t extra)
+{
+	int pfd[2], status;
+	NTSTATUS st = -3;
+	pid_t pid;
+
+	if (pipe(pfd) < 0)
+		return -3;
+	pid = fork();
+	if (pid == 0) {
+		NTSTATUS cst;
+		int fd;
+
+		close(pfd[0]);
+		if (setgroups(extra ? 1 : 0, &extra) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+			_exit(1);
+		fd = client("", &cst);
+		if (write(pfd[1], &cst, sizeof(cst)) < 0)
+			_exit(1);
+		/* Stay until the parent has seen the answer, then leave (a disconnect). */
+		if (fd >= 0)
+			close(fd);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (pid > 0 && read(pfd[0], &st, sizeof(st)) != sizeof(st))
+		st = -3;
+	close(pfd[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return st;
+}
+
+static void t_acl_peers(void)
+{
+	union {
+		ACL acl;
+		ULONG space[32];
+	} u;
+	ULONG sid[SECURITY_MAX_SID_SIZE / sizeof(ULONG)];
+	SECURITY_DESCRIPTOR sd;
+	PFLT_PORT sp = NULL;
+	char p[128];
+
+	if (geteuid() != 0) {
+		printf("# skipped: connecting as other uids needs root\n");
+		return;
+	}
+	/* Other uids must reach the socket. */
+	chmod(g_root, 0755);
+	snprintf(p, sizeof(p), "%s/ports", g_root);
+	mkdir(p, 0755);
+	chmod(p, 0755);
+	RtlCreateAcl(&u.acl, sizeof(u), ACL_REVISION);
+	RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, FLT_PORT_ALL_ACCESS, unix_sid(sid, 1, 60001));
+	RtlAddAccessAllowedAce(&u.acl, ACL_REVISION, FLT_PORT_ALL_ACCESS, unix_sid(sid, 2, 60100));
+	RtlCreateSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION);
+	RtlSetDaclSecurityDescriptor(&sd, TRUE, &u.acl, FALSE);
+	TAP_EQ_INT(create(&sp, OBJ_KERNEL_HANDLE, &sd, 4, on_connect, on_disconnect),
+		   STATUS_SUCCESS);
+	/* The port copied the DACL: changing ours changes nothing. */
+	memset(&u, 0, sizeof(u));
+	g_connects = g_disconnects = 0;
+	/* Each admitted client leaves before the next comes (on_disconnect closes g_client). */
+	TAP_EQ_INT(client_as(60001, 60001, 0), STATUS_SUCCESS);
+	TAP_CHECK(wait_for(&g_disconnects, 1));
+	TAP_EQ_INT(client_as(60002, 60002, 0), STATUS_ACCESS_DENIED);
+	TAP_EQ_INT(client_as(60002, 60100, 0), STATUS_SUCCESS);
+	TAP_CHECK(wait_for(&g_disconnects, 2));
+	TAP_EQ_INT(client_as(60003, 60003, 60100), STATUS_SUCCESS);
+	TAP_CHECK(wait_for(&g_disconnects, 3));
+	/* Root is not in this DACL: refused, as SYSTEM would be on Windows. */
+	TAP_EQ_INT(client_as(0, 0, 0), STATUS_ACCESS_DENIED);
+	TAP_EQ_INT(g_connects, 3);
+	FltCloseCommunicationPort(sp);
+	g_connects = g_disconnects = 0;
+	chmod(g_root, 0700);
+}
+
+/* A raw socket to the test port, nothing sent yet. */
+static int raw_socket(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/ports/%%5CTestPort", g_root);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The port still serves a well-behaved client: connect, SEND, SEND_ACK, leave. */
+static bool still_serves(int disconnects_before)
+{
+	struct fm_pw_hdr h;
+	NTSTATUS st;
+	char buf[8];
+	bool ok;
+	int fd = client(NULL, &st);
+
+	ok = fd >= 0 && st == STATUS_SUCCESS;
+	if (ok) {
+		wr(fd, FM_PW_SEND, 9, 0, 8, "ok", 2);
+		ok = rd(fd, &h, sizeof(h)) == 0 && h.type == FM_PW_SEND_ACK && h.seq == 9 &&
+		     h.len == 2 && rd(fd, buf, 2) == 0 && memcmp(buf, "pl", 2) == 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ok && wait_for(&g_disconnects, disconnects_before + 1);
+}
+
+/* A client that leaves at every step of a conversation costs its own connection only. */
+static void t_disconnect_every_step(void)
+{
+	struct fm_pw_hdr full = {.magic = FM_PW_MAGIC, .type = FM_PW_CONNECT, .len = 5, .seq = 1};
+	struct fm_pw_hdr send_hdr = {
+	    .magic = FM_PW_MAGIC, .type = FM_PW_SEND, .len = 10, .seq = 2, .arg = 16};
+	struct fm_pw_hdr reply_hdr = {
+	    .magic = FM_PW_MAGIC, .type = FM_PW_REPLY, .len = 4, .seq = 3};
+	PFLT_PORT sp;
+	NTSTATUS st;
+	int fd, expect = 0;
+
+	g_connects = g_disconnects = 0;
+	TAP_EQ_INT(create(&sp, OBJ_KERNEL_HANDLE, NULL, 1, on_connect, on_disconnect),
+		   STATUS_SUCCESS);
+	/* Before the handshake completes: no ConnectNotify, no DisconnectNotify. */
+	for (int step = 0; step < 3; step++) {
+		int c0 = g_connects;
+
+		fd = raw_socket();
+		TAP_CHECK(fd >= 0);
+		if (step == 1 && send(fd, &full, 10, MSG_NOSIGNAL) < 0)
+			printf("# send failed\n");
+		if (step == 2 && (send(fd, &full, sizeof(full), MSG_NOSIGNAL) < 0 ||
+				  send(fd, "ab", 2, MSG_NOSIGNAL) < 0))
+			printf("# send failed\n");
+		close(fd);
+		usleep(50000);
+		TAP_EQ_INT(g_connects, c0);
+		TAP_EQ_INT(g_disconnects, expect);
+		TAP_CHECK(still_serves(expect));
+		expect++;
+	}
+	/* CONNECT sent, gone before the acknowledgement: connected, then disconnected once. */
+	fd = raw_socket();
+	wr(fd, FM_PW_CONNECT, 1, 0, 0, "hello", 5);
+	close(fd);
+	TAP_CHECK(wait_for(&g_disconnects, expect + 1));
+	expect++;
+	TAP_CHECK(still_serves(expect));
+	expect++;
+	/* A GET posted, then gone: the filter's next send finds no client. */
+	fd = client(NULL, &st);
+	TAP_EQ_INT(st, STATUS_SUCCESS);
+	wr(fd, FM_PW_GET, 0, 0, 0, NULL, 0);
+	close(fd);
+	TAP_CHECK(wait_for(&g_disconnects, expect + 1));
+	TAP_EQ_INT(FltSendMessage(&g_filter, &g_client, "x", 1, NULL, NULL, NULL),
+		   STATUS_PORT_DISCONNECTED);
+	expect++;
+	TAP_CHECK(still_serves(expect));
+	expect++;
+	/* Half a SEND payload; a whole SEND without waiting for its answer; half a REPLY. */
+	for (int step = 0; step < 3; step++) {
+		fd = client(NULL, &st);
+		TAP_EQ_INT(st, STATUS_SUCCESS);
+		if (step == 0 && (send(fd, &send_hdr, sizeof(send_hdr), MSG_NOSIGNAL) < 0 ||
+				  send(fd, "abc", 3, MSG_NOSIGNAL) < 0))
+			printf("# send failed\n");
+		if (step == 1)
+			wr(fd, FM_PW_SEND, 2, 0, 16, "abcdefghij", 10);
+		if (step == 2 && (send(fd, &reply_hdr, sizeof(reply_hdr), MSG_NOSIGNAL) < 0 ||
+				  send(fd, "x", 1, MSG_NOSIGNAL) < 0))
+			printf("# send failed\n");
+		close(fd);
+		TAP_CHECK(wait_for(&g_disconnects, expect + 1));
+		expect++;
+		TAP_CHECK(still_serves(expect));
+		expect++;
+	}
+	usleep(50000);
+	TAP_EQ_INT(g_disconnects, expect);
+	FltCloseCommunicationPort(sp);
+	g_connects = g_disconnects = 0;
+}
+
 /* The port threads hold filter references until they have exited. */
 static void t_rundown(void)
 {
@@ -343,6 +644,9 @@ int main(void)
 	TAP_RUN(t_create_checks);
 	TAP_RUN(t_security);
 	TAP_RUN(t_messages);
+	TAP_RUN(t_acl_routines);
+	TAP_RUN(t_acl_peers);
+	TAP_RUN(t_disconnect_every_step);
 	TAP_RUN(t_rundown);
 	{
 		char p[128];
