@@ -18,6 +18,14 @@ libdir=$(opt libdir)
 case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
 P=$dest$prefix
 L=$dest$libdir
+# A sanitizer build installs sanitized libraries: what links against them is built the same way.
+san=$(opt b_sanitize)
+SAN=
+MESON_SAN=
+if [ "$san" != none ]; then
+	SAN="-fsanitize=$san"
+	MESON_SAN="-Db_sanitize=$san -Db_lundef=false"
+fi
 fm_ok "make install DESTDIR=... (meson install underneath)" \
 	make -s -C "$FM_SOURCE" install BUILD="$FM_BUILD" DESTDIR="$dest"
 [ "$FM_RC" -eq 0 ] || fm_done
@@ -42,6 +50,14 @@ unit=$P/lib/systemd/system/fltmgrd.service
 fm_ok "the systemd unit" test -f "$unit"
 fm_like "its ExecStart is the installed daemon" "$(cat "$unit" 2>/dev/null)" \
 	"^ExecStart=$prefix/sbin/fltmgrd( |\$)"
+if command -v systemd-analyze >/dev/null 2>&1 && [ -f "$unit" ]; then
+	mkdir -p "$FM_T/unit"
+	sed "s|^ExecStart=$prefix/sbin/fltmgrd|ExecStart=$P/sbin/fltmgrd|" "$unit" >"$FM_T/unit/fltmgrd.service"
+	out=$(LD_LIBRARY_PATH=$L systemd-analyze verify "$FM_T/unit/fltmgrd.service" 2>&1 | grep -v "Command 'man ")
+	fm_is "systemd-analyze verify finds nothing wrong with the unit" "$out" ""
+else
+	fm_skip "systemd-analyze verify of the unit" "no systemd-analyze"
+fi
 missing=
 for s in nullfilter passthrough protect xorcrypt deletewatch ctxdemo scanner minispy; do
 	for f in "$L/fltmgr/samples/$s.so" "$L/fltmgr/samples/$s.inf" \
@@ -274,19 +290,19 @@ mkdir -p "$pc"
 cp "$src/sdkdeny.inf" "$pc/"
 # shellcheck disable=SC2046
 fm_ok "pkg-config: cc builds sdkdeny.so with -Wall -Wextra -Werror" \
-	cc -Wall -Wextra -Werror -O2 $(pkg-config --cflags fltkernel) -shared -o "$pc/sdkdeny.so" \
+	cc -Wall -Wextra -Werror -O2 $SAN $(pkg-config --cflags fltkernel) -shared -o "$pc/sdkdeny.so" \
 	"$src/sdkdeny.c" $(pkg-config --libs fltkernel)
 fm_run nm -D --defined-only "$pc/sdkdeny.so"
 fm_like "it exports DriverEntry" "$FM_OUT" ' T DriverEntry$'
 # shellcheck disable=SC2046
 fm_ok "pkg-config: cc builds the companion with fltuser.pc" \
-	cc -Wall -Wextra -Werror $(pkg-config --cflags fltuser) -o "$pc/sdkdenyctl" \
+	cc -Wall -Wextra -Werror $SAN $(pkg-config --cflags fltuser) -o "$pc/sdkdenyctl" \
 	"$src/sdkdenyctl.c" $(pkg-config --libs fltuser)
 
 # The installed template's Makefile builds its myfilter.c.
 cp -r "$P/share/fltmgr/template" "$FM_T/template"
 fm_ok "the template builds with its Makefile (make + pkg-config)" \
-	make -s -C "$FM_T/template" CFLAGS="-O2 -Wall -Wextra -Werror"
+	make -s -C "$FM_T/template" CFLAGS="-O2 -Wall -Wextra -Werror $SAN"
 fm_ok "into myfilter.so" test -f "$FM_T/template/myfilter.so"
 
 # The CMake package, relocatable (found in the staged prefix).
@@ -301,7 +317,8 @@ add_executable(sdkdenyctl sdkdenyctl.c)
 target_link_libraries(sdkdenyctl PRIVATE fltmgr::fltuser)
 CMAKE
 	fm_ok "cmake: configure with find_package(fltmgr)" \
-		cmake -S "$src" -B "$src/cm" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF
+		cmake -S "$src" -B "$src/cm" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
+		-DCMAKE_C_FLAGS="$SAN"
 	fm_ok "cmake: build (fltmgr_add_minifilter, fltmgr::fltuser)" cmake --build "$src/cm"
 	fm_ok "cmake: sdkdeny.so with its INF beside it, and the companion" \
 		test -f "$src/cm/sdkdeny.so" -a -f "$src/cm/sdkdeny.inf" -a -x "$src/cm/sdkdenyctl"
@@ -321,7 +338,7 @@ ms=$src/ms
 mkdir -p "$ms"
 sed 's/myfilter/sdkdeny/g' "$P/share/fltmgr/template/meson.build" >"$ms/meson.build"
 cp "$src/sdkdeny.c" "$src/sdkdeny.inf" "$src/sdkdenyctl.c" "$ms/"
-fm_ok "meson: setup with the template's recipe" meson setup "$ms/b" "$ms"
+fm_ok "meson: setup with the template's recipe" meson setup "$ms/b" "$ms" $MESON_SAN
 fm_ok "meson: build" ninja -C "$ms/b"
 fm_ok "meson: sdkdeny.so, its INF and the companion" \
 	test -f "$ms/b/sdkdeny.so" -a -f "$ms/b/sdkdeny.inf" -a -x "$ms/b/sdkdenyctl"
