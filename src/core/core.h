@@ -144,6 +144,13 @@ struct fm_irp {
 	 */
 	bool (*cancel_check)(void *arg);
 	void *cancel_arg;
+	/*
+	 * The lower file system's note of the errno behind the failure status it set (0: none),
+	 * kept with the operation rather than the thread: a pended operation reaches the lower
+	 * on the thread that completes it.  fm_irp_init clears it.
+	 */
+	NTSTATUS lower_status;
+	int lower_errno;
 	/* Private to the core from here on. */
 	struct fm_irp_private *priv;
 	unsigned char inline_priv[1024] __attribute__((aligned(16)));
@@ -268,6 +275,9 @@ void fm_verifier_misuse(struct fm_filter *f, const char *fmt, ...)
 
 /* The filter whose code the calling thread is running (for DbgPrint tags), or NULL. */
 struct fm_filter *fm_current_filter(void);
+/* Make f the calling thread's current filter; returns the previous one (a fiber that carries a
+ * request to another thread takes it along). */
+struct fm_filter *fm_swap_current_filter(struct fm_filter *f);
 const char *fm_filter_name(const struct fm_filter *f);
 
 #endif

@@ -50,6 +50,8 @@ void fm_irp_init(struct fm_irp *irp, struct fm_volume *vol, UCHAR major, UCHAR m
 	irp->issuer = NULL;
 	irp->cancel_check = NULL;
 	irp->cancel_arg = NULL;
+	irp->lower_status = 0;
+	irp->lower_errno = 0;
 	irp->priv = NULL;
 }
 

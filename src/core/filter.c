@@ -54,6 +54,11 @@ struct fm_filter *fm_current_filter(void)
 	return fm__tls_filter;
 }
 
+struct fm_filter *fm_swap_current_filter(struct fm_filter *f)
+{
+	return fm__enter_filter(f);
+}
+
 const char *fm_filter_name(const struct fm_filter *f)
 {
 	return f ? f->service : NULL;

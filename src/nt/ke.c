@@ -26,6 +26,25 @@ void fm_nt_misuse(const char *what)
 	fm_log(FM_LOG_WARN, f ? fm_filter_name(f) : "nt", "misuse: %s", what);
 }
 
+void fm_nt_tls_save(struct fm_nt_tls *t)
+{
+	t->irql = cur_irql;
+	t->crit_regions = crit_regions;
+	t->guard_regions = guard_regions;
+	t->pid = fm_nt_set_current_pid(0);
+	cur_irql = PASSIVE_LEVEL;
+	crit_regions = 0;
+	guard_regions = 0;
+}
+
+void fm_nt_tls_load(const struct fm_nt_tls *t)
+{
+	cur_irql = t->irql;
+	crit_regions = t->crit_regions;
+	guard_regions = t->guard_regions;
+	fm_nt_set_current_pid(t->pid);
+}
+
 KIRQL KeGetCurrentIrql(void)
 {
 	return cur_irql;

@@ -37,6 +37,21 @@ struct fm_eprocess *fm_nt_process(int pid);
  */
 int fm_nt_set_current_pid(int pid);
 
+/*
+ * The per-thread kernel-runtime state that belongs to the work a thread does rather than to the
+ * thread: IRQL, critical and guarded region depths, the current process.  A fiber that parks
+ * saves it (the thread goes back to PASSIVE_LEVEL, no region, process 0) and loads it where it
+ * resumes.
+ */
+struct fm_nt_tls {
+	KIRQL irql;
+	int crit_regions;
+	int guard_regions;
+	int pid;
+};
+void fm_nt_tls_save(struct fm_nt_tls *t);
+void fm_nt_tls_load(const struct fm_nt_tls *t);
+
 /* Dispatcher object types (DISPATCHER_HEADER.Type), the Windows numbers. */
 enum {
 	FM_OBJ_EVENT_NOTIFICATION = 0,

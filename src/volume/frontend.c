@@ -172,20 +172,45 @@ static bool interrupted(void *req)
 	return fm_fuse_req_interrupted(req);
 }
 
+/* The operation finished on whichever thread completed it: continue the request's fiber. */
+static void dispatch_done(struct fm_irp *irp, void *req)
+{
+	(void)irp;
+	fm_fuse_req_resume(req);
+}
+
+static void dispatch_cancel(void *irp)
+{
+	fm_irp_cancel(irp);
+}
+
 /*
- * Run an operation through the filters and the lower, from a clean errno memory.  If a filter
- * pends it and the process gives up (a signal: FUSE_INTERRUPT), the operation is cancelled.
+ * Run an operation through the filters and the lower.  If a filter pends it, the request's
+ * fiber suspends (no thread waits) and continues when the operation completes; if the process
+ * gives up meanwhile (a signal: FUSE_INTERRUPT), the operation is cancelled.  A request without
+ * a fiber waits in the core, which polls for the interrupt.
  */
 static NTSTATUS dispatch(struct fm_irp *irp)
 {
 	struct fm_fuse_req *req = fm_fuse_current_req();
+	NTSTATUS st;
 
-	fm_lower_clear_errno();
-	if (req && !irp->cancel_check) {
-		irp->cancel_check = interrupted;
-		irp->cancel_arg = req;
+	if (!req)
+		return fm_irp_dispatch(irp);
+	if (!fm_fuse_req_can_suspend(req)) {
+		if (!irp->cancel_check) {
+			irp->cancel_check = interrupted;
+			irp->cancel_arg = req;
+		}
+		return fm_irp_dispatch(irp);
 	}
-	return fm_irp_dispatch(irp);
+	irp->done = dispatch_done;
+	irp->done_arg = req;
+	st = fm_irp_dispatch(irp);
+	if (st != STATUS_PENDING)
+		return st;
+	fm_fuse_req_suspend(req, dispatch_cancel, irp);
+	return irp->data.IoStatus.Status;
 }
 
 /* errno for a final status: the lower's exact errno when the status is still its own. */

@@ -1,5 +1,6 @@
 /* fuse_dev: the kernel FUSE protocol over /dev/fuse: mount, worker threads, decoding, replies. */
 #include "volume/fuse_dev.h"
+#include "volume/fiber.h"
 #include "volume/fuse_proto.h"
 
 #include "common/alloc.h"
@@ -23,6 +24,13 @@
 
 #define TAG "fuse"
 
+/* Thread-local accessors a fiber may call on different threads: never inlined nor analysed. */
+#if defined(__clang__)
+#define NOIPA_TLS __attribute__((noinline, optnone))
+#else
+#define NOIPA_TLS __attribute__((noipa))
+#endif
+
 #define DEFAULT_THREADS 4
 #define MAX_THREADS 64
 /* Workers are added, up to this many, when none is left waiting for requests. */
@@ -39,6 +47,11 @@
 /* How long unmount waits for held requests to be answered. */
 #define HELD_DRAIN_MS 10000
 #define INFLIGHT_BUCKETS 64
+/* Requests up to this size are copied onto their fiber, so the worker keeps its buffer. */
+#define SMALL_REQ 4096
+/* Finished fibers kept for reuse, and spare request/scratch buffers kept per session. */
+#define IDLE_FIBERS 64
+#define SPARE_BUFS 8
 #define REQ_MAGIC 0x66757271u
 #define REQ_DEAD 0xdeadfa11u
 
@@ -57,8 +70,30 @@ struct fm_fuse_req {
 	uint64_t nodeid;
 	struct fm_fuse_ctx ctx;
 	struct fm_fuse_session *s;
-	struct worker *w;	  /* NULL once held */
+	struct worker *w;	  /* NULL once held, and for requests on a fiber (see task) */
+	struct task *task;	  /* the fiber serving it, or NULL */
 	struct fm_fuse_req *next; /* in-flight hash chain, guarded by its bucket's lock */
+	/* Called once by a FUSE_INTERRUPT while the request is suspended; its bucket's lock. */
+	void (*intr_fn)(void *arg);
+	void *intr_arg;
+	int intr_calls; /* interrupt callbacks running now; its bucket's lock */
+};
+
+/*
+ * One request served on a fiber, in the fiber's own storage.  Its bytes are a copy when small;
+ * a large one (write data, xattr values) stays in the worker's buffer, and the request takes
+ * that buffer (and the scratch buffer, if it uses it) with it when it suspends: the worker
+ * then gets fresh ones.  Only the fiber itself touches these fields.
+ */
+struct task {
+	struct fm_fuse_req req;
+	struct fm_fiber *fiber;
+	struct worker *w; /* whose buffers it borrows; NULL once it owns what it uses */
+	char *buf;	  /* the request's bytes */
+	size_t n;
+	char *scratch; /* from fm_fuse_req_scratch, or NULL */
+	bool own_buf, own_scratch;
+	char small[SMALL_REQ];
 };
 
 struct worker {
@@ -67,9 +102,9 @@ struct worker {
 	bool started;
 	bool live; /* guarded by s->lock: false once the thread left its loop */
 	int fd;
-	char *buf;
-	char *scratch;
-	struct fm_fuse_req req; /* the request being served; reused */
+	char *buf;		/* NULL after a suspended request took it */
+	char *scratch;		/* allocated when first needed */
+	struct fm_fuse_req req; /* the request being served without a fiber; reused */
 };
 
 struct fm_fuse_session {
@@ -95,6 +130,14 @@ struct fm_fuse_session {
 	unsigned int spawning;	   /* slots taken whose thread is being created */
 
 	_Atomic unsigned int idle; /* workers blocked in read(2) */
+
+	/* Requests run on fibers; suspended ones resume on the continuation threads. */
+	struct fm_fiber_pool *fibers;
+	struct fm_fiber_sched *sched;
+	pthread_mutex_t spare_lock;
+	char *spare_buf[SPARE_BUFS];		 /* spare_lock */
+	char *spare_scratch[SPARE_BUFS];	 /* spare_lock */
+	unsigned int nspare_buf, nspare_scratch; /* spare_lock */
 
 	struct fm_fuse_conn conn; /* written once by the INIT handler, before initialized */
 	bool setxattr_ext;
@@ -245,23 +288,38 @@ static void inflight_remove(struct fm_fuse_session *s, struct fm_fuse_req *req)
 	atomic_fetch_sub(&s->inflight, 1);
 }
 
-/* Mark the request `unique` interrupted; false if it is not (or no longer, or not yet) ours. */
+/*
+ * Mark the request `unique` interrupted; false if it is not (or no longer, or not yet) ours.
+ * A suspended request's interrupt callback runs here, outside the lock; the request cannot go
+ * away meanwhile (fm_fuse_req_suspend waits for intr_calls to drop to 0 before it returns).
+ */
 static bool inflight_interrupt(struct fm_fuse_session *s, uint64_t unique)
 {
 	struct inflight_bucket *b = bucket_of(s, unique);
 	struct fm_fuse_req *r;
-	bool found = false;
+	void (*fn)(void *) = NULL;
+	void *arg = NULL;
 
 	pthread_mutex_lock(&b->lock);
-	for (r = b->head; r; r = r->next) {
-		if (r->unique == unique) {
-			atomic_store(&r->interrupted, true);
-			found = true;
+	for (r = b->head; r; r = r->next)
+		if (r->unique == unique)
 			break;
-		}
+	if (r) {
+		atomic_store(&r->interrupted, true);
+		fn = r->intr_fn;
+		arg = r->intr_arg;
+		r->intr_fn = NULL;
+		if (fn)
+			r->intr_calls++;
 	}
 	pthread_mutex_unlock(&b->lock);
-	return found;
+	if (fn) {
+		fn(arg);
+		pthread_mutex_lock(&b->lock);
+		r->intr_calls--;
+		pthread_mutex_unlock(&b->lock);
+	}
+	return r != NULL;
 }
 
 /* ---- writing to the device ---- */
@@ -623,6 +681,9 @@ struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req)
 	memcpy(copy, req, sizeof(*copy));
 	copy->held = true;
 	copy->w = NULL;
+	copy->task = NULL;
+	copy->intr_fn = NULL;
+	copy->intr_calls = 0;
 	copy->max_out = req->max_out;
 	atomic_store(&copy->state, REQ_ACTIVE);
 	/* Under the bucket's lock, so that an interrupt lands on exactly one of the two. */
@@ -635,11 +696,110 @@ struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req)
 	return copy;
 }
 
+/* ---- spare buffers: what a suspended request took from its worker is replaced from here ---- */
+
+static char *spare_get(struct fm_fuse_session *s, bool scratch)
+{
+	char **list = scratch ? s->spare_scratch : s->spare_buf;
+	unsigned int *n = scratch ? &s->nspare_scratch : &s->nspare_buf;
+	char *b = NULL;
+
+	pthread_mutex_lock(&s->spare_lock);
+	if (*n)
+		b = list[--*n];
+	pthread_mutex_unlock(&s->spare_lock);
+	return b ? b : fm_malloc(scratch ? s->scratch_size : s->buf_size);
+}
+
+static void spare_put(struct fm_fuse_session *s, bool scratch, char *b)
+{
+	char **list = scratch ? s->spare_scratch : s->spare_buf;
+	unsigned int *n = scratch ? &s->nspare_scratch : &s->nspare_buf;
+
+	pthread_mutex_lock(&s->spare_lock);
+	if (*n < SPARE_BUFS) {
+		list[(*n)++] = b;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&s->spare_lock);
+	fm_free(b);
+}
+
 void *fm_fuse_req_scratch(struct fm_fuse_req *req, size_t size)
 {
-	if (!req || req->held || !req->w || size > req->s->scratch_size)
+	struct task *t;
+
+	if (!req || req->magic != REQ_MAGIC || req->held || size > req->s->scratch_size)
 		return NULL;
-	return req->w->scratch;
+	t = req->task;
+	if (!t) {
+		if (!req->w)
+			return NULL;
+		if (!req->w->scratch)
+			req->w->scratch = spare_get(req->s, true);
+		return req->w->scratch;
+	}
+	if (!t->scratch && t->w) {
+		if (!t->w->scratch)
+			t->w->scratch = spare_get(req->s, true);
+		t->scratch = t->w->scratch;
+	} else if (!t->scratch) {
+		t->scratch = spare_get(req->s, true);
+		t->own_scratch = t->scratch != NULL;
+	}
+	return t->scratch;
+}
+
+/* ---- suspending a request's fiber ---- */
+
+bool fm_fuse_req_can_suspend(const struct fm_fuse_req *req)
+{
+	return req && req->magic == REQ_MAGIC && req->task && !req->held &&
+	       fm_fiber_current() == req->task->fiber;
+}
+
+void fm_fuse_req_suspend(struct fm_fuse_req *req, void (*cancel)(void *arg), void *arg)
+{
+	struct task *t = req->task;
+	struct inflight_bucket *b = bucket_of(req->s, req->unique);
+	bool interrupted;
+
+	/* The worker goes back to reading requests: take what of its buffers we still use. */
+	if (t->w) {
+		if (t->buf == t->w->buf) {
+			t->w->buf = NULL;
+			t->own_buf = true;
+		}
+		if (t->scratch && t->scratch == t->w->scratch) {
+			t->w->scratch = NULL;
+			t->own_scratch = true;
+		}
+		t->w = NULL;
+	}
+	pthread_mutex_lock(&b->lock);
+	interrupted = atomic_load(&req->interrupted);
+	if (!interrupted && cancel) {
+		req->intr_fn = cancel;
+		req->intr_arg = arg;
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (interrupted && cancel)
+		cancel(arg);
+	fm_fiber_park();
+	/* Resumed: no interrupt callback may run once we return (its argument may go away). */
+	pthread_mutex_lock(&b->lock);
+	req->intr_fn = NULL;
+	while (req->intr_calls) {
+		pthread_mutex_unlock(&b->lock);
+		sched_yield();
+		pthread_mutex_lock(&b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
+}
+
+void fm_fuse_req_resume(struct fm_fuse_req *req)
+{
+	fm_fiber_sched_wake(req->s->sched, req->task->fiber);
 }
 
 /* ---- directory entries ---- */
@@ -1349,12 +1509,89 @@ static void do_noreply(struct worker *w, const struct fuse_in_header *h, struct 
 	}
 }
 
-/* The request the calling worker thread is handling, for fm_fuse_current_req(). */
+/*
+ * The request a worker thread serves without a fiber, for fm_fuse_current_req(); a request on
+ * a fiber is found through the fiber, wherever it runs.
+ */
 static __thread struct fm_fuse_req *current_req;
+
+static NOIPA_TLS struct fm_fuse_req *thread_req(void)
+{
+	return current_req;
+}
+
+static NOIPA_TLS void set_thread_req(struct fm_fuse_req *req)
+{
+	current_req = req;
+}
 
 struct fm_fuse_req *fm_fuse_current_req(void)
 {
-	return current_req;
+	struct task *t = fm_fiber_current_arg();
+
+	if (t && t->req.task == t)
+		return &t->req;
+	return thread_req();
+}
+
+/* Decode a checked request from buf and call its op; then hold it to the exactly-once rule. */
+static void serve(struct fm_fuse_req *req, const char *buf, size_t n)
+{
+	const struct fuse_in_header *h = (const struct fuse_in_header *)buf;
+	struct fm_fuse_session *s = req->s;
+	struct cur c;
+	op_fn fn = NULL;
+
+	c.p = buf + sizeof(*h);
+	c.left = n - sizeof(*h) - (size_t)h->total_extlen * 8;
+	if (h->opcode < sizeof(op_table) / sizeof(op_table[0]))
+		fn = op_table[h->opcode];
+	if (h->opcode != FUSE_INIT && !atomic_load(&s->initialized)) {
+		fm_log(FM_LOG_ERROR, TAG, "opcode %u before FUSE_INIT", h->opcode);
+		fm_fuse_reply_err(req, EIO);
+	} else if (!fn) {
+		fm_log(FM_LOG_DEBUG, TAG, "opcode %u not implemented", h->opcode);
+		fm_fuse_reply_err(req, ENOSYS);
+	} else {
+		fn(req, &c);
+	}
+
+	/* Exactly once: a callback that neither answered nor held the request is a bug. */
+	if (atomic_load(&req->state) == REQ_ACTIVE) {
+		fm_log(FM_LOG_ERROR, TAG, "request %llu (opcode %u) left unanswered: answering EIO",
+		       (unsigned long long)req->unique, req->opcode);
+		fm_fuse_reply_err(req, EIO);
+	}
+	req->magic = REQ_DEAD;
+}
+
+/* A request's life on its fiber; the buffers it took are given back at the end. */
+static void task_main(void *arg)
+{
+	struct task *t = arg;
+	struct fm_fuse_session *s = t->req.s;
+
+	serve(&t->req, t->buf, t->n);
+	t->req.task = NULL;
+	if (t->own_buf)
+		spare_put(s, false, t->buf);
+	if (t->own_scratch)
+		spare_put(s, true, t->scratch);
+}
+
+static void req_init(struct fm_fuse_req *req, struct worker *w, const struct fuse_in_header *h)
+{
+	memset(req, 0, sizeof(*req));
+	req->magic = REQ_MAGIC;
+	req->fd = w->fd;
+	req->opcode = h->opcode;
+	req->unique = h->unique;
+	req->nodeid = h->nodeid;
+	req->ctx.uid = h->uid;
+	req->ctx.gid = h->gid;
+	req->ctx.pid = h->pid;
+	req->s = w->s;
+	atomic_store(&req->state, REQ_ACTIVE);
 }
 
 static void handle_request(struct worker *w, size_t n)
@@ -1362,9 +1599,9 @@ static void handle_request(struct worker *w, size_t n)
 	struct fm_fuse_session *s = w->s;
 	const struct fuse_in_header *h = (const struct fuse_in_header *)w->buf;
 	struct fm_fuse_req *req = &w->req;
+	struct fm_fiber *f;
 	size_t extlen;
 	struct cur c;
-	op_fn fn = NULL;
 
 	if (n < sizeof(*h)) {
 		fm_log(FM_LOG_ERROR, TAG, "short read of %zu bytes from /dev/fuse", n);
@@ -1387,41 +1624,38 @@ static void handle_request(struct worker *w, size_t n)
 		return;
 	}
 
-	memset(req, 0, sizeof(*req));
-	req->magic = REQ_MAGIC;
-	req->fd = w->fd;
-	req->opcode = h->opcode;
-	req->unique = h->unique;
-	req->nodeid = h->nodeid;
-	req->ctx.uid = h->uid;
-	req->ctx.gid = h->gid;
-	req->ctx.pid = h->pid;
-	req->s = s;
+	/*
+	 * Each request runs on a fiber: if a filter pends its operation the fiber suspends and
+	 * this worker goes back to reading.  Without a fiber (out of memory) it runs here.
+	 */
+	f = s->fibers ? fm_fiber_get(s->fibers) : NULL;
+	if (f) {
+		struct task *t = fm_fiber_local(f);
+
+		req_init(&t->req, w, h);
+		t->req.task = t;
+		t->fiber = f;
+		t->w = w;
+		t->n = n;
+		t->scratch = NULL;
+		t->own_buf = false;
+		t->own_scratch = false;
+		if (n <= sizeof(t->small)) {
+			memcpy(t->small, w->buf, n);
+			t->buf = t->small;
+		} else {
+			t->buf = w->buf;
+		}
+		inflight_add(s, &t->req);
+		fm_fiber_start(f, task_main, t);
+		return;
+	}
+	req_init(req, w, h);
 	req->w = w;
-	atomic_store(&req->state, REQ_ACTIVE);
 	inflight_add(s, req);
-
-	if (h->opcode < sizeof(op_table) / sizeof(op_table[0]))
-		fn = op_table[h->opcode];
-	if (h->opcode != FUSE_INIT && !atomic_load(&s->initialized)) {
-		fm_log(FM_LOG_ERROR, TAG, "opcode %u before FUSE_INIT", h->opcode);
-		fm_fuse_reply_err(req, EIO);
-	} else if (!fn) {
-		fm_log(FM_LOG_DEBUG, TAG, "opcode %u not implemented", h->opcode);
-		fm_fuse_reply_err(req, ENOSYS);
-	} else {
-		current_req = req;
-		fn(req, &c);
-		current_req = NULL;
-	}
-
-	/* Exactly once: a callback that neither answered nor held the request is a bug. */
-	if (atomic_load(&req->state) == REQ_ACTIVE) {
-		fm_log(FM_LOG_ERROR, TAG, "request %llu (opcode %u) left unanswered: answering EIO",
-		       (unsigned long long)req->unique, req->opcode);
-		fm_fuse_reply_err(req, EIO);
-	}
-	req->magic = REQ_DEAD;
+	set_thread_req(req);
+	serve(req, w->buf, n);
+	set_thread_req(NULL);
 }
 
 static int add_worker(struct fm_fuse_session *s);
@@ -1452,6 +1686,12 @@ static void *worker_main(void *arg)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	pthread_cleanup_push(worker_gone, w);
 	while (!atomic_load(&s->stopping)) {
+		/* A suspended request took this worker's buffer with it. */
+		if (!w->buf && !(w->buf = spare_get(s, false))) {
+			fm_log(FM_LOG_ERROR, TAG, "no memory for a request buffer; retrying");
+			usleep(10000);
+			continue;
+		}
 		atomic_fetch_add(&s->idle, 1);
 		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
 		n = read(w->fd, w->buf, s->buf_size);
@@ -1572,12 +1812,12 @@ static bool wait_workers(struct fm_fuse_session *s, long ms)
 	return none;
 }
 
-/* Wait until held requests are answered; false after `ms`. */
+/* Wait until held and suspended requests are answered and their fibers done; false after `ms`. */
 static bool wait_inflight(struct fm_fuse_session *s, long ms)
 {
 	long waited = 0;
 
-	while (atomic_load(&s->inflight) > 0) {
+	while (atomic_load(&s->inflight) > 0 || (s->fibers && fm_fiber_pool_live(s->fibers) > 0)) {
 		if (waited >= ms)
 			return false;
 		usleep(10000);
@@ -1590,6 +1830,20 @@ static void free_session(struct fm_fuse_session *s)
 {
 	unsigned int i;
 
+	fm_fiber_sched_destroy(s->sched);
+	if (s->fibers) {
+		size_t peak = fm_fiber_pool_stack_peak(s->fibers);
+
+		fm_log(FM_LOG_DEBUG, TAG, "fibers: %zu created, stack peak %zu of %zu KiB",
+		       fm_fiber_pool_created(s->fibers), peak / 1024,
+		       fm_fiber_pool_stack_size(s->fibers) / 1024);
+		fm_fiber_pool_destroy(s->fibers);
+	}
+	for (i = 0; i < s->nspare_buf; i++)
+		fm_free(s->spare_buf[i]);
+	for (i = 0; i < s->nspare_scratch; i++)
+		fm_free(s->spare_scratch[i]);
+	pthread_mutex_destroy(&s->spare_lock);
 	if (s->workers) {
 		for (i = 0; i < s->max_threads; i++) {
 			fm_free(s->workers[i].buf);
@@ -1680,7 +1934,8 @@ static bool stop_session(struct fm_fuse_session *s)
 	/* Held requests still write to our descriptors: they must stay open until answered. */
 	if (!wait_inflight(s, HELD_DRAIN_MS)) {
 		fm_log(FM_LOG_ERROR, TAG,
-		       "%llu held request(s) on %s never answered: leaking the session",
+		       "%llu held or suspended request(s) on %s never answered: leaking the "
+		       "session",
 		       (unsigned long long)atomic_load(&s->inflight), s->mountpoint);
 		return false;
 	}
@@ -1724,9 +1979,7 @@ static int add_worker(struct fm_fuse_session *s)
 
 	if (!w->buf)
 		w->buf = fm_malloc(s->buf_size);
-	if (!w->scratch)
-		w->scratch = fm_malloc(s->scratch_size);
-	if (!w->buf || !w->scratch)
+	if (!w->buf)
 		res = -ENOMEM;
 	if (res == 0 && i == 0) {
 		w->fd = s->fd;
@@ -1824,8 +2077,11 @@ static struct fm_fuse_session *session_alloc(const struct fm_fuse_options *opts,
 	pthread_condattr_destroy(&ca);
 	for (i = 0; i < INFLIGHT_BUCKETS; i++)
 		pthread_mutex_init(&s->inflight_tab[i].lock, NULL);
+	pthread_mutex_init(&s->spare_lock, NULL);
 	s->workers = fm_calloc(s->max_threads, sizeof(*s->workers));
-	if (!s->workers) {
+	s->fibers = fm_fiber_pool_create(opts->fiber_stack, sizeof(struct task), IDLE_FIBERS);
+	s->sched = fm_fiber_sched_create(GROW_THREADS);
+	if (!s->workers || !s->fibers || !s->sched) {
 		free_session(s);
 		return NULL;
 	}
@@ -1948,8 +2204,7 @@ int fm_fuse__session_new(const struct fm_fuse_options *opts, const struct fm_fus
 	s->nthreads = 1;
 	s->workers[0].fd = reply_fd;
 	s->workers[0].buf = fm_malloc(s->buf_size);
-	s->workers[0].scratch = fm_malloc(s->scratch_size);
-	if (!s->workers[0].buf || !s->workers[0].scratch) {
+	if (!s->workers[0].buf) {
 		free_session(s);
 		return -ENOMEM;
 	}
@@ -1963,6 +2218,8 @@ int fm_fuse__session_process(struct fm_fuse_session *s, const void *buf, size_t 
 
 	if (len > s->buf_size)
 		return -E2BIG;
+	if (!w->buf && !(w->buf = spare_get(s, false)))
+		return -ENOMEM;
 	memcpy(w->buf, buf, len);
 	handle_request(w, len);
 	return 0;

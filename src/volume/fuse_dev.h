@@ -177,6 +177,11 @@ struct fm_fuse_options {
 	bool default_permissions; /* the kernel checks mode bits */
 	bool want_passthrough;	  /* negotiate FUSE_PASSTHROUGH if the kernel has it */
 	uint32_t max_write;	  /* 0 = 1 MiB */
+	/*
+	 * Stack of the fibers requests run on (0 = 256 KiB; see fm_fuse_req_suspend): filters'
+	 * callbacks, the front-end and the lower file system run on it.
+	 */
+	size_t fiber_stack;
 };
 
 /*
@@ -237,8 +242,8 @@ void *fm_fuse_req_userdata(const struct fm_fuse_req *req);
 struct fm_fuse_session *fm_fuse_req_session(const struct fm_fuse_req *req);
 uint64_t fm_fuse_req_unique(const struct fm_fuse_req *req);
 /*
- * The request whose callback the calling thread is running (NULL outside callbacks).  Lets code
- * deep below a callback ask whether its request was interrupted while it waits.
+ * The request whose callback the calling thread (or fiber) is running (NULL outside callbacks).
+ * Lets code deep below a callback ask whether its request was interrupted while it waits.
  */
 struct fm_fuse_req *fm_fuse_current_req(void);
 
@@ -253,12 +258,30 @@ bool fm_fuse_req_interrupted(const struct fm_fuse_req *req);
 bool fm_fuse_req_kill_suidgid(const struct fm_fuse_req *req);
 
 /*
- * A request handed to a callback lives in its worker thread's storage.  To answer it later
+ * A request handed to a callback lives in its worker's or its fiber's storage.  To answer it later
  * from another thread, take ownership with fm_fuse_req_hold() (returns a heap copy, the
  * original must then not be used); the reply frees it.  Returns NULL if out of memory (the
  * request is then still the original's to answer).
  */
 struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req);
+
+/*
+ * Waiting without a thread.  Every request's callback runs on a fiber of its own (unless none
+ * could be had: fm_fuse_req_can_suspend() says whether this one can, from its callback).  To
+ * wait for something another thread finishes, the callback calls fm_fuse_req_suspend(): the
+ * worker thread goes back to reading requests, and the callback continues, on one of the
+ * session's continuation threads, once fm_fuse_req_resume() was called.  The resume may come
+ * from any thread (one holding its own locks too: it only queues the fiber) and at any time
+ * after the callback decided to wait, even before it calls fm_fuse_req_suspend().  One resume
+ * per suspend.  The request's arguments and its scratch buffer stay valid.  If the kernel
+ * interrupts the request (FUSE_INTERRUPT: the process got a signal) while it is suspended,
+ * or had already, cancel(arg) is called once, from the thread that read the interrupt or from
+ * fm_fuse_req_suspend itself; the wait still ends only with fm_fuse_req_resume(), and no call
+ * of cancel is running or will start once fm_fuse_req_suspend returns.
+ */
+bool fm_fuse_req_can_suspend(const struct fm_fuse_req *req);
+void fm_fuse_req_suspend(struct fm_fuse_req *req, void (*cancel)(void *arg), void *arg);
+void fm_fuse_req_resume(struct fm_fuse_req *req);
 
 /*
  * A scratch buffer of at least `size` bytes owned by the worker thread, valid until this

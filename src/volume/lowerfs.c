@@ -124,12 +124,14 @@ struct fm_handle {
 	ULONG lxdev[2];
 };
 
-/* Which status the lower last set from an errno on this thread (see fm_lower_last_errno). */
-static __thread struct {
-	PFLT_CALLBACK_DATA data;
-	NTSTATUS status;
-	int err;
-} last_err;
+/* Remember which errno produced the status set on this operation (see fm_lower_last_errno). */
+static void note_errno(PFLT_CALLBACK_DATA data, NTSTATUS st, int err)
+{
+	struct fm_irp *irp = fm_irp_from_data(data);
+
+	irp->lower_status = st;
+	irp->lower_errno = err;
+}
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -147,21 +149,16 @@ static NTSTATUS fail_errno(PFLT_CALLBACK_DATA data, int err)
 	if (err < 0)
 		err = -err;
 	st = (NTSTATUS)fm_status_from_errno(err);
-	last_err.data = data;
-	last_err.status = st;
-	last_err.err = err;
+	note_errno(data, st, err);
 	return complete(data, st, 0);
-}
-
-void fm_lower_clear_errno(void)
-{
-	last_err.data = NULL;
 }
 
 int fm_lower_last_errno(PFLT_CALLBACK_DATA data, NTSTATUS status)
 {
-	if (last_err.data == data && last_err.status == status)
-		return last_err.err;
+	const struct fm_irp *irp = fm_irp_from_data(data);
+
+	if (irp->lower_errno && irp->lower_status == status)
+		return irp->lower_errno;
 	return 0;
 }
 
@@ -1160,9 +1157,7 @@ struct fm_stream *fm_lower_handle_stream(PFILE_OBJECT fo)
 
 static NTSTATUS fail_status_errno(PFLT_CALLBACK_DATA data, NTSTATUS st, int err)
 {
-	last_err.data = data;
-	last_err.status = st;
-	last_err.err = err < 0 ? -err : err;
+	note_errno(data, st, err < 0 ? -err : err);
 	return complete(data, st, 0);
 }
 
@@ -3812,7 +3807,7 @@ static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 {
 	struct fm_lower *lw = fm_volume_lower_ctx(vol);
 
-	last_err.data = NULL;
+	note_errno(data, 0, 0);
 	switch (data->Iopb->MajorFunction) {
 	case IRP_MJ_CREATE:
 		return irp_create(lw, data);

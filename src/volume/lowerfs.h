@@ -139,12 +139,11 @@ bool fm_lower_has_locks(PFILE_OBJECT fo, uint32_t key);
 uint64_t fm_stream_ino(const struct fm_stream *s);
 
 /*
- * The errno behind the status the lower last set on `data`, when it came from a system call
- * on this thread and the status is still `status` (filters did not change it); 0 otherwise.
- * Lets the front-end answer the exact errno (ELOOP, EXDEV, ...) the table would blur.
+ * The errno behind the status the lower set on `data` (an fm_irp's callback data), when it came
+ * from a system call and the status is still `status` (filters did not change it); 0
+ * otherwise.  Lets the front-end answer the exact errno (ELOOP, EXDEV, ...) the table would
+ * blur.  Kept in the fm_irp, so it does not matter which thread ran the lower.
  */
 int fm_lower_last_errno(PFLT_CALLBACK_DATA data, NTSTATUS status);
-/* Forget this thread's remembered errno (before dispatching an operation). */
-void fm_lower_clear_errno(void);
 
 #endif

@@ -179,6 +179,7 @@ int fm_vol_mount(const char *backing_dir, const char *mount_point,
 	fopts.fsname = v->backing_dir;
 	fopts.subtype = "fltmgr";
 	fopts.nthreads = opts ? opts->nthreads : 0;
+	fopts.fiber_stack = opts ? opts->fiber_stack : 0;
 	fopts.allow_other = true;
 	fopts.default_permissions = true;
 	r = fm_fuse_mount(v->mount_point, &fopts, &fm_frontend_ops, v->fe, &v->session);

@@ -12,6 +12,7 @@ struct fm_volume;
 struct fm_vol_options {
 	FLT_FILESYSTEM_TYPE fs_type; /* reported to filters; 0 means FLT_FSTYPE_NTFS */
 	unsigned int nthreads;	     /* FUSE worker threads; 0 = default */
+	size_t fiber_stack;	     /* stack of the fibers requests run on; 0 = 256 KiB */
 };
 
 /*
