@@ -82,8 +82,9 @@ struct fm_filter {
 
 extern struct fm_filter *fm__filters;
 
-/* Thread-local: the filter whose code is running (DbgPrint tags, verifier). */
-extern __thread struct fm_filter *fm__tls_filter;
+/* Thread-local: the filter whose code is running (DbgPrint tags, verifier).  libfltmgr is
+ * never dlopened (the daemon and the filters link it), so the cheap TLS model applies. */
+extern __thread struct fm_filter *fm__tls_filter __attribute__((tls_model("initial-exec")));
 
 static inline struct fm_filter *fm__enter_filter(struct fm_filter *f)
 {
@@ -109,14 +110,11 @@ struct fm_instance {
 	char name[128];
 	char altitude[FM_ALTITUDE_MAX];
 	uint32_t setup_flags;
-	atomic_long refs;   /* stacks holding it, FltObjectReference, creation ref */
-	atomic_long active; /* operations between its pre and post (or in a callback) */
+	atomic_long refs; /* stacks holding it, FltObjectReference, creation ref */
+	/* Set once teardown starts; dispatch reads it without a barrier of its own (see
+	 * fm__instance_quiesce in dispatch.c for why that is enough). */
 	atomic_bool tearing_down;
-	bool attached; /* on vol->instances, model lock */
-	/* Operations between this instance's pre and post, for draining at teardown. */
-	pthread_mutex_t drain_lock;
-	struct fm_post_node *awaiting;	    /* drain_lock */
-	struct fm_irp_private *pended;	    /* operations its pre-operation pended, drain_lock */
+	bool attached;			    /* on vol->instances, model lock */
 	struct fm_instance *next_on_volume; /* model lock */
 };
 
@@ -209,18 +207,25 @@ static inline struct fm_file *fm__file(PFILE_OBJECT fo)
 
 /* ---- Dispatch ---- */
 
+/* Life of a post node: FREE until its pre-operation asks for the post (ARMED), then claimed
+ * by a compare-and-swap either by the operation (RUNNING, then DONE) or by a teardown that
+ * drains it (DRAINED). */
+enum { FM_NODE_FREE, FM_NODE_ARMED, FM_NODE_RUNNING, FM_NODE_DONE, FM_NODE_DRAINED };
+
 /* One instance on an operation's way down that asked for its post-operation. */
 struct fm_post_node {
+	atomic_int state; /* FM_NODE_*; the fields below are fixed once ARMED */
 	struct fm_instance *inst;
 	PFLT_POST_OPERATION_CALLBACK post;
 	PVOID ctx;
 	FLT_IO_PARAMETER_BLOCK snap;	/* the parameters its pre-operation saw */
 	ULONG data_flags;		/* callback data flags and mode when the pre-op ran, */
 	KPROCESSOR_MODE requestor_mode; /* for the copy a draining post-op gets */
-	/* On inst->awaiting until its post runs or teardown drains it (inst->drain_lock). */
-	struct fm_post_node *drain_next, **drain_pprev;
-	bool drained;
 };
+
+/* A thread that runs operations through filters: the operations it is running now, so a
+ * teardown can find them (dispatch.c). */
+struct fm_dispatch_thread;
 
 enum fm_irp_state {
 	FM_IRP_IDLE,
@@ -236,15 +241,25 @@ struct fm_irp_private {
 	unsigned int pos;      /* next list entry whose pre-op runs */
 	unsigned int npost;    /* nodes pushed */
 	unsigned int post_pos; /* while walking up: nodes still to run */
+	unsigned int nslots;   /* nodes[] entries (their state is FREE until used) */
 	atomic_int state;
 	/* Pended pre-op resumption: set by FltCompletePendedPreOperation. */
 	FLT_PREOP_CALLBACK_STATUS pend_status;
 	PVOID pend_ctx;
 	ULONG pend_dirty; /* the dirty flag as it was before the pended pre-op */
 	bool heap;	  /* this block was allocated, not inline in the irp */
+	bool pended_once; /* wait_lock/wait_cond were used */
 	pthread_mutex_t wait_lock;
 	pthread_cond_t wait_cond;
 	bool waiter;
+	/* The instance whose pre-operation runs (or pended it) right now, NULL between
+	 * callbacks; teardown waits while it names the instance being torn down. */
+	_Atomic(struct fm_instance *) cur;
+	/* Where a teardown finds the operation: on the list of the thread running it (owner's
+	 * lock), or parked while pended (the parked list's lock); both during hand-overs. */
+	struct fm_dispatch_thread *td;
+	struct fm_irp_private *tnext, **tpprev;
+	bool parked;
 	/* Cancellation (cancel.c): FM_CANCEL_* state, the routine or queue that handles it. */
 	atomic_int cancel_state;
 	atomic_bool canceled;
@@ -253,9 +268,9 @@ struct fm_irp_private {
 	PFLT_CALLBACK_DATA_QUEUE_IO_CONTEXT cbdq_ctx;
 	PMDL locked_mdl; /* made by FltLockUserBuffer; freed with the operation */
 	struct fm_irp *irp;
-	/* While pended in a pre-operation: on that instance's `pended` list (its drain_lock). */
+	/* While pended in a pre-operation: the instance that pended it (parked list lock). */
 	struct fm_instance *pended_by;
-	struct fm_irp_private *pnext, **ppprev;
+	struct fm_irp_private *pnext, **ppprev; /* the parked list */
 	PMDL swapped_mdl; /* an instance's swapped-in MDL, during its post-operation */
 	bool retain_mdl;  /* FltRetainSwappedBufferMdlAddress was called for it */
 	struct fm_post_node *nodes;
@@ -272,8 +287,19 @@ size_t fm__names_orphan(struct fm_filter *f);
 /* Operations inst pended and never completed: reported and completed (verifier, teardown). */
 size_t fm__instance_release_pended(struct fm_instance *inst);
 
-/* Drain inst's operations waiting for their post-operation (teardown, R29). */
-void fm__instance_drain(struct fm_instance *inst);
+/*
+ * Teardown of inst, after tearing_down was set (R29): drain the operations waiting for its
+ * post-operation, and wait until none of its callbacks runs and no operation it pended is
+ * outstanding (after 2 s, with the verifier on, those are named and completed).
+ */
+void fm__instance_quiesce(struct fm_instance *inst);
+
+/*
+ * After setting a flag dispatch reads without a barrier of its own (tearing_down): once this
+ * returns, every thread that starts a callback sees the flag, and every callback started
+ * before is visible to the teardown's scan (membarrier(2), or a fence in dispatch).
+ */
+void fm__dispatch_barrier(void);
 
 /* ---- Contexts (src/core/context.c) ---- */
 

@@ -4,9 +4,13 @@
 #include "common/log.h"
 #include "nt/ke.h"
 
+#include <errno.h>
+#include <linux/membarrier.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Dispatch is a resumable state machine, not a recursion: every step reads and advances
@@ -95,6 +99,155 @@ static bool skip_for_flags(const struct fm_cb_entry *e, const FLT_IO_PARAMETER_B
 	return false;
 }
 
+/*
+ * ---- Where a teardown finds the operations in flight ----
+ *
+ * The hot path takes no lock and does no atomic read-modify-write per filter.  An operation
+ * with callbacks to run is, while a thread runs it, on that thread's list (the thread's own,
+ * uncontended lock, taken once when the operation starts and once when it ends there), and
+ * while pended, on the parked list.  A teardown walks both under their locks: it drains its
+ * instance's post nodes still ARMED (a compare-and-swap decides between it and the operation
+ * claiming the node) and waits while an operation names the instance in `cur` (one of its
+ * pre-operations runs, or pended it) or has one of its post nodes RUNNING.
+ *
+ * `cur` is stored and tearing_down read with plain accesses; the teardown makes that safe with
+ * membarrier(2) after setting tearing_down (fm__dispatch_barrier): either the thread saw the
+ * flag, or its store of `cur` is visible to the scan.  Without membarrier the hot path pays a
+ * full fence instead.
+ */
+struct fm_dispatch_thread {
+	pthread_mutex_t lock;
+	struct fm_irp_private *head;		/* lock */
+	struct fm_dispatch_thread *next, *prev; /* threads_lock */
+	bool registered;
+};
+
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fm_dispatch_thread threads = {PTHREAD_MUTEX_INITIALIZER, NULL, &threads, &threads,
+					    true};
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fm_irp_private *parked; /* parked_lock */
+static pthread_key_t thread_key;
+static pthread_once_t dispatch_once = PTHREAD_ONCE_INIT;
+static bool use_membarrier;
+static __thread struct fm_dispatch_thread tls_thread __attribute__((tls_model("initial-exec")));
+
+static void thread_exit_cb(void *arg)
+{
+	struct fm_dispatch_thread *td = arg;
+
+	pthread_mutex_lock(&threads_lock);
+	td->prev->next = td->next;
+	td->next->prev = td->prev;
+	td->registered = false;
+	pthread_mutex_unlock(&threads_lock);
+}
+
+static void dispatch_init(void)
+{
+	pthread_key_create(&thread_key, thread_exit_cb);
+	use_membarrier =
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+void fm__dispatch_barrier(void)
+{
+	pthread_once(&dispatch_once, dispatch_init);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (use_membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		fm_log(FM_LOG_ERROR, NULL, "membarrier failed: %s", strerror(errno));
+}
+
+static struct fm_dispatch_thread *thread_self(void)
+{
+	struct fm_dispatch_thread *td = &tls_thread;
+
+	if (__builtin_expect(!td->registered, 0)) {
+		pthread_once(&dispatch_once, dispatch_init);
+		pthread_mutex_init(&td->lock, NULL);
+		pthread_mutex_lock(&threads_lock);
+		td->next = &threads;
+		td->prev = threads.prev;
+		td->prev->next = td;
+		threads.prev = td;
+		td->registered = true;
+		pthread_mutex_unlock(&threads_lock);
+		pthread_setspecific(thread_key, td);
+	}
+	return td;
+}
+
+/* The calling thread now runs p. */
+static void thread_list(struct fm_irp_private *p)
+{
+	struct fm_dispatch_thread *td = thread_self();
+
+	pthread_mutex_lock(&td->lock);
+	p->td = td;
+	p->tpprev = &td->head;
+	p->tnext = td->head;
+	if (p->tnext)
+		p->tnext->tpprev = &p->tnext;
+	td->head = p;
+	pthread_mutex_unlock(&td->lock);
+}
+
+static void thread_unlist(struct fm_irp_private *p)
+{
+	struct fm_dispatch_thread *td = p->td;
+
+	if (!td)
+		return;
+	pthread_mutex_lock(&td->lock);
+	*p->tpprev = p->tnext;
+	if (p->tnext)
+		p->tnext->tpprev = p->tpprev;
+	p->td = NULL;
+	pthread_mutex_unlock(&td->lock);
+}
+
+static void park(struct fm_irp_private *p)
+{
+	pthread_mutex_lock(&parked_lock);
+	p->pended_once = true;
+	p->parked = true;
+	p->ppprev = &parked;
+	p->pnext = parked;
+	if (p->pnext)
+		p->pnext->ppprev = &p->pnext;
+	parked = p;
+	pthread_mutex_unlock(&parked_lock);
+}
+
+static void unpark(struct fm_irp_private *p)
+{
+	pthread_mutex_lock(&parked_lock);
+	if (p->parked) {
+		*p->ppprev = p->pnext;
+		if (p->pnext)
+			p->pnext->ppprev = p->ppprev;
+		p->parked = false;
+	}
+	p->pended_by = NULL;
+	pthread_mutex_unlock(&parked_lock);
+}
+
+/* Store `cur`, then read the teardown flag (see above for why no stronger barrier). */
+static inline bool enter_instance(struct fm_irp_private *p, struct fm_instance *inst)
+{
+	atomic_store_explicit(&p->cur, inst, memory_order_relaxed);
+	if (use_membarrier)
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	return !atomic_load_explicit(&inst->tearing_down, memory_order_relaxed);
+}
+
+static inline void leave_instance(struct fm_irp_private *p)
+{
+	atomic_store_explicit(&p->cur, NULL, memory_order_release);
+}
+
 static void finish(struct fm_irp *irp)
 {
 	struct fm_irp_private *p = irp->priv;
@@ -104,6 +257,7 @@ static void finish(struct fm_irp *irp)
 
 	fm__stack_put(p->stack);
 	p->stack = NULL;
+	thread_unlist(p);
 	pthread_mutex_lock(&p->wait_lock);
 	atomic_store(&p->state, ST_DONE);
 	waiter = p->waiter;
@@ -158,19 +312,11 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		struct fm_filter *prev;
 		FLT_POSTOP_CALLBACK_STATUS r;
 		FLT_POST_OPERATION_FLAGS flags = 0;
-		bool drained;
+		int expect = FM_NODE_ARMED;
 		int prev_pid;
 
 		/* Claim the node; teardown may have drained it already (R29). */
-		pthread_mutex_lock(&n->inst->drain_lock);
-		drained = n->drained;
-		if (!drained) {
-			*n->drain_pprev = n->drain_next;
-			if (n->drain_next)
-				n->drain_next->drain_pprev = n->drain_pprev;
-		}
-		pthread_mutex_unlock(&n->inst->drain_lock);
-		if (drained)
+		if (!atomic_compare_exchange_strong(&n->state, &expect, FM_NODE_RUNNING))
 			continue;
 
 		/* A buffer the instance swapped in with its own MDL: the filter manager frees
@@ -182,22 +328,26 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		irp->iopb.TargetInstance = n->inst;
 		related(&objs, n->inst, irp->iopb.TargetFileObject);
 		p->post_pos = i;
-		atomic_fetch_add(&n->inst->filter->refs, 1);
 		prev = fm__enter_filter(n->inst->filter);
 		prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
 		r = n->post(&irp->data, &objs, n->ctx, flags);
 		fm_nt_set_current_pid(prev_pid);
 		fm__leave_filter(prev);
-		atomic_fetch_sub(&n->inst->filter->refs, 1);
 		if (r == FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
-			int expect = ST_RUNNING;
-			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_POST))
+			int st = ST_RUNNING;
+
+			/* Findable while nobody runs it; the node stays RUNNING until
+			 * FltCompletePendedPostOperation. */
+			park(p);
+			thread_unlist(p);
+			if (atomic_compare_exchange_strong(&p->state, &st, ST_PENDED_POST))
 				return false;
-			release_swapped(p);
 			/* Completed before we got here: go on in this thread. */
+			thread_list(p);
+			unpark(p);
+			release_swapped(p);
 			atomic_store(&p->state, ST_RUNNING);
-		} else if (r != FLT_POSTOP_FINISHED_PROCESSING &&
-			   r != FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
+		} else if (r != FLT_POSTOP_FINISHED_PROCESSING) {
 			fm_verifier_misuse(
 			    n->inst->filter,
 			    "post-operation returned undefined status %d; treated as finished",
@@ -206,7 +356,7 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		} else {
 			release_swapped(p);
 		}
-		atomic_fetch_sub(&n->inst->active, 1);
+		atomic_store_explicit(&n->state, FM_NODE_DONE, memory_order_release);
 	}
 	return true;
 }
@@ -230,21 +380,15 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 	case FLT_PREOP_SUCCESS_WITH_CALLBACK:
 	case FLT_PREOP_SYNCHRONIZE:
 		if (e->post) {
-			struct fm_instance *inst = e->inst;
 			n->post = e->post;
 			n->ctx = ctx;
-			n->drained = false;
 			n->data_flags = irp->data.Flags & ~FLTFL_CALLBACK_DATA_DIRTY;
 			n->requestor_mode = irp->data.RequestorMode;
-			pthread_mutex_lock(&inst->drain_lock);
-			n->drain_next = inst->awaiting;
-			if (n->drain_next)
-				n->drain_next->drain_pprev = &n->drain_next;
-			n->drain_pprev = &inst->awaiting;
-			inst->awaiting = n;
-			pthread_mutex_unlock(&inst->drain_lock);
+			/* Armed before `cur` is cleared: a teardown always sees one of them. */
+			atomic_store_explicit(&n->state, FM_NODE_ARMED, memory_order_release);
 			p->npost++;
 			p->pos++;
+			leave_instance(p);
 			return 1;
 		}
 		fm_verifier_misuse(
@@ -267,7 +411,7 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 					   "failed IRP_MJ_CLEANUP/CLOSE; forced to success");
 			irp->data.IoStatus.Status = STATUS_SUCCESS;
 		}
-		atomic_fetch_sub(&e->inst->active, 1);
+		leave_instance(p);
 		return 0;
 	case FLT_PREOP_DISALLOW_FASTIO:
 		fm_verifier_misuse(
@@ -282,52 +426,27 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 				   (int)r);
 		break;
 	}
-	atomic_fetch_sub(&e->inst->active, 1);
+	leave_instance(p);
 	p->pos++;
 	return 1;
 }
 
-static void pend_link(struct fm_irp_private *p, struct fm_instance *inst)
-{
-	pthread_mutex_lock(&inst->drain_lock);
-	p->pended_by = inst;
-	p->pnext = inst->pended;
-	if (p->pnext)
-		p->pnext->ppprev = &p->pnext;
-	p->ppprev = &inst->pended;
-	inst->pended = p;
-	pthread_mutex_unlock(&inst->drain_lock);
-}
-
-static void pend_unlink(struct fm_irp_private *p)
-{
-	struct fm_instance *inst = p->pended_by;
-
-	if (!inst)
-		return;
-	pthread_mutex_lock(&inst->drain_lock);
-	if (p->pended_by) {
-		*p->ppprev = p->pnext;
-		if (p->pnext)
-			p->pnext->ppprev = p->ppprev;
-		p->pended_by = NULL;
-	}
-	pthread_mutex_unlock(&inst->drain_lock);
-}
-
 size_t fm__instance_release_pended(struct fm_instance *inst)
 {
-	struct fm_irp_private *p;
 	size_t n = 0;
 
 	for (;;) {
-		struct fm_irp *irp;
+		struct fm_irp *irp = NULL;
 
-		pthread_mutex_lock(&inst->drain_lock);
-		p = inst->pended;
-		irp = p ? p->irp : NULL;
-		pthread_mutex_unlock(&inst->drain_lock);
-		if (!p)
+		pthread_mutex_lock(&parked_lock);
+		for (struct fm_irp_private *p = parked; p; p = p->pnext) {
+			if (p->pended_by == inst && atomic_load(&p->state) == ST_PENDED_PRE) {
+				irp = p->irp;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&parked_lock);
+		if (!irp)
 			return n;
 		fm_verifier_misuse(inst->filter,
 				   "an operation (%s) pended by instance '%s' was never completed; "
@@ -355,11 +474,8 @@ static bool run(struct fm_irp *irp)
 		int prev_pid;
 		int expect;
 
-		/* Count ourselves in before looking at the teardown flag, so teardown either sees
-		 * us or we see it. */
-		atomic_fetch_add(&inst->active, 1);
-		if (atomic_load(&inst->tearing_down) || skip_for_flags(e, &irp->iopb)) {
-			atomic_fetch_sub(&inst->active, 1);
+		if (skip_for_flags(e, &irp->iopb) || !enter_instance(p, inst)) {
+			leave_instance(p);
 			p->pos++;
 			continue;
 		}
@@ -377,24 +493,26 @@ static bool run(struct fm_irp *irp)
 		irp->iopb.TargetInstance = inst;
 		related(&objs, inst, irp->iopb.TargetFileObject);
 		p->pend_dirty = prev_dirty;
-		atomic_fetch_add(&inst->filter->refs, 1);
 		prev = fm__enter_filter(inst->filter);
 		prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
 		r = e->pre(&irp->data, &objs, &ctx);
 		fm_nt_set_current_pid(prev_pid);
 		fm__leave_filter(prev);
-		atomic_fetch_sub(&inst->filter->refs, 1);
 		if (r == FLT_PREOP_PENDING) {
 			if (ctx)
 				fm_verifier_misuse(inst->filter,
 						   "pended with a non-NULL completion context");
-			/* Listed before the state says pended, so a completion racing in finds it. */
-			pend_link(p, inst);
+			/* Parked before the state says pended, so a completion racing in finds it
+			 * findable; `cur` keeps naming the instance until it is completed. */
+			p->pended_by = inst;
+			park(p);
+			thread_unlist(p);
 			expect = ST_RUNNING;
 			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_PRE))
 				return false;
-			pend_unlink(p);
 			/* FltCompletePendedPreOperation already ran: continue here. */
+			thread_list(p);
+			unpark(p);
 			atomic_store(&p->state, ST_RUNNING);
 			r = p->pend_status;
 			ctx = p->pend_ctx;
@@ -427,6 +545,8 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 	if (need <= sizeof(irp->inline_priv)) {
 		p = (struct fm_irp_private *)irp->inline_priv;
 		memset(p, 0, sizeof(*p));
+		for (unsigned int i = 0; i < list->n; i++)
+			atomic_init(&p->inline_nodes[i].state, FM_NODE_FREE);
 	} else {
 		p = fm_calloc(1, need);
 		if (!p) {
@@ -442,19 +562,22 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 	p->list = list;
 	p->pos = first_below(list, irp->issuer);
 	p->nodes = p->inline_nodes;
-	pthread_mutex_init(&p->wait_lock, NULL);
-	pthread_cond_init(&p->wait_cond, NULL);
-	atomic_store(&p->state, ST_RUNNING);
+	p->nslots = list->n;
+	p->wait_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+	p->wait_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	atomic_store_explicit(&p->state, ST_RUNNING, memory_order_relaxed);
 	irp->priv = p;
+	thread_list(p);
 
 	/* Once run() has pended the operation another thread may finish it and, through the
 	 * done callback, free the irp: decide now how we will wait. */
 	has_done = irp->done != NULL;
 	if (run(irp)) {
 		NTSTATUS s = irp->data.IoStatus.Status;
+		thread_unlist(p);
 		fm__stack_put(p->stack);
 		p->stack = NULL;
-		atomic_store(&p->state, ST_DONE);
+		atomic_store_explicit(&p->state, ST_DONE, memory_order_relaxed);
 		return s;
 	}
 	if (has_done)
@@ -496,8 +619,10 @@ void fm_irp_cleanup(struct fm_irp *irp)
 		return;
 	if (p->locked_mdl)
 		IoFreeMdl(p->locked_mdl);
-	pthread_mutex_destroy(&p->wait_lock);
-	pthread_cond_destroy(&p->wait_cond);
+	if (p->pended_once) {
+		pthread_mutex_destroy(&p->wait_lock);
+		pthread_cond_destroy(&p->wait_cond);
+	}
 	if (p->heap)
 		fm_free(p);
 	irp->priv = NULL;
@@ -540,7 +665,8 @@ VOID FLTAPI FltCompletePendedPreOperation(PFLT_CALLBACK_DATA Data,
 					 "not pended (completed twice?)");
 		return;
 	}
-	pend_unlink(p);
+	thread_list(p);
+	unpark(p);
 	if (!apply_pre(irp, CallbackStatus, Context, p->pend_dirty)) {
 		if (run_post(irp, p->npost))
 			finish(irp);
@@ -571,8 +697,10 @@ VOID FLTAPI FltCompletePendedPostOperation(PFLT_CALLBACK_DATA Data)
 		    NULL, "FltCompletePendedPostOperation on an operation that is not pended");
 		return;
 	}
+	thread_list(p);
+	unpark(p);
 	release_swapped(p);
-	atomic_fetch_sub(&p->nodes[p->post_pos].inst->active, 1);
+	atomic_store_explicit(&p->nodes[p->post_pos].state, FM_NODE_DONE, memory_order_release);
 	if (run_post(irp, p->post_pos))
 		finish(irp);
 }
@@ -617,57 +745,117 @@ BOOLEAN FLTAPI FltIsOperationSynchronous(PFLT_CALLBACK_DATA CallbackData)
 	return TRUE;
 }
 
-void fm__instance_drain(struct fm_instance *inst)
-{
-	struct fm_post_node *n;
-	size_t cnt = 0, i = 0;
-	struct drained {
-		PFLT_POST_OPERATION_CALLBACK post;
-		PVOID ctx;
-		FLT_CALLBACK_DATA data;
-		FLT_IO_PARAMETER_BLOCK iopb;
-	} * d;
+/* A post-operation teardown runs on a copy of the callback data (R31). */
+struct drained {
+	PFLT_POST_OPERATION_CALLBACK post;
+	PVOID ctx;
+	FLT_CALLBACK_DATA data;
+	FLT_IO_PARAMETER_BLOCK iopb;
+};
 
-	pthread_mutex_lock(&inst->drain_lock);
-	for (n = inst->awaiting; n; n = n->drain_next)
-		cnt++;
-	d = cnt ? fm_calloc(cnt, sizeof(*d)) : NULL;
-	if (cnt && !d) {
-		/* Without memory to copy, wait for the operations instead (still correct). */
-		pthread_mutex_unlock(&inst->drain_lock);
-		fm_log(FM_LOG_WARN, inst->filter->service, "cannot drain: out of memory; waiting");
-		return;
-	}
-	/* The post-operation runs on a copy of the callback data (R31): the operation itself
-	 * goes on upward without this instance. */
-	while ((n = inst->awaiting)) {
-		inst->awaiting = n->drain_next;
-		if (n->drain_next)
-			n->drain_next->drain_pprev = &inst->awaiting;
-		n->drained = true;
-		d[i].post = n->post;
-		d[i].ctx = n->ctx;
+struct scan {
+	struct fm_instance *inst;
+	struct drained *d;
+	size_t n, cap;
+	unsigned long busy;
+};
+
+/* One operation, under the lock of the list it is on: drain inst's ARMED nodes, count what
+ * of inst still runs in it. */
+static void scan_irp(struct fm_irp_private *p, struct scan *sc)
+{
+	struct fm_instance *inst = sc->inst;
+
+	if (atomic_load_explicit(&p->cur, memory_order_acquire) == inst)
+		sc->busy++;
+	for (unsigned int i = 0; i < p->nslots; i++) {
+		struct fm_post_node *n = &p->nodes[i];
+		int s = atomic_load_explicit(&n->state, memory_order_acquire);
+		struct drained *d;
+
+		if (s == FM_NODE_FREE || n->inst != inst)
+			continue;
+		if (s == FM_NODE_RUNNING)
+			sc->busy++;
+		if (s != FM_NODE_ARMED)
+			continue;
+		if (sc->n == sc->cap) {
+			size_t cap = sc->cap ? 2 * sc->cap : 8;
+			d = fm_realloc(sc->d, cap * sizeof(*d));
+			if (!d) {
+				/* Without memory to copy, wait for the operation instead. */
+				sc->busy++;
+				continue;
+			}
+			sc->d = d;
+			sc->cap = cap;
+		}
+		if (!atomic_compare_exchange_strong(&n->state, &s, FM_NODE_DRAINED)) {
+			sc->busy++;
+			continue;
+		}
 		/* Only what was fixed when the pre-operation ran: the operation itself is live. */
-		memset(&d[i].data, 0, sizeof(d[i].data));
-		d[i].data.Flags = n->data_flags;
-		d[i].data.RequestorMode = n->requestor_mode;
-		d[i].iopb = n->snap;
-		d[i].iopb.TargetInstance = inst;
-		d[i].data.Iopb = &d[i].iopb;
-		d[i].data.Flags |=
-		    FLTFL_CALLBACK_DATA_POST_OPERATION | FLTFL_CALLBACK_DATA_DRAINING_IO;
-		i++;
+		d = &sc->d[sc->n++];
+		memset(&d->data, 0, sizeof(d->data));
+		d->post = n->post;
+		d->ctx = n->ctx;
+		d->data.Flags = n->data_flags | FLTFL_CALLBACK_DATA_POST_OPERATION |
+				FLTFL_CALLBACK_DATA_DRAINING_IO;
+		d->data.RequestorMode = n->requestor_mode;
+		d->iopb = n->snap;
+		d->iopb.TargetInstance = inst;
 	}
-	pthread_mutex_unlock(&inst->drain_lock);
-	for (i = 0; i < cnt; i++) {
+}
+
+/* Drain once; returns how many operations still hold inst. */
+static unsigned long drain_once(struct fm_instance *inst)
+{
+	struct scan sc = {inst, NULL, 0, 0, 0};
+
+	pthread_mutex_lock(&threads_lock);
+	for (struct fm_dispatch_thread *td = threads.next; td != &threads; td = td->next) {
+		pthread_mutex_lock(&td->lock);
+		for (struct fm_irp_private *p = td->head; p; p = p->tnext)
+			scan_irp(p, &sc);
+		pthread_mutex_unlock(&td->lock);
+	}
+	pthread_mutex_unlock(&threads_lock);
+	pthread_mutex_lock(&parked_lock);
+	for (struct fm_irp_private *p = parked; p; p = p->pnext)
+		scan_irp(p, &sc);
+	pthread_mutex_unlock(&parked_lock);
+	/* The operations go on upward without this instance. */
+	for (size_t i = 0; i < sc.n; i++) {
+		struct drained *d = &sc.d[i];
 		FLT_RELATED_OBJECTS objs;
 		struct fm_filter *prev;
 
-		related(&objs, inst, d[i].iopb.TargetFileObject);
+		d->data.Iopb = &d->iopb;
+		related(&objs, inst, d->iopb.TargetFileObject);
 		prev = fm__enter_filter(inst->filter);
-		d[i].post(&d[i].data, &objs, d[i].ctx, FLTFL_POST_OPERATION_DRAINING);
+		d->post(&d->data, &objs, d->ctx, FLTFL_POST_OPERATION_DRAINING);
 		fm__leave_filter(prev);
-		atomic_fetch_sub(&inst->active, 1);
 	}
-	fm_free(d);
+	fm_free(sc.d);
+	return sc.busy;
+}
+
+void fm__instance_quiesce(struct fm_instance *inst)
+{
+	struct timespec ts = {0, 1000000};
+	unsigned int waited = 0;
+	unsigned long busy;
+
+	fm__dispatch_barrier();
+	while ((busy = drain_once(inst)) > 0) {
+		nanosleep(&ts, NULL);
+		/* The verifier does not let a filter hang its own unload with operations it
+		 * pended and forgot (R30): after 2 s they are named and completed. */
+		if (++waited == 2000 && fm_verifier_enabled(inst->filter))
+			fm__instance_release_pended(inst);
+		if (waited % 5000 == 0)
+			fm_log(FM_LOG_WARN, inst->filter->service,
+			       "teardown of '%s' waits for %lu operation(s) after %u s", inst->name,
+			       busy, waited / 1000);
+	}
 }

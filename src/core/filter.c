@@ -19,7 +19,7 @@
 
 pthread_mutex_t fm__model_lock;
 struct fm_filter *fm__filters;
-__thread struct fm_filter *fm__tls_filter;
+__thread struct fm_filter *fm__tls_filter __attribute__((tls_model("initial-exec")));
 
 /* The filter whose DriverEntry is running: FltRegisterFilter checks its DriverObject. */
 static struct fm_filter *loading_filter;

@@ -16,7 +16,6 @@ void fm__instance_get(struct fm_instance *inst)
 void fm__instance_put(struct fm_instance *inst)
 {
 	if (atomic_fetch_sub(&inst->refs, 1) == 1) {
-		pthread_mutex_destroy(&inst->drain_lock);
 		fm__volume_put(inst->volume);
 		fm_free(inst);
 	}
@@ -167,7 +166,6 @@ NTSTATUS fm__instance_attach(struct fm_filter *f, struct fm_volume *vol,
 	snprintf(inst->altitude, sizeof(inst->altitude), "%s", alt);
 	inst->setup_flags = setup_flags;
 	atomic_store(&inst->refs, 1);
-	pthread_mutex_init(&inst->drain_lock, NULL);
 
 	if (f->reg.InstanceSetupCallback) {
 		struct fm_filter *prev = fm__enter_filter(f);
@@ -236,8 +234,6 @@ void fm__instance_teardown(struct fm_instance *inst, ULONG reason)
 	struct fm_volume *vol = inst->volume;
 	struct fm_filter *f = inst->filter, *prev;
 	FLT_RELATED_OBJECTS objs;
-	struct timespec ts = {0, 1000000};
-	unsigned int waited = 0;
 
 	if (inst->attached) {
 		for (struct fm_instance **pp = &vol->instances; *pp; pp = &(*pp)->next_on_volume) {
@@ -252,6 +248,8 @@ void fm__instance_teardown(struct fm_instance *inst, ULONG reason)
 		(void)fm__volume_rebuild_stack(vol);
 	}
 	atomic_store(&inst->tearing_down, true);
+	/* From here no thread starts a callback of the instance (dispatch.c). */
+	fm__dispatch_barrier();
 	related_objects(&objs, inst, NULL);
 	prev = fm__enter_filter(f);
 	if (f->reg.InstanceTeardownStartCallback)
@@ -259,18 +257,7 @@ void fm__instance_teardown(struct fm_instance *inst, ULONG reason)
 	fm__leave_filter(prev);
 	/* Operations waiting for its post-operation are drained; those inside one of its
 	 * callbacks (or pended by it) finish (R29, R30). */
-	fm__instance_drain(inst);
-	while (atomic_load(&inst->active) > 0) {
-		nanosleep(&ts, NULL);
-		/* The verifier does not let a filter hang its own unload with operations it
-		 * pended and forgot (R30): after 2 s they are named and completed. */
-		if (waited == 2000 && fm_verifier_enabled(f))
-			fm__instance_release_pended(inst);
-		if (++waited % 5000 == 0)
-			fm_log(FM_LOG_WARN, f->service,
-			       "teardown of '%s' waits for %ld operation(s) after %u s", inst->name,
-			       atomic_load(&inst->active), waited / 1000);
-	}
+	fm__instance_quiesce(inst);
 	prev = fm__enter_filter(f);
 	if (f->reg.InstanceTeardownCompleteCallback)
 		f->reg.InstanceTeardownCompleteCallback(&objs, reason);

@@ -231,7 +231,7 @@ NTSTATUS PsTerminateSystemThread(NTSTATUS ExitStatus)
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fm_eprocess **procs; /* guarded by proc_lock */
 static size_t nprocs, capprocs;	   /* guarded by proc_lock */
-static __thread int current_pid;   /* 0: fltmgrd itself */
+static __thread int current_pid __attribute__((tls_model("initial-exec"))); /* 0: fltmgrd itself */
 
 struct fm_eprocess *fm_nt_process(int pid)
 {
