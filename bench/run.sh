@@ -18,9 +18,10 @@ BENCH_DISPATCH_ROUNDS=${BENCH_DISPATCH_ROUNDS:-3}
 BENCH_SEQ_SIZE=${BENCH_SEQ_SIZE:-1g}
 BENCH_RAND_RUNTIME=${BENCH_RAND_RUNTIME:-5}
 BENCH_RAND_JOBS=${BENCH_RAND_JOBS:-4}
-BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4 xor}
+BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4 xor xorc}
 BENCH_FIO=${BENCH_FIO:-1}
 BENCH_STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-300}
+BENCH_WALK_FILES=${BENCH_WALK_FILES:-1000000}
 BENCH_COUNT=${BENCH_COUNT:-1}
 BENCH_COUNT_FILES=${BENCH_COUNT_FILES:-1000}
 
@@ -361,15 +362,60 @@ run_fm() {
 		fi
 	done
 	mkdir -p "$mp"
-	fltmc mount "$DATA" "$mp" >/dev/null || {
+	# shellcheck disable=SC2086
+	fltmc mount "$DATA" "$mp" $FM_MOUNT_OPTS >/dev/null || {
 		note "fltmc mount failed: $(tail -5 "$T/fltmgrd.out")"
 		return 0
 	}
 	got=$(fltmc instances | grep -cE "benchnoop|xorcrypt")
 	[ "$got" -eq $# ] || note "$label: expected $# attached instances, fltmc instances lists $got"
+	note "$label: cache policy: $(fltmc volumes | awk -v m="$mp" '$1 == m' | sed 's/.*)  *//')"
 	run_workloads "$label" "$mp"
 	count_requests "$label" "$mp" "$DPID"
 	fltmc unmount "$mp" >/dev/null || umount "$mp" || umount -l "$mp"
+}
+
+# run_walk: daemon memory per inode the kernel holds (BENCH_WALK_FILES files, opt-in target
+# `walk`).  The files are laid out natively in 1000 directories, then `du` looks every one up
+# through a volume with no filter; the daemon's RSS is read before, after the walk, after the
+# kernel forgot the inodes (drop_caches: FORGET for each) and after a second walk.
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+run_walk() {
+	local n=$BENCH_WALK_FILES d=$T/walkdata mp=$T/mnt/walk r0 r1 r2 r3 svc
+	start_daemon || return 0
+	for svc in benchnoop1 benchnoop2 benchnoop3 benchnoop4 xorcrypt; do
+		fltmc filters | grep -q "^$svc " && fltmc unload "$svc" >/dev/null
+	done
+	mkdir -p "$d" "$mp"
+	python3 - "$d" "$n" <<'PY' || { note "walk: laying out $n files failed"; return 0; }
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    sub = os.path.join(d, "d%03d" % (i % 1000))
+    if i < 1000:
+        os.mkdir(sub)
+    os.close(os.open(os.path.join(sub, "f%07d" % i), os.O_CREAT | os.O_WRONLY, 0o644))
+PY
+	fltmc mount "$d" "$mp" >/dev/null || { note "walk: fltmc mount failed"; return 0; }
+	sync
+	r0=$(rss_kb "$DPID")
+	timeout "$BENCH_STEP_TIMEOUT" du -s "$mp" >/dev/null || note "walk: du failed"
+	r1=$(rss_kb "$DPID")
+	echo 2 >/proc/sys/vm/drop_caches
+	sleep 2
+	r2=$(rss_kb "$DPID")
+	timeout "$BENCH_STEP_TIMEOUT" du -s "$mp" >/dev/null || note "walk: second du failed"
+	r3=$(rss_kb "$DPID")
+	fig walk_files "$n" files
+	fig walk_rss_before_kb "$r0" KiB
+	fig walk_rss_per_inode "$(((r1 - r0) * 1024 / n))" bytes
+	fig walk_rss_after_forget_kb "$r2" KiB
+	fig walk_rss_second_walk_growth_per_inode "$(((r3 - r1) * 1024 / n))" bytes
+	fltmc unmount "$mp" >/dev/null || umount "$mp" || umount -l "$mp"
+	rm -rf "$d"
 }
 
 for t in $BENCH_TARGETS; do
@@ -379,13 +425,15 @@ for t in $BENCH_TARGETS; do
 	fm0) run_fm fm0 ;;
 	fm1) run_fm fm1 benchnoop1 ;;
 	fm4) run_fm fm4 benchnoop1 benchnoop2 benchnoop3 benchnoop4 ;;
-	xor)
+	xor | xorc)
+		# xorc: the same through the page cache (--cache cached: paging I/O to the filter).
 		if [ -f "$BUILD/filters/xorcrypt.so" ]; then
-			run_fm xor xorcrypt
+			FM_MOUNT_OPTS=$([ "$t" = xorc ] && echo "--cache cached") run_fm "$t" xorcrypt
 		else
-			note "xor: $BUILD/filters/xorcrypt.so not built; skipped"
+			note "$t: $BUILD/filters/xorcrypt.so not built; skipped"
 		fi
 		;;
+	walk) run_walk ;;
 	*) note "unknown target $t" ;;
 	esac
 done

@@ -797,14 +797,16 @@ static int run_verifier(const struct verb *v, int argc, char **argv)
 static int run_mount(const struct verb *v, int argc, char **argv)
 {
 	struct fm_request req = {.type = FM_MSG_MOUNT, .mount_point = "", .fs_type = ""};
-	char b[PATH_MAX], m[PATH_MAX], what[PATH_MAX + 32];
-	const char *pos[2] = {NULL, NULL};
+	char b[PATH_MAX], m[PATH_MAX], what[PATH_MAX + 32], type[128];
+	const char *pos[2] = {NULL, NULL}, *cache = NULL;
 	int npos = 0;
 
 	for (int i = 0; i < argc; i++) {
 		if ((strcmp(argv[i], "--fs-type") == 0 || strcmp(argv[i], "-t") == 0) &&
 		    i + 1 < argc)
 			req.fs_type = argv[++i];
+		else if (strcmp(argv[i], "--cache") == 0 && i + 1 < argc)
+			cache = argv[++i];
 		else if (argv[i][0] == '-')
 			return usage_error(v, "unknown option or missing value: %s", argv[i]);
 		else if (npos < 2)
@@ -814,6 +816,11 @@ static int run_mount(const struct verb *v, int argc, char **argv)
 	}
 	if (npos == 0)
 		return usage_error(v, "expected a backing directory");
+	if (cache) {
+		/* Volume options travel after the type: "TYPE,cache=POLICY". */
+		snprintf(type, sizeof(type), "%s,cache=%s", req.fs_type, cache);
+		req.fs_type = type;
+	}
 	req.backing = absolute(pos[0], b, sizeof(b));
 	if (pos[1])
 		req.mount_point = absolute(pos[1], m, sizeof(m));
@@ -992,7 +999,9 @@ static const struct verb verbs[] = {
      run_install},
     {"set", "<service>[\\subkey] <name> <sz|expand_sz|multi_sz|dword|qword|binary> <value...>",
      "Write a registry value under a service key (a filter's own parameters).", run_set},
-    {"mount", "<backing-dir> [<mount-point>] [--fs-type NTFS|FAT|EXFAT|REFS|...]",
+    {"mount",
+     "<backing-dir> [<mount-point>] [--fs-type NTFS|FAT|EXFAT|REFS|...] [--cache "
+     "auto|cached|direct]",
      "Mount a filtered volume (by default over the backing directory itself).", run_mount},
     {"unmount", "<mount-point|backing-dir|\\Device\\HarddiskVolumeN>", "Unmount a filtered volume.",
      run_unmount},

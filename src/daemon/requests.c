@@ -380,10 +380,16 @@ static void do_list_instances(const struct fm_request *req, struct fm_daemon_rep
 	free(ii);
 }
 
+/* ---- Volumes ------------------------------------------------------------------------------- */
+
+/* The volumes this daemon mounted, in mount order.  Main thread only. */
+static struct fm_vol **vols;
+static size_t nvols, vcap;
+
 static void do_list_volumes(struct fm_daemon_reply *r)
 {
-	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem", "Status",
-					   "Backing"};
+	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem",
+					   "Status",   "Backing",     "Cache"};
 	struct fm_volume_info *vi = NULL;
 	size_t n = 0;
 	int rc = fm_list_volumes(&vi, &n);
@@ -392,24 +398,22 @@ static void do_list_volumes(struct fm_daemon_reply *r)
 		fm_daemon_reply_status(r, FM_STATUS_ERRNO, rc, "cannot list volumes");
 		return;
 	}
-	r->rep.ncols = 5;
+	r->rep.ncols = 6;
 	fm_daemon_reply_row(r, head);
 	for (size_t i = 0; i < n; i++) {
-		char backing[320];
-		const char *row[5] = {vi[i].dos_name, vi[i].device, vi[i].fs_type, "", backing};
+		char backing[320], cache[96] = "";
+		const char *row[6] = {vi[i].dos_name, vi[i].device, vi[i].fs_type, "",
+				      backing,	      cache};
 
 		snprintf(backing, sizeof(backing), "%s (%s)", vi[i].backing_dir,
 			 vi[i].backing_fs[0] ? vi[i].backing_fs : "?");
+		for (size_t j = 0; j < nvols; j++)
+			if (strcmp(fm_vol_mount_point(vols[j]), vi[i].dos_name) == 0)
+				fm_vol_cache_describe(vols[j], cache, sizeof(cache));
 		fm_daemon_reply_row(r, row);
 	}
 	free(vi);
 }
-
-/* ---- Volumes ------------------------------------------------------------------------------- */
-
-/* The volumes this daemon mounted, in mount order.  Main thread only. */
-static struct fm_vol **vols;
-static size_t nvols, vcap;
 
 static const struct {
 	const char *name;
@@ -456,17 +460,33 @@ static void do_mount(const struct fm_request *req, struct fm_daemon_reply *r)
 	long dup;
 	int rc;
 
-	if (req->fs_type[0]) {
+	/* "TYPE[,cache=POLICY]": the reported type, then volume options. */
+	char type[64];
+	const char *opt = strchr(req->fs_type, ',');
+
+	snprintf(type, sizeof(type), "%.*s",
+		 (int)(opt ? (size_t)(opt - req->fs_type) : strlen(req->fs_type)), req->fs_type);
+	if (opt) {
+		if (strncmp(opt, ",cache=", 7) != 0 ||
+		    fm_vol_cache_policy_parse(opt + 7, &opts.cache) < 0) {
+			fm_daemon_reply_status(r, FM_STATUS_ERRNO, -EINVAL,
+					       "unknown volume option \"%s\" (cache=auto, "
+					       "cache=cached or cache=direct)",
+					       opt + 1);
+			return;
+		}
+	}
+	if (type[0]) {
 		size_t i;
 
 		for (i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
-			if (strcasecmp(fs_types[i].name, req->fs_type) == 0)
+			if (strcasecmp(fs_types[i].name, type) == 0)
 				break;
 		if (i == sizeof(fs_types) / sizeof(fs_types[0])) {
 			fm_daemon_reply_status(r, FM_STATUS_ERRNO, -EINVAL,
 					       "unknown file system type \"%s\" (NTFS, FAT, EXFAT, "
 					       "REFS, CDFS, UDFS, RAW)",
-					       req->fs_type);
+					       type);
 			return;
 		}
 		opts.fs_type = fs_types[i].type;

@@ -45,7 +45,8 @@ enum fm_msg_type {
  *              data/data_len (Windows layout, see fm_reg_encode)
  *   LOAD: service;  UNLOAD: service, flags (1 = mandatory)
  *   LIST_INSTANCES: filter, volume ("" = any)
- *   MOUNT: backing, mount_point ("" = over the backing dir), fs_type ("" = NTFS)
+ *   MOUNT: backing, mount_point ("" = over the backing dir), fs_type ("" = NTFS), optionally
+ *          followed by volume options: "TYPE,cache=auto|cached|direct"
  *   UNMOUNT: target (mount point, backing dir or \Device\HarddiskVolumeN)
  *   ATTACH: filter, volume, instance ("" = default), altitude ("" = the instance's)
  *   DETACH: filter, volume, instance ("" = the filter's highest on the volume)

@@ -12,6 +12,7 @@
 #include <linux/falloc.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* FUSE_INIT capability bit we add (kernel protocol value, 7.39). */
+/* FUSE_INIT capability bits we add (kernel protocol values, 7.39 and 7.20). */
 #define FE_FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+#define FE_FUSE_AUTO_INVAL_DATA (1ULL << 12)
 
-#define ENTRY_TIMEOUT 1.0
-#define ATTR_TIMEOUT 1.0
+/*
+ * How long the kernel may trust an entry or attributes we sent (seconds): the `direct` cache
+ * policy keeps libfuse's default; `auto` trusts them longer, since every change made through
+ * the volume updates or invalidates the kernel's copy itself (docs/volume.md, "Cache policy").
+ */
+#define STRICT_TIMEOUT 1.0
+#define AUTO_TIMEOUT 30.0
+#define ENTRY_TIMEOUT (fe->timeout)
+#define ATTR_TIMEOUT (fe->timeout)
 #define QUERY_BUF (64 * 1024)
 
 struct fe_dirent {
@@ -42,7 +51,8 @@ struct fe_handle {
 	/* Who opened it: FUSE sends the final release without a process, but filters expect
 	 * IRP_MJ_CLEANUP and IRP_MJ_CLOSE to name the process that had the file open. */
 	struct fm_requestor opener;
-	bool dead;	      /* closed by a forced dismount; fm_fe.lock */
+	bool dead; /* closed by a forced dismount; fm_fe.lock */
+	int mode;  /* fm_lower_open_mode: backing id (passthrough), FM_OPEN_CACHED or _DIRECT */
 	pthread_mutex_t lock; /* the cursor below */
 	bool started, eof;
 	off_t next_off; /* offset the kernel gives back to continue where we stopped */
@@ -58,6 +68,11 @@ struct fm_fe {
 	unsigned long inflight;	  /* lock */
 	bool closing;		  /* lock */
 	struct fe_handle handles; /* list head, lock */
+	enum fm_cache_policy cache;
+	double timeout; /* entry and attribute timeout of our replies */
+	/* Kernel passthrough: the session backing ids belong to, and the opens using it. */
+	struct fm_fuse_session *_Atomic pt_session;
+	atomic_ulong pt_opens;
 };
 
 /* ---- bookkeeping ---------------------------------------------------------------------------- */
@@ -72,6 +87,7 @@ int fm_fe_create(struct fm_lower *lw, struct fm_fe **out)
 	pthread_mutex_init(&fe->lock, NULL);
 	pthread_cond_init(&fe->idle, NULL);
 	fe->handles.next = fe->handles.prev = &fe->handles;
+	fe->timeout = AUTO_TIMEOUT;
 	*out = fe;
 	return 0;
 }
@@ -79,6 +95,17 @@ int fm_fe_create(struct fm_lower *lw, struct fm_fe **out)
 void fm_fe_set_volume(struct fm_fe *fe, struct fm_volume *vol)
 {
 	fe->vol = vol;
+}
+
+void fm_fe_set_cache_policy(struct fm_fe *fe, enum fm_cache_policy policy)
+{
+	fe->cache = policy;
+	fe->timeout = policy == FM_CACHE_DIRECT ? STRICT_TIMEOUT : AUTO_TIMEOUT;
+}
+
+unsigned long fm_fe_passthrough_opens(struct fm_fe *fe)
+{
+	return atomic_load(&fe->pt_opens);
 }
 
 static bool fe_enter(struct fm_fe *fe)
@@ -610,9 +637,14 @@ static void reply_entry_fo(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJE
  */
 static void op_init(void *ud, struct fm_fuse_conn *conn)
 {
-	(void)ud;
+	struct fm_fe *fe = ud;
+
 	if (conn->kernel_flags & FE_FUSE_DIRECT_IO_ALLOW_MMAP)
 		conn->want_flags |= FE_FUSE_DIRECT_IO_ALLOW_MMAP;
+	/* Page-cache opens keep their pages across opens; the kernel drops them when it sees
+	 * the file's size or mtime change behind its back (cache policy `cached`). */
+	if (fe->cache == FM_CACHE_CACHED && (conn->kernel_flags & FE_FUSE_AUTO_INVAL_DATA))
+		conn->want_flags |= FE_FUSE_AUTO_INVAL_DATA;
 }
 
 static void op_lookup(struct fm_fuse_req *req, uint64_t parent, const char *name)
@@ -906,6 +938,7 @@ static void op_getxattr(struct fm_fuse_req *req, uint64_t nodeid, const char *na
 	PFILE_OBJECT fo;
 	NTSTATUS st;
 	UCHAR *buf = NULL;
+	bool direct;
 	long n;
 	int r;
 
@@ -925,8 +958,18 @@ static void op_getxattr(struct fm_fuse_req *req, uint64_t nodeid, const char *na
 	memset(g, 0, sizeof(list));
 	g->EaNameLength = (UCHAR)nl;
 	memcpy(g->EaName, name, nl + 1);
-	r = meta_open(fe, &who, s, FILE_READ_EA, &fo);
-	if (r && nameless(fe, s, r)) {
+	/*
+	 * The kernel asks for security.capability before the first write of every file (to
+	 * drop it).  When no instance would see the IRPs of a query, the lower answers directly
+	 * (the kernel already checked the caller's access to the xattr).
+	 */
+	direct = strncmp(name, "security.", 9) == 0 &&
+		 fm_volume_unfiltered(fe->vol, IRP_MJ_CREATE) &&
+		 fm_volume_unfiltered(fe->vol, IRP_MJ_QUERY_EA) &&
+		 fm_volume_unfiltered(fe->vol, IRP_MJ_CLEANUP) &&
+		 fm_volume_unfiltered(fe->vol, IRP_MJ_CLOSE);
+	r = direct ? 0 : meta_open(fe, &who, s, FILE_READ_EA, &fo);
+	if (direct || (r && nameless(fe, s, r))) {
 		n = fm_lower_getxattr(fe->lw, s, name, size ? buf : NULL, size ? size : 0);
 		if (n < 0) {
 			r = (int)-n;
@@ -1553,6 +1596,71 @@ static ACCESS_MASK access_of(int flags)
 	}
 }
 
+static int pt_register(void *arg, int fd)
+{
+	int id = fm_fuse_backing_open(arg, fd);
+
+	if (id < 0) {
+		static atomic_bool told;
+
+		if (!atomic_exchange(&told, true))
+			fm_warn(
+			    "frontend: kernel passthrough refused (%s); this volume's data goes "
+			    "through the daemon",
+			    strerror(-id));
+	}
+	return id;
+}
+
+static int pt_unregister(void *arg, int id)
+{
+	return fm_fuse_backing_close(arg, id);
+}
+
+/*
+ * How the kernel caches a file open's data (docs/volume.md, "Cache policy").  With `auto` and
+ * `cached`: when no attached instance registered for IRP_MJ_READ or IRP_MJ_WRITE, kernel
+ * passthrough (the kernel reads and writes the backing file itself); otherwise direct I/O
+ * (`auto`: every read and write reaches the filters) or the page cache (`cached`: the reads it
+ * cannot serve reach the filters as paging I/O).  With `direct`: always direct I/O.  Decided per open (the kernel refuses to mix
+ * passthrough and page-cache opens of one inode: an open follows the inode's current mode).
+ * Set-ID files opened for writing never use passthrough (the lower clears the set-ID bits
+ * after a write by a non-root process, which the kernel's passthrough writer would not).
+ */
+static void open_mode(struct fm_fe *fe, struct fm_fuse_req *req, struct fe_handle *h)
+{
+	struct fm_fuse_session *s = fm_fuse_req_session(req);
+	bool pt = s && fm_fuse_session_conn(s)->passthrough;
+	bool want = pt && fm_volume_unfiltered(fe->vol, IRP_MJ_READ) &&
+		    fm_volume_unfiltered(fe->vol, IRP_MJ_WRITE);
+
+	if (fe->cache == FM_CACHE_DIRECT)
+		return;
+	if (want && h->fo->WriteAccess) {
+		struct stat st;
+		int fd = fm_lower_handle_fd(h->fo);
+
+		if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)))
+			want = false;
+	}
+	h->mode =
+	    fm_lower_open_mode(fe->lw, h->fo, want, fe->cache == FM_CACHE_CACHED, pt_register, s);
+	if (h->mode > 0) {
+		atomic_store(&fe->pt_session, s);
+		atomic_fetch_add(&fe->pt_opens, 1);
+	}
+}
+
+/* A handle's open mode is given back at its release (or a forced dismount). */
+static void open_mode_release(struct fm_fe *fe, struct fe_handle *h)
+{
+	if (h->mode > 0)
+		atomic_fetch_sub(&fe->pt_opens, 1);
+	fm_lower_open_mode_release(fe->lw, h->fo, h->mode, pt_unregister,
+				   atomic_load(&fe->pt_session));
+	h->mode = FM_OPEN_DIRECT;
+}
+
 static void reply_opened(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJECT fo, bool dir,
 			 bool create, const struct fm_requestor *who)
 {
@@ -1567,6 +1675,14 @@ static void reply_opened(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJECT
 	memset(&o, 0, sizeof(o));
 	o.fh = (uint64_t)(uintptr_t)h;
 	o.direct_io = !dir;
+	if (!dir)
+		open_mode(fe, req, h);
+	if (h->mode != FM_OPEN_DIRECT)
+		o.direct_io = false;
+	if (h->mode == FM_OPEN_CACHED)
+		o.keep_cache = true;
+	if (h->mode > 0)
+		o.backing_id = h->mode;
 	if (create)
 		reply_entry_fo(fe, req, fo, &o);
 	else
@@ -1664,7 +1780,10 @@ static void op_read(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, size_
 		goto out;
 	}
 	fm_irp_init(&irp, fe->vol, IRP_MJ_READ, 0, h->fo, &who);
-	irp.data.Iopb->IrpFlags = IRP_READ_OPERATION | IRP_NOCACHE;
+	/* Through the page cache, what reaches us is what the cache could not serve: paging
+	 * I/O, as the cache manager's reads on Windows. */
+	irp.data.Iopb->IrpFlags =
+	    IRP_READ_OPERATION | IRP_NOCACHE | (h->mode == FM_OPEN_CACHED ? IRP_PAGING_IO : 0);
 	irp.data.Iopb->Parameters.Read.Length = (ULONG)size;
 	irp.data.Iopb->Parameters.Read.ByteOffset.QuadPart = off;
 	irp.data.Iopb->Parameters.Read.ReadBuffer = buf;
@@ -1831,6 +1950,7 @@ static void release_handle(struct fm_fuse_req *req, uint64_t fh)
 		fm_fuse_reply_err(req, 0);
 		return;
 	}
+	open_mode_release(fe, h);
 	close_fo(fe, who.pid ? &who : &h->opener, h->fo);
 	pthread_mutex_lock(&fe->lock);
 	fh_free_locked(h);
@@ -2356,6 +2476,7 @@ void fm_fe_shutdown(struct fm_fe *fe)
 		if (h == &fe->handles || !fe->vol)
 			break;
 		pthread_mutex_unlock(&fe->lock);
+		open_mode_release(fe, h);
 		close_fo(fe, NULL, h->fo);
 		pthread_mutex_lock(&fe->lock);
 		h->fo = NULL;

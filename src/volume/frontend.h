@@ -5,6 +5,7 @@
 #include "core/core.h"
 #include "volume/fuse_dev.h"
 #include "volume/lowerfs.h"
+#include "volume/volume.h"
 
 struct fm_fe;
 
@@ -17,6 +18,10 @@ extern const struct fm_fuse_ops fm_frontend_ops;
  */
 int fm_fe_create(struct fm_lower *lw, struct fm_fe **out);
 void fm_fe_set_volume(struct fm_fe *fe, struct fm_volume *vol);
+
+/* The cache policy (before the mount), and how many opens use kernel passthrough now. */
+void fm_fe_set_cache_policy(struct fm_fe *fe, enum fm_cache_policy policy);
+unsigned long fm_fe_passthrough_opens(struct fm_fe *fe);
 
 /*
  * Stop serving: new requests get ENOTCONN, requests in flight are waited for (bounded), and

@@ -74,6 +74,11 @@ struct fm_stream {
 	struct file_handle *fh;
 	struct fm_handle *handles; /* open handles (fm_handle.snext), the last way to reach it */
 	struct lk_range *locks;	   /* POSIX locks held on it, fm_lower.lklock */
+	/* Kernel passthrough: the backing id every passthrough open of it shares, and how many
+	 * such opens the kernel holds (lock). */
+	int backing_id;
+	unsigned int npassthrough;
+	unsigned int ncached; /* opens using the kernel's page cache (lock) */
 };
 
 struct fm_lower {
@@ -1151,6 +1156,58 @@ int fm_lower_handle_stat(PFILE_OBJECT fo, struct stat *st)
 struct fm_stream *fm_lower_handle_stream(PFILE_OBJECT fo)
 {
 	return fo ? fo->FsContext : NULL;
+}
+
+int fm_lower_open_mode(struct fm_lower *lw, PFILE_OBJECT fo, bool want, bool cached,
+		       int (*reg)(void *arg, int fd), void *arg)
+{
+	struct fm_stream *s = fm_lower_handle_stream(fo);
+	int fd = fm_lower_handle_fd(fo);
+	int id = 0;
+
+	if (!s)
+		return FM_OPEN_DIRECT;
+	pthread_mutex_lock(&lw->lock);
+	if (s->npassthrough) {
+		/* The kernel refuses other opens of an inode open in passthrough mode. */
+		s->npassthrough++;
+		id = s->backing_id;
+	} else if (want && fd >= 0 && !s->ncached) {
+		/* ... and passthrough opens of an inode open through its page cache. */
+		id = reg(arg, fd);
+		if (id > 0) {
+			s->backing_id = id;
+			s->npassthrough = 1;
+		}
+	}
+	if (id <= 0 && cached) {
+		s->ncached++;
+		pthread_mutex_unlock(&lw->lock);
+		return FM_OPEN_CACHED;
+	}
+	pthread_mutex_unlock(&lw->lock);
+	return id > 0 ? id : FM_OPEN_DIRECT;
+}
+
+void fm_lower_open_mode_release(struct fm_lower *lw, PFILE_OBJECT fo, int mode,
+				int (*unreg)(void *arg, int id), void *arg)
+{
+	struct fm_stream *s = fm_lower_handle_stream(fo);
+	int id = 0;
+
+	if (!s || mode == FM_OPEN_DIRECT)
+		return;
+	pthread_mutex_lock(&lw->lock);
+	if (mode == FM_OPEN_CACHED) {
+		if (s->ncached)
+			s->ncached--;
+	} else if (s->npassthrough && --s->npassthrough == 0) {
+		id = s->backing_id;
+		s->backing_id = 0;
+	}
+	pthread_mutex_unlock(&lw->lock);
+	if (id > 0)
+		unreg(arg, id);
 }
 
 /* ---- IRP helpers ---------------------------------------------------------------------------- */

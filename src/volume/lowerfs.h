@@ -139,6 +139,22 @@ bool fm_lower_has_locks(PFILE_OBJECT fo, uint32_t key);
 uint64_t fm_stream_ino(const struct fm_stream *s);
 
 /*
+ * How the kernel caches an open handle's data (the front-end's open replies).  Every
+ * passthrough open of one inode must name the same backing id, registered once from the first
+ * such handle's descriptor with `reg` (fm_fuse_backing_open); and the kernel refuses to mix
+ * passthrough and page-cache opens of one inode.  Returns the backing id (> 0) the open must
+ * carry: always when the stream already has passthrough opens, else if `want`, the stream has
+ * no page-cache open and `reg` succeeded.  Otherwise FM_OPEN_CACHED when `cached` (the open
+ * uses the page cache; counted), else FM_OPEN_DIRECT (also when `reg` failed).  The handle gives back what it got with fm_lower_open_mode_release at
+ * its release; the last passthrough open closes the id with `unreg`.
+ */
+enum { FM_OPEN_DIRECT = 0, FM_OPEN_CACHED = -1000 };
+int fm_lower_open_mode(struct fm_lower *lw, PFILE_OBJECT fo, bool want, bool cached,
+		       int (*reg)(void *arg, int fd), void *arg);
+void fm_lower_open_mode_release(struct fm_lower *lw, PFILE_OBJECT fo, int mode,
+				int (*unreg)(void *arg, int id), void *arg);
+
+/*
  * The errno behind the status the lower set on `data` (an fm_irp's callback data), when it came
  * from a system call and the status is still `status` (filters did not change it); 0
  * otherwise.  Lets the front-end answer the exact errno (ELOOP, EXDEV, ...) the table would

@@ -29,6 +29,7 @@ struct fm_vol {
 	struct fm_fe *fe;
 	struct fm_volume *core;
 	struct fm_fuse_session *session;
+	enum fm_cache_policy cache;
 };
 
 /* The real file system's name from statfs's f_type, for display ("fltmc volumes"). */
@@ -160,6 +161,8 @@ int fm_vol_mount(const char *backing_dir, const char *mount_point,
 	r = fm_fe_create(v->lower, &v->fe);
 	if (r < 0)
 		goto free_lower;
+	v->cache = opts ? opts->cache : FM_CACHE_AUTO;
+	fm_fe_set_cache_policy(v->fe, v->cache);
 
 	memset(&params, 0, sizeof(params));
 	params.mount_point = v->mount_point;
@@ -182,6 +185,7 @@ int fm_vol_mount(const char *backing_dir, const char *mount_point,
 	fopts.fiber_stack = opts ? opts->fiber_stack : 0;
 	fopts.allow_other = true;
 	fopts.default_permissions = true;
+	fopts.want_passthrough = v->cache != FM_CACHE_DIRECT;
 	r = fm_fuse_mount(v->mount_point, &fopts, &fm_frontend_ops, v->fe, &v->session);
 	if (r < 0)
 		goto destroy_core;
@@ -232,6 +236,38 @@ const char *fm_vol_mount_point(const struct fm_vol *v)
 const char *fm_vol_backing_dir(const struct fm_vol *v)
 {
 	return v->backing_dir;
+}
+
+int fm_vol_cache_policy_parse(const char *name, enum fm_cache_policy *out)
+{
+	if (strcmp(name, "auto") == 0)
+		*out = FM_CACHE_AUTO;
+	else if (strcmp(name, "direct") == 0)
+		*out = FM_CACHE_DIRECT;
+	else if (strcmp(name, "cached") == 0)
+		*out = FM_CACHE_CACHED;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void fm_vol_cache_describe(const struct fm_vol *v, char *buf, size_t cap)
+{
+	const struct fm_fuse_conn *c = fm_fuse_session_conn(v->session);
+	unsigned long n = fm_fe_passthrough_opens(v->fe);
+	const char *p = v->cache == FM_CACHE_CACHED ? "cached" : "auto";
+
+	if (v->cache == FM_CACHE_DIRECT)
+		snprintf(buf, cap, "direct");
+	else if (!c->passthrough)
+		snprintf(buf, cap, "%s, passthrough unavailable", p);
+	else if (fm_volume_unfiltered(v->core, IRP_MJ_READ) &&
+		 fm_volume_unfiltered(v->core, IRP_MJ_WRITE))
+		snprintf(buf, cap, "%s, passthrough on (%lu open)", p, n);
+	else if (n)
+		snprintf(buf, cap, "%s, passthrough off (filtered; %lu older open)", p, n);
+	else
+		snprintf(buf, cap, "%s, passthrough off (filtered)", p);
 }
 
 /* ---- IoReplaceFileObjectName -------------------------------------------------------------- */

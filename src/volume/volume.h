@@ -9,10 +9,24 @@
 struct fm_vol;
 struct fm_volume;
 
+/* How a volume's file data is cached (docs/volume.md, "Cache policy"). */
+enum fm_cache_policy {
+	/* Kernel passthrough for files opened while no instance is registered for
+	 * IRP_MJ_READ / IRP_MJ_WRITE (when the kernel allows it); otherwise direct I/O: every
+	 * read and write reaches the filters as non-paging I/O. */
+	FM_CACHE_AUTO = 0,
+	/* Every read and write reaches the filters as non-paging I/O, filtered or not. */
+	FM_CACHE_DIRECT,
+	/* As auto, but filtered files use the kernel's page cache: the reads it cannot serve
+	 * reach the filters as paging I/O (IRP_PAGING_IO | IRP_NOCACHE). */
+	FM_CACHE_CACHED,
+};
+
 struct fm_vol_options {
 	FLT_FILESYSTEM_TYPE fs_type; /* reported to filters; 0 means FLT_FSTYPE_NTFS */
 	unsigned int nthreads;	     /* FUSE worker threads; 0 = default */
 	size_t fiber_stack;	     /* stack of the fibers requests run on; 0 = 256 KiB */
+	enum fm_cache_policy cache;
 };
 
 /*
@@ -34,5 +48,14 @@ void fm_vol_unmount(struct fm_vol *v);
 struct fm_volume *fm_vol_core(struct fm_vol *v);
 const char *fm_vol_mount_point(const struct fm_vol *v);
 const char *fm_vol_backing_dir(const struct fm_vol *v);
+
+/* "auto"/"direct"/"cached" from a name; -EINVAL for another. */
+int fm_vol_cache_policy_parse(const char *name, enum fm_cache_policy *out);
+/*
+ * The volume's cache policy and its state now, for `fltmc volumes`: "auto, passthrough on
+ * (N open)", "auto, passthrough off (filtered)", "auto, passthrough unavailable", "direct",
+ * "cached, ...".
+ */
+void fm_vol_cache_describe(const struct fm_vol *v, char *buf, size_t cap);
 
 #endif

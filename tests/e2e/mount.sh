@@ -28,7 +28,12 @@ fm_like "with a clear message" "$FM_ERR" "already mounted"
 
 fm_ok "fltmc volumes" fm_fltmc volumes
 fm_like "lists the volume with its device and NTFS" "$FM_OUT" \
-	"^$back +\\\\Device\\\\HarddiskVolume[0-9]+ +NTFS +$back \\([a-z0-9]+\\)$"
+	"^$back +\\\\Device\\\\HarddiskVolume[0-9]+ +NTFS +$back \\([a-z0-9]+\\) +auto, passthrough"
+exec 9<"$back/f.txt"
+fm_ok "volumes with a file open" fm_fltmc volumes
+fm_like "no filter: kernel passthrough engaged for it (or unavailable here)" "$FM_OUT" \
+	"^$back .*auto, passthrough (on \\(1 open\\)|unavailable)$"
+exec 9<&-
 dev1=$(printf '%s\n' "$FM_OUT" | awk -v b="$back" '$1 == b { print $2 }')
 
 # A second volume at a separate mount point, reported as FAT, unmounted by device name.
@@ -36,10 +41,14 @@ back2=$FM_T/back2
 mp2=$FM_T/mp2
 mkdir -p "$back2" "$mp2"
 echo two >"$back2/two.txt"
-fm_ok "mount at a separate mount point" fm_fltmc mount "$back2" "$mp2" --fs-type FAT
+fm_run fm_fltmc mount "$back2" "$mp2" --cache sometimes
+fm_is "an unknown cache policy exits 1" "$FM_RC" 1
+fm_like "with a clear message" "$FM_ERR" "cache=auto, cache=cached or cache=direct"
+fm_ok "mount at a separate mount point" fm_fltmc mount "$back2" "$mp2" --fs-type FAT --cache direct
 fm_is "its files show at the mount point" "$(cat "$mp2/two.txt" 2>&1)" two
 fm_ok "volumes" fm_fltmc volumes
 fm_like "lists the second volume as FAT" "$FM_OUT" "^$mp2 +\\\\Device\\\\HarddiskVolume[0-9]+ +FAT +$back2 "
+fm_like "with the direct cache policy" "$FM_OUT" "^$mp2 .* direct$"
 dev2=$(printf '%s\n' "$FM_OUT" | awk -v m="$mp2" '$1 == m { print $2 }')
 fm_ok "the two volumes have different device names" test -n "$dev2" -a "$dev1" != "$dev2"
 fm_ok "unmount by device name" fm_fltmc unmount "$dev2"
