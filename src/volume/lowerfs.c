@@ -58,15 +58,11 @@ struct fm_stream {
 	struct fm_stream *hnext;
 	dev_t dev;
 	ino_t ino;
-	mode_t type;
 	unsigned long refs;
 	uint64_t nlookup;
 	struct fm_stream *parent;
 	char *name;
 	struct alias *aliases; /* other known links, promoted when the name above goes */
-	bool deleted;	       /* its remembered name is gone (unlinked or renamed over) */
-	unsigned int nhandles;
-	bool delete_pending;
 	/*
 	 * Kernel file handle (name_to_handle_at), taken when the remembered name is removed
 	 * while the inode may live on (hard links, open files): reaches it without a name.
@@ -74,12 +70,18 @@ struct fm_stream {
 	struct file_handle *fh;
 	struct fm_handle *handles; /* open handles (fm_handle.snext), the last way to reach it */
 	struct lk_range *locks;	   /* POSIX locks held on it, fm_lower.lklock */
+	mode_t type;
+	unsigned int nhandles;
 	/* Kernel passthrough: the backing id every passthrough open of it shares, and how many
 	 * such opens the kernel holds (lock). */
 	int backing_id;
 	unsigned int npassthrough;
 	unsigned int ncached; /* opens using the kernel's page cache (lock) */
+	bool deleted;	      /* its remembered name is gone (unlinked or renamed over) */
+	bool delete_pending;
 };
+/* One per inode the kernel holds: the fields are ordered to pack (docs/bench.md, walk). */
+_Static_assert(sizeof(struct fm_stream) <= 112, "struct fm_stream grew");
 
 struct fm_lower {
 	struct fm_volume *vol;	/* set once the core volume exists; for fm_volume_stream_gone */
