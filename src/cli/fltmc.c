@@ -594,11 +594,11 @@ static int run_instances(const struct verb *v, int argc, char **argv)
 
 static int run_volumes(const struct verb *v, int argc, char **argv)
 {
-	static const struct colspec spec[] = {
-	    {30, false}, {39, false}, {10, false}, {8, false}, {0, false}};
-	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem", "Status",
-					   "Backing"};
-	struct table t = {.ncols = 5};
+	static const struct colspec spec[] = {{30, false}, {39, false}, {10, false},
+					      {8, false},  {0, false},	{0, false}};
+	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem",
+					   "Status",   "Backing",     "Cache"};
+	struct table t = {.ncols = 6};
 	struct enum_buf eb = {0};
 	HANDLE h = INVALID_HANDLE_VALUE;
 	DWORD ret = 0;
@@ -613,8 +613,8 @@ static int run_volumes(const struct verb *v, int argc, char **argv)
 	for (;;) {
 		PFILTER_VOLUME_STANDARD_INFORMATION vs;
 		WCHAR dev16[1024], dos16[1024];
-		char dev[2048], dos[2048] = "", backing[2048] = "";
-		const char *row[5] = {dos, dev, NULL, NULL, backing};
+		char dev[2048], dos[2048] = "", backing[2048] = "", cache[128] = "";
+		const char *row[6] = {dos, dev, NULL, NULL, backing, cache};
 		size_t units;
 
 		do {
@@ -646,12 +646,14 @@ static int run_volumes(const struct verb *v, int argc, char **argv)
 		row[3] = vs->Flags & FLTFL_VSI_DETACHED_VOLUME ? "Detached" : "";
 		if (FAILED(fm_fltlib_volume_backing(h, backing, sizeof(backing))))
 			backing[0] = '\0';
+		if (FAILED(fm_fltlib_volume_cache(h, cache, sizeof(cache))))
+			cache[0] = '\0';
 		table_row(&t, row);
 	}
 	if (h != INVALID_HANDLE_VALUE)
 		FilterVolumeFindClose(h);
 	if (enum_end(hr))
-		print_table(&t, spec, 5);
+		print_table(&t, spec, 6);
 	else
 		rc = finish(hr, "volumes failed", false);
 	table_free(&t);

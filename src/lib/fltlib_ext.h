@@ -46,6 +46,8 @@ HRESULT fm_fltlib_unload(LPCWSTR lpFilterName, DWORD flags);
  * HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS) before the first entry.
  */
 HRESULT fm_fltlib_volume_backing(HANDLE hVolumeFind, char *buf, size_t cap);
+/* The same for the volume's cache policy and passthrough state ("auto, passthrough on ..."). */
+HRESULT fm_fltlib_volume_cache(HANDLE hVolumeFind, char *buf, size_t cap);
 
 /* The meaning of an HRESULT libfltlib returns, as a sentence ("The system cannot find the
  * file specified."); a generic text for others.  Static storage. */
