@@ -1625,9 +1625,10 @@ static int pt_unregister(void *arg, int id)
  * cannot serve reach the filters as paging I/O).  With `direct`: always direct I/O.  Decided per open (the kernel refuses to mix
  * passthrough and page-cache opens of one inode: an open follows the inode's current mode).
  * Set-ID files opened for writing never use passthrough (the lower clears the set-ID bits
- * after a write by a non-root process, which the kernel's passthrough writer would not).
+ * after a write by a non-root process, which the kernel's passthrough writer would not), nor
+ * O_APPEND opens.
  */
-static void open_mode(struct fm_fe *fe, struct fm_fuse_req *req, struct fe_handle *h)
+static void open_mode(struct fm_fe *fe, struct fm_fuse_req *req, struct fe_handle *h, int flags)
 {
 	struct fm_fuse_session *s = fm_fuse_req_session(req);
 	bool pt = s && fm_fuse_session_conn(s)->passthrough;
@@ -1636,6 +1637,10 @@ static void open_mode(struct fm_fe *fe, struct fm_fuse_req *req, struct fe_handl
 
 	if (fe->cache == FM_CACHE_DIRECT)
 		return;
+	/* The kernel opens the backing file with the open's flags once: a later fcntl() that
+	 * drops O_APPEND would not reach it. */
+	if (flags & O_APPEND)
+		want = false;
 	if (want && h->fo->WriteAccess) {
 		struct stat st;
 		int fd = fm_lower_handle_fd(h->fo);
@@ -1661,8 +1666,8 @@ static void open_mode_release(struct fm_fe *fe, struct fe_handle *h)
 	h->mode = FM_OPEN_DIRECT;
 }
 
-static void reply_opened(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJECT fo, bool dir,
-			 bool create, const struct fm_requestor *who)
+static void reply_opened(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJECT fo, int flags,
+			 bool dir, bool create, const struct fm_requestor *who)
 {
 	struct fm_fuse_open o;
 	struct fe_handle *h = fh_new(fe, fo, who);
@@ -1676,7 +1681,7 @@ static void reply_opened(struct fm_fe *fe, struct fm_fuse_req *req, PFILE_OBJECT
 	o.fh = (uint64_t)(uintptr_t)h;
 	o.direct_io = !dir;
 	if (!dir)
-		open_mode(fe, req, h);
+		open_mode(fe, req, h, flags);
 	if (h->mode != FM_OPEN_DIRECT)
 		o.direct_io = false;
 	if (h->mode == FM_OPEN_CACHED)
@@ -1706,7 +1711,7 @@ static void op_open(struct fm_fuse_req *req, uint64_t nodeid, int flags)
 	if (r)
 		fm_fuse_reply_err(req, r);
 	else
-		reply_opened(fe, req, fo, false, false, &who);
+		reply_opened(fe, req, fo, flags, false, false, &who);
 	fe_leave(fe);
 }
 
@@ -1730,7 +1735,7 @@ static void op_create(struct fm_fuse_req *req, uint64_t parent, const char *name
 	if (r)
 		fm_fuse_reply_err(req, r);
 	else
-		reply_opened(fe, req, fo, false, true, &who);
+		reply_opened(fe, req, fo, flags, false, true, &who);
 	fe_leave(fe);
 }
 
@@ -1751,7 +1756,7 @@ static void op_opendir(struct fm_fuse_req *req, uint64_t nodeid, int flags)
 	if (r)
 		fm_fuse_reply_err(req, r);
 	else
-		reply_opened(fe, req, fo, true, false, &who);
+		reply_opened(fe, req, fo, flags, true, false, &who);
 	fe_leave(fe);
 }
 
