@@ -363,7 +363,7 @@ run_fm() {
 	done
 	mkdir -p "$mp"
 	# shellcheck disable=SC2086
-	fltmc mount "$DATA" "$mp" $FM_MOUNT_OPTS >/dev/null || {
+	fltmc mount "$DATA" "$mp" ${FM_MOUNT_OPTS:-} >/dev/null || {
 		note "fltmc mount failed: $(tail -5 "$T/fltmgrd.out")"
 		return 0
 	}
