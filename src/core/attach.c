@@ -539,6 +539,8 @@ NTSTATUS FLTAPI FltGetInstanceInformation(PFLT_INSTANCE Instance,
 				strlen(in->volume->device) + strlen(in->filter->service)) *
 				   sizeof(WCHAR);
 		break;
+	case InstanceAggregateStandardInformation:
+		return fm__instance_info_aggregate(in, Buffer, BufferSize, BytesReturned);
 	default:
 		return STATUS_INVALID_PARAMETER;
 	}

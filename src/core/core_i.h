@@ -171,6 +171,11 @@ struct fm_volume {
 	pthread_rwlock_t stack_lock;   /* guards `stack` pointer swaps */
 	struct fm_stack *stack;
 	struct fm_volume *next; /* fm__volumes list, model lock */
+	/* volinfo.c: the file system's volume device object, the disk's, and the VPB joining
+	 * them; filled on first use (dev_ready), they live as long as the volume object. */
+	DEVICE_OBJECT dev_fs, dev_disk;
+	VPB vpb;
+	atomic_bool dev_ready;
 };
 
 extern struct fm_volume *fm__volumes;
@@ -198,6 +203,9 @@ struct fm_file {
 	 * processes; and whether FltCancelFileOpen already closed the file below a filter. */
 	struct fm_instance *io_issuer;
 	bool io_cancelled;
+	/* ecp.c: the ECP list of the create in progress on this file object (borrowed from
+	 * FltCreateFileEx2's caller or a filter's FltSetEcpListIntoCallbackData), else NULL. */
+	PECP_LIST create_ecps;
 };
 
 static inline struct fm_file *fm__file(PFILE_OBJECT fo)
@@ -314,6 +322,50 @@ void fm__contexts_filter_free(struct fm_filter *f);
 void fm__contexts_instance_teardown(struct fm_instance *inst);
 /* fm_file_object_free: delete the file object's stream-handle contexts. */
 void fm__contexts_file_object_free(PFILE_OBJECT fo);
+
+/* fltio.c: the open behind FltCreateFile* and ZwCreateFile.  inst NULL: from the top of the
+ * volume's stack (every instance sees it), and so are the handle's later cleanup and close. */
+NTSTATUS fm__create_file(struct fm_instance *inst, PHANDLE FileHandle, PFILE_OBJECT *FileObject,
+			 ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+			 PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER AllocationSize,
+			 ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition,
+			 ULONG CreateOptions, PVOID EaBuffer, ULONG EaLength, ULONG Flags,
+			 PECP_LIST ecps);
+
+/* fltio_more.c: synchronous operations below `issuer` (NULL: from the top of the stack) on a
+ * file object's volume, for the Flt* and Zw* routines.  *iosb gets the final IoStatus. */
+NTSTATUS fm__io_read_write(struct fm_instance *issuer, PFILE_OBJECT fo, bool write,
+			   PLARGE_INTEGER offset, ULONG len, PVOID buf, PULONG key,
+			   PIO_STATUS_BLOCK iosb);
+NTSTATUS fm__io_info(struct fm_instance *issuer, PFILE_OBJECT fo, bool set, PVOID buf, ULONG len,
+		     FILE_INFORMATION_CLASS cls, PIO_STATUS_BLOCK iosb);
+NTSTATUS fm__io_query_dir(struct fm_instance *issuer, PFILE_OBJECT fo, PVOID buf, ULONG len,
+			  FILE_INFORMATION_CLASS cls, UCHAR sl_flags, PUNICODE_STRING name,
+			  PIO_STATUS_BLOCK iosb);
+NTSTATUS fm__io_volume(struct fm_instance *issuer, struct fm_volume *vol, PFILE_OBJECT fo, bool set,
+		       PVOID buf, ULONG len, FS_INFORMATION_CLASS cls, PIO_STATUS_BLOCK iosb);
+NTSTATUS fm__io_flush(struct fm_instance *issuer, PFILE_OBJECT fo, PIO_STATUS_BLOCK iosb);
+NTSTATUS fm__io_query_ea(struct fm_instance *issuer, PFILE_OBJECT fo, PVOID buf, ULONG len,
+			 BOOLEAN single, PVOID list, ULONG list_len, PULONG index, BOOLEAN restart,
+			 PIO_STATUS_BLOCK iosb);
+NTSTATUS fm__io_set_ea(struct fm_instance *issuer, PFILE_OBJECT fo, PVOID buf, ULONG len,
+		       PIO_STATUS_BLOCK iosb);
+NTSTATUS fm__io_control(struct fm_instance *issuer, PFILE_OBJECT fo, UCHAR major, ULONG code,
+			PVOID in, ULONG in_len, PVOID out, ULONG out_len, PIO_STATUS_BLOCK iosb);
+NTSTATUS fm__io_query_security(struct fm_instance *issuer, PFILE_OBJECT fo, SECURITY_INFORMATION si,
+			       PVOID sd, ULONG len, PULONG needed);
+NTSTATUS fm__io_set_security(struct fm_instance *issuer, PFILE_OBJECT fo, SECURITY_INFORMATION si,
+			     PSECURITY_DESCRIPTOR sd);
+
+/* volinfo.c: INSTANCE_AGGREGATE_STANDARD_INFORMATION of an instance; a volume's device objects
+ * (filled on first use); the volume a device object belongs to (a reference) or NULL. */
+NTSTATUS fm__instance_info_aggregate(const struct fm_instance *in, PVOID buf, ULONG size,
+				     PULONG ret);
+void fm__volume_devices(struct fm_volume *v);
+struct fm_volume *fm__volume_of_device(const void *d);
+
+/* ECPs (src/core/ecp.c): is `list` an ECP list allocated here? */
+bool fm__ecp_list_valid(PECP_LIST list);
 
 /* Names: "\Device\HarddiskVolumeN" + volume-relative path of a file object. */
 NTSTATUS fm__file_nt_name(PFILE_OBJECT fo, bool normalized, WCHAR **out, USHORT *out_len);

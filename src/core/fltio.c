@@ -174,15 +174,17 @@ static UCHAR create_op_flags(ULONG flags)
 	return sl;
 }
 
-NTSTATUS FLTAPI FltCreateFileEx2(PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHANDLE FileHandle,
-				 PFILE_OBJECT *FileObject, ACCESS_MASK DesiredAccess,
-				 POBJECT_ATTRIBUTES ObjectAttributes,
-				 PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER AllocationSize,
-				 ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition,
-				 ULONG CreateOptions, PVOID EaBuffer, ULONG EaLength, ULONG Flags,
-				 PIO_DRIVER_CREATE_CONTEXT DriverContext)
+/*
+ * The open behind FltCreateFile* and ZwCreateFile: inst NULL sends it to the top of the volume's
+ * stack (every instance sees it); the handle's later cleanup and close go where the open went.
+ */
+NTSTATUS fm__create_file(struct fm_instance *inst, PHANDLE FileHandle, PFILE_OBJECT *FileObject,
+			 ACCESS_MASK DesiredAccess, POBJECT_ATTRIBUTES ObjectAttributes,
+			 PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER AllocationSize,
+			 ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition,
+			 ULONG CreateOptions, PVOID EaBuffer, ULONG EaLength, ULONG Flags,
+			 PECP_LIST ecps)
 {
-	struct fm_instance *inst = instance_of(Instance);
 	PFILE_OBJECT root = NULL, fo;
 	struct fm_volume *vol = NULL;
 	const WCHAR *name;
@@ -192,13 +194,13 @@ NTSTATUS FLTAPI FltCreateFileEx2(PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHA
 	NTSTATUS st;
 	HANDLE h;
 
-	(void)DriverContext; /* ECPs are not supported: nothing below us reads them */
 	if (FileHandle)
 		*FileHandle = NULL;
 	if (FileObject)
 		*FileObject = NULL;
-	if (!Filter || !FileHandle || !ObjectAttributes || !ObjectAttributes->ObjectName ||
-	    !IoStatusBlock || (Instance && !inst) || (inst && inst->filter != Filter))
+	if (!FileHandle || !ObjectAttributes || !ObjectAttributes->ObjectName || !IoStatusBlock)
+		return STATUS_INVALID_PARAMETER;
+	if (ecps && !fm__ecp_list_valid(ecps))
 		return STATUS_INVALID_PARAMETER;
 	IoStatusBlock->Status = STATUS_SUCCESS;
 	IoStatusBlock->Information = 0;
@@ -259,7 +261,10 @@ NTSTATUS FLTAPI FltCreateFileEx2(PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHA
 	irp.iopb.Parameters.Create.EaLength = EaBuffer ? EaLength : 0;
 	if (AllocationSize)
 		irp.iopb.Parameters.Create.AllocationSize = *AllocationSize;
+	/* The ECP list goes down with the create (FltGetEcpListFromCallbackData below). */
+	fm__file(fo)->create_ecps = ecps;
 	st = io_run(&irp);
+	fm__file(fo)->create_ecps = NULL;
 	*IoStatusBlock = irp.data.IoStatus;
 	if (NT_SUCCESS(st) && fm__file(fo)->io_cancelled) {
 		/* A filter below cancelled the open but left a success status. */
@@ -289,6 +294,28 @@ NTSTATUS FLTAPI FltCreateFileEx2(PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHA
 	if (FileObject)
 		*FileObject = fo;
 	return st;
+}
+
+NTSTATUS FLTAPI FltCreateFileEx2(PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHANDLE FileHandle,
+				 PFILE_OBJECT *FileObject, ACCESS_MASK DesiredAccess,
+				 POBJECT_ATTRIBUTES ObjectAttributes,
+				 PIO_STATUS_BLOCK IoStatusBlock, PLARGE_INTEGER AllocationSize,
+				 ULONG FileAttributes, ULONG ShareAccess, ULONG CreateDisposition,
+				 ULONG CreateOptions, PVOID EaBuffer, ULONG EaLength, ULONG Flags,
+				 PIO_DRIVER_CREATE_CONTEXT DriverContext)
+{
+	struct fm_instance *inst = instance_of(Instance);
+
+	if (FileHandle)
+		*FileHandle = NULL;
+	if (FileObject)
+		*FileObject = NULL;
+	if (!Filter || (Instance && !inst) || (inst && inst->filter != Filter))
+		return STATUS_INVALID_PARAMETER;
+	return fm__create_file(inst, FileHandle, FileObject, DesiredAccess, ObjectAttributes,
+			       IoStatusBlock, AllocationSize, FileAttributes, ShareAccess,
+			       CreateDisposition, CreateOptions, EaBuffer, EaLength, Flags,
+			       DriverContext ? DriverContext->ExtraCreateParameter : NULL);
 }
 
 NTSTATUS FLTAPI FltCreateFileEx(PFLT_FILTER Filter, PFLT_INSTANCE Instance, PHANDLE FileHandle,

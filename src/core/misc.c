@@ -436,17 +436,6 @@ NTSTATUS FLTAPI FltCheckAndGrowNameControl(PFLT_NAME_CONTROL NameCtrl, USHORT Ne
 	return STATUS_SUCCESS;
 }
 
-/* ---- Extra create parameters: Linux opens carry none ---- */
-
-NTSTATUS FLTAPI FltGetEcpListFromCallbackData(PFLT_FILTER Filter, PFLT_CALLBACK_DATA CallbackData,
-					      PECP_LIST *EcpList)
-{
-	if (!Filter || !CallbackData || !EcpList)
-		return STATUS_INVALID_PARAMETER;
-	*EcpList = NULL;
-	return STATUS_SUCCESS;
-}
-
 /* ---- What Linux cannot have: transactions, data-scan sections ---- */
 
 NTSTATUS FLTAPI FltEnlistInTransaction(PFLT_INSTANCE Instance, PKTRANSACTION Transaction,
@@ -467,4 +456,76 @@ NTSTATUS FLTAPI FltCloseSectionForDataScan(PFLT_CONTEXT SectionContext)
 {
 	(void)SectionContext;
 	NOT_ON_LINUX("FltCloseSectionForDataScan", STATUS_NOT_SUPPORTED);
+}
+
+/* Transaction notifications never arrive (FltEnlistInTransaction fails): nothing to complete. */
+NTSTATUS FLTAPI FltRollbackEnlistment(PFLT_INSTANCE Instance, PKTRANSACTION Transaction,
+				      PFLT_CONTEXT TransactionContext)
+{
+	(void)Instance, (void)Transaction, (void)TransactionContext;
+	NOT_ON_LINUX("FltRollbackEnlistment", STATUS_NOT_SUPPORTED);
+}
+
+NTSTATUS FLTAPI FltCommitComplete(PFLT_INSTANCE Instance, PKTRANSACTION Transaction,
+				  PFLT_CONTEXT TransactionContext)
+{
+	(void)Instance, (void)Transaction, (void)TransactionContext;
+	NOT_ON_LINUX("FltCommitComplete", STATUS_NOT_SUPPORTED);
+}
+
+NTSTATUS FLTAPI FltRollbackComplete(PFLT_INSTANCE Instance, PKTRANSACTION Transaction,
+				    PFLT_CONTEXT TransactionContext)
+{
+	(void)Instance, (void)Transaction, (void)TransactionContext;
+	NOT_ON_LINUX("FltRollbackComplete", STATUS_NOT_SUPPORTED);
+}
+
+NTSTATUS FLTAPI FltPrePrepareComplete(PFLT_INSTANCE Instance, PKTRANSACTION Transaction,
+				      PFLT_CONTEXT TransactionContext)
+{
+	(void)Instance, (void)Transaction, (void)TransactionContext;
+	NOT_ON_LINUX("FltPrePrepareComplete", STATUS_NOT_SUPPORTED);
+}
+
+NTSTATUS FLTAPI FltPrepareComplete(PFLT_INSTANCE Instance, PKTRANSACTION Transaction,
+				   PFLT_CONTEXT TransactionContext)
+{
+	(void)Instance, (void)Transaction, (void)TransactionContext;
+	NOT_ON_LINUX("FltPrepareComplete", STATUS_NOT_SUPPORTED);
+}
+
+NTSTATUS FLTAPI FltCreateSectionForDataScan(PFLT_INSTANCE Instance, PFILE_OBJECT FileObject,
+					    PFLT_CONTEXT SectionContext, ACCESS_MASK DesiredAccess,
+					    POBJECT_ATTRIBUTES ObjectAttributes,
+					    PLARGE_INTEGER MaximumSize, ULONG SectionPageProtection,
+					    ULONG AllocationAttributes, ULONG Flags,
+					    PHANDLE SectionHandle, PVOID *SectionObject,
+					    PLARGE_INTEGER SectionFileSize)
+{
+	(void)Instance, (void)FileObject, (void)SectionContext, (void)DesiredAccess;
+	(void)ObjectAttributes, (void)MaximumSize, (void)SectionPageProtection;
+	(void)AllocationAttributes, (void)Flags;
+	if (SectionHandle)
+		*SectionHandle = NULL;
+	if (SectionObject)
+		*SectionObject = NULL;
+	if (SectionFileSize)
+		SectionFileSize->QuadPart = 0;
+	NOT_ON_LINUX("FltCreateSectionForDataScan", STATUS_NOT_SUPPORTED);
+}
+
+/*
+ * The operation-status callback reports the status a file system gives an IRP when it accepts
+ * it, before the operation completes.  Below this filter manager every lower file system
+ * completes operations synchronously, so that status is the final one and every filter gets
+ * it in its post-operation: there is no earlier point to report.  Refused, documented.
+ */
+NTSTATUS FLTAPI FltRequestOperationStatusCallback(
+    PFLT_CALLBACK_DATA Data, PFLT_GET_OPERATION_STATUS_CALLBACK CallbackRoutine,
+    PVOID RequesterContext)
+{
+	(void)RequesterContext;
+	if (!Data || !CallbackRoutine || !FLT_IS_IRP_OPERATION(Data))
+		return STATUS_INVALID_PARAMETER;
+	NOT_ON_LINUX("FltRequestOperationStatusCallback", STATUS_NOT_SUPPORTED);
 }

@@ -4,6 +4,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/ntname.h"
+#include "common/secdesc.h"
 #include "common/status.h"
 
 #include <dirent.h>
@@ -3353,6 +3354,99 @@ static NTSTATUS fsctl_get_reparse(PFLT_CALLBACK_DATA data, struct fm_handle *h, 
  * The handle and its stream then stand for the new inode (FsContext keeps its identity, so
  * filters' stream contexts stay attached, as when NTFS sets a reparse point).
  */
+/*
+ * Replace the handle's file by a new object of `type` (S_IFREG: an empty regular file) with
+ * permission bits `perm`, made under a temporary name in the same directory as the requestor
+ * and renamed over it, then re-key the handle and its stream to the new inode.  `st` is the
+ * handle's current stat.
+ */
+static NTSTATUS replace_node(struct fm_lower *lw, PFLT_CALLBACK_DATA data, struct fm_handle *h,
+			     struct fm_stream *s, const struct stat *st, mode_t type, mode_t perm,
+			     const char *target, dev_t rdev)
+{
+	static unsigned long counter;
+	char path[PATH_MAX], ppath[PATH_MAX], tmp[64];
+	const char *name;
+	struct stat cur, nst;
+	struct creds c;
+	int pfd, fd, r, tries;
+
+	r = fm_lower_stream_path(lw, s, path, sizeof(path));
+	if (r <= 0)
+		return fail_errno(data, r == 0 ? -EINVAL : r);
+	name = split_path(path, ppath, sizeof(ppath));
+	if (!name)
+		return fail_errno(data, -ENAMETOOLONG);
+	pfd = open_dir_path(lw, ppath);
+	if (pfd < 0)
+		return fail_errno(data, pfd);
+	/* The name must still be this file (a rename by someone else could have moved it). */
+	if (fstatat(pfd, name, &cur, AT_SYMLINK_NOFOLLOW) < 0 || cur.st_ino != st->st_ino ||
+	    cur.st_dev != st->st_dev) {
+		close(pfd);
+		return complete(data, STATUS_FILE_RENAMED, 0);
+	}
+	creds_enter(lw, fm_irp_requestor(data), &c);
+	for (tries = 0; tries < 8; tries++) {
+		snprintf(tmp, sizeof(tmp), ".fm-reparse.%d.%lu", (int)getpid(),
+			 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+		if (type == S_IFLNK) {
+			r = symlinkat(target, pfd, tmp);
+		} else if (type == S_IFREG) {
+			r = openat(pfd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, perm);
+			if (r >= 0) {
+				fchmod(r, perm);
+				close(r);
+				r = 0;
+			}
+		} else {
+			r = mknodat(pfd, tmp, type | perm, rdev);
+		}
+		r = r < 0 ? -errno : 0;
+		if (r != -EEXIST)
+			break;
+	}
+	creds_leave(lw, &c);
+	if (r == 0 && renameat(pfd, tmp, pfd, name) < 0) {
+		r = -errno;
+		unlinkat(pfd, tmp, 0);
+	}
+	if (r < 0) {
+		close(pfd);
+		return fail_errno(data, r);
+	}
+	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	close(pfd);
+	if (fd < 0 || fstat(fd, &nst) < 0) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return fail_errno(data, r);
+	}
+	/* The handle now holds the new inode, and the stream is re-keyed to it. */
+	close(h->fd);
+	h->fd = fd;
+	h->oflags = O_PATH;
+	h->can_read = h->can_write = false;
+	pthread_mutex_lock(&lw->lock);
+	if (s != &lw->root && !find_locked(lw, nst.st_dev, nst.st_ino)) {
+		struct fm_stream **pp = &lw->buckets[hash_of(s->dev, s->ino)];
+		size_t hb = hash_of(nst.st_dev, nst.st_ino);
+
+		while (*pp && *pp != s)
+			pp = &(*pp)->hnext;
+		if (*pp)
+			*pp = s->hnext;
+		s->dev = nst.st_dev;
+		s->ino = nst.st_ino;
+		s->type = nst.st_mode & S_IFMT;
+		s->hnext = lw->buckets[hb];
+		lw->buckets[hb] = s;
+	}
+	lower_unlock(lw);
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
 static NTSTATUS fsctl_set_reparse(struct fm_lower *lw, PFLT_CALLBACK_DATA data, struct fm_handle *h,
 				  struct fm_stream *s, const UCHAR *in, ULONG len)
 {
@@ -3473,6 +3567,34 @@ static NTSTATUS fsctl_set_reparse(struct fm_lower *lw, PFLT_CALLBACK_DATA data, 
 }
 
 /*
+ * FSCTL_DELETE_REPARSE_POINT: the input names the tag (a REPARSE_DATA_BUFFER header with no
+ * data).  A WSL object (symlink, FIFO, device, socket) goes back to what the create of a new
+ * one left: an empty regular file with the same permission bits (0666 for a symlink), by the
+ * same replacement as FSCTL_SET_REPARSE_POINT.  STATUS_NOT_A_REPARSE_POINT for an ordinary
+ * file, STATUS_IO_REPARSE_TAG_MISMATCH when the tag is not the file's.
+ */
+static NTSTATUS fsctl_delete_reparse(struct fm_lower *lw, PFLT_CALLBACK_DATA data,
+				     struct fm_handle *h, struct fm_stream *s, const UCHAR *in,
+				     ULONG len)
+{
+	const REPARSE_DATA_BUFFER *rb = (const void *)in;
+	struct stat st;
+	ULONG tag;
+
+	if (!in || len < REPARSE_DATA_BUFFER_HEADER_SIZE || rb->ReparseDataLength != 0)
+		return complete(data, STATUS_IO_REPARSE_DATA_INVALID, 0);
+	if (fstat(h->fd, &st) < 0)
+		return fail_errno(data, -errno);
+	tag = reparse_tag_of(st.st_mode);
+	if (!tag)
+		return complete(data, STATUS_NOT_A_REPARSE_POINT, 0);
+	if (tag != rb->ReparseTag)
+		return complete(data, STATUS_IO_REPARSE_TAG_MISMATCH, 0);
+	return replace_node(lw, data, h, s, &st, S_IFREG,
+			    S_ISLNK(st.st_mode) ? 0666 : (st.st_mode & 07777), NULL, 0);
+}
+
+/*
  * FSCTL_QUERY_ALLOCATED_RANGES (METHOD_NEITHER): the data extents of the file within the
  * input range, from SEEK_DATA / SEEK_HOLE on the handle's descriptor (maximal extents, clamped
  * to the range and to the file size).  STATUS_BUFFER_OVERFLOW when more extents remain than
@@ -3565,6 +3687,11 @@ static NTSTATUS irp_fsctl(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		    iopb->Parameters.FileSystemControl.Buffered.OutputBufferLength);
 	case FSCTL_SET_REPARSE_POINT:
 		return fsctl_set_reparse(
+		    lw, data, h, fo->FsContext,
+		    iopb->Parameters.FileSystemControl.Buffered.SystemBuffer,
+		    iopb->Parameters.FileSystemControl.Buffered.InputBufferLength);
+	case FSCTL_DELETE_REPARSE_POINT:
+		return fsctl_delete_reparse(
 		    lw, data, h, fo->FsContext,
 		    iopb->Parameters.FileSystemControl.Buffered.SystemBuffer,
 		    iopb->Parameters.FileSystemControl.Buffered.InputBufferLength);
@@ -3860,6 +3987,79 @@ static NTSTATUS irp_query_open(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	return complete(data, STATUS_SUCCESS, need);
 }
 
+/* ---- security: IRP_MJ_QUERY_SECURITY / IRP_MJ_SET_SECURITY, IRP_MJ_SET_VOLUME_INFORMATION ---- */
+
+/*
+ * The descriptor of a file is its owner, group and mode (src/common/secdesc.h).  A query that
+ * does not fit returns STATUS_BUFFER_OVERFLOW with the length it needs in Information (as
+ * NTFS does; the I/O routines report STATUS_BUFFER_TOO_SMALL).
+ */
+static NTSTATUS irp_query_security(PFLT_CALLBACK_DATA data)
+{
+	PFLT_PARAMETERS p = &data->Iopb->Parameters;
+	struct fm_handle *h = handle_of(data->Iopb->TargetFileObject);
+	void *out = io_buffer(p->QuerySecurity.SecurityBuffer, p->QuerySecurity.MdlAddress);
+	struct stat st;
+	ULONG need;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (fstat(h->fd, &st) < 0)
+		return fail_errno(data, -errno);
+	need = fm_sd_build(st.st_uid, st.st_gid, st.st_mode, p->QuerySecurity.SecurityInformation,
+			   NULL, 0);
+	if (!out || p->QuerySecurity.Length < need)
+		return complete(data, STATUS_BUFFER_OVERFLOW, need);
+	fm_sd_build(st.st_uid, st.st_gid, st.st_mode, p->QuerySecurity.SecurityInformation, out,
+		    p->QuerySecurity.Length);
+	return complete(data, STATUS_SUCCESS, need);
+}
+
+/* Owner and group become chown, the DACL the rwx bits (setuid/setgid/sticky are kept). */
+static NTSTATUS irp_set_security(PFLT_CALLBACK_DATA data)
+{
+	PFLT_PARAMETERS p = &data->Iopb->Parameters;
+	struct fm_handle *h = handle_of(data->Iopb->TargetFileObject);
+	struct xattr_target t;
+	struct fm_sd_posix px;
+	struct stat st;
+	NTSTATUS nst;
+	int r;
+
+	if (!h)
+		return complete(data, STATUS_INVALID_PARAMETER, 0);
+	if (fstat(h->fd, &st) < 0)
+		return fail_errno(data, -errno);
+	nst = fm_sd_parse(p->SetSecurity.SecurityDescriptor, 0, p->SetSecurity.SecurityInformation,
+			  st.st_uid, st.st_gid, &px);
+	if (nst != STATUS_SUCCESS)
+		return complete(data, nst, 0);
+	r = xattr_target(h, &t);
+	if (r < 0)
+		return fail_errno(data, r);
+	if (px.has_mode && !t.link &&
+	    fchmodat(AT_FDCWD, t.path, (st.st_mode & 07000) | (px.mode & 0777), 0) < 0)
+		return fail_errno(data, -errno);
+	if ((px.has_uid || px.has_gid) &&
+	    fchownat(h->fd, "", px.has_uid ? px.uid : (uid_t)-1, px.has_gid ? px.gid : (gid_t)-1,
+		     AT_EMPTY_PATH) < 0)
+		return fail_errno(data, -errno);
+	return complete(data, STATUS_SUCCESS, 0);
+}
+
+/* A directory tree has no label or quota settings to change. */
+static NTSTATUS irp_set_volume(PFLT_CALLBACK_DATA data)
+{
+	switch (data->Iopb->Parameters.SetVolumeInformation.FsInformationClass) {
+	case FileFsLabelInformation:
+	case FileFsControlInformation:
+	case FileFsObjectIdInformation:
+		return complete(data, STATUS_NOT_SUPPORTED, 0);
+	default:
+		return complete(data, STATUS_INVALID_INFO_CLASS, 0);
+	}
+}
+
 /* ---- the ops table ---------------------------------------------------------------------------- */
 
 static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
@@ -3900,6 +4100,12 @@ static NTSTATUS lower_dispatch(struct fm_volume *vol, PFLT_CALLBACK_DATA data)
 		return irp_lock(lw, data);
 	case IRP_MJ_QUERY_OPEN:
 		return irp_query_open(lw, data);
+	case IRP_MJ_QUERY_SECURITY:
+		return irp_query_security(data);
+	case IRP_MJ_SET_SECURITY:
+		return irp_set_security(data);
+	case IRP_MJ_SET_VOLUME_INFORMATION:
+		return irp_set_volume(data);
 	default:
 		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
 	}
