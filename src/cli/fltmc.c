@@ -1,6 +1,7 @@
 /* fltmc: the filter manager control program; Windows verbs and output, plus Linux verbs. */
 #include "cli/inf.h"
 #include "common/alloc.h"
+#include "common/deadmount.h"
 #include "core/registry.h"
 #include "lib/fltlib_ext.h"
 #include "lib/portwire.h"
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define DEFAULT_ROOT "/var/lib/fltmgr"
@@ -112,6 +115,24 @@ static int finish(HRESULT hr, const char *what, bool verbose)
 	if (verbose && st.reached && st.message[0])
 		printf("%s\n", st.message);
 	return 0;
+}
+
+/* Whether a daemon accepts connections on the root's control socket. */
+static bool daemon_listening(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	bool up;
+	int fd;
+
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", root, FM_PROTO_SOCKET) >=
+	    sizeof(sa.sun_path))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return up;
 }
 
 /* Send a request with no FltLib routine and receive its reply; on failure print why and
@@ -839,6 +860,17 @@ static int run_unmount(const struct verb *v, int argc, char **argv)
 		return usage_error(v, "expected a mount point, backing directory or volume name");
 	req.target = absolute(argv[0], t, sizeof(t));
 	snprintf(what, sizeof(what), "unmount %s failed", argv[0]);
+	if (!daemon_listening() && fm_dead_mount(req.target)) {
+		/* The daemon that served it was killed: only the kernel's mount is left. */
+		int n = fm_dead_mount_remove(req.target);
+
+		if (n < 0) {
+			fprintf(stderr, "fltmc: %s: %s\n", what, strerror(-n));
+			return 1;
+		}
+		printf("removed the dead volume at %s (its fltmgrd is gone)\n", req.target);
+		return 0;
+	}
 	return simple(&req, what, true);
 }
 

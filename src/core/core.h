@@ -279,5 +279,11 @@ struct fm_filter *fm_current_filter(void);
  * request to another thread takes it along). */
 struct fm_filter *fm_swap_current_filter(struct fm_filter *f);
 const char *fm_filter_name(const struct fm_filter *f);
+/*
+ * Describe the filter code the calling thread is running ("filter X, IRP_MJ_READ
+ * pre-operation, file \\a.txt") into buf; "" when none.  Async-signal-safe: for fatal-signal
+ * handlers.  Returns the length written.
+ */
+size_t fm_core_describe_current(char *buf, size_t cap);
 
 #endif

@@ -98,6 +98,13 @@ static inline void fm__leave_filter(struct fm_filter *prev)
 	fm__tls_filter = prev;
 }
 
+/* Thread-local: the operation whose pre- or post-operation callback is running (crashinfo.c). */
+struct fm__tls_op {
+	PFLT_CALLBACK_DATA data;
+	bool post;
+};
+extern __thread struct fm__tls_op fm__tls_op;
+
 /* Pre/post callbacks of filter f for major function code `major` (UCHAR, incl. pseudo codes). */
 const FLT_OPERATION_REGISTRATION *fm__filter_op(const struct fm_filter *f, UCHAR major);
 

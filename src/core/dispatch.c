@@ -314,6 +314,7 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		FLT_POST_OPERATION_FLAGS flags = 0;
 		int expect = FM_NODE_ARMED;
 		int prev_pid;
+		struct fm__tls_op prev_op;
 
 		/* Claim the node; teardown may have drained it already (R29). */
 		if (!atomic_compare_exchange_strong(&n->state, &expect, FM_NODE_RUNNING))
@@ -329,9 +330,12 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		related(&objs, n->inst, irp->iopb.TargetFileObject);
 		p->post_pos = i;
 		prev = fm__enter_filter(n->inst->filter);
+		prev_op = fm__tls_op;
+		fm__tls_op = (struct fm__tls_op){&irp->data, true};
 		prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
 		r = n->post(&irp->data, &objs, n->ctx, flags);
 		fm_nt_set_current_pid(prev_pid);
+		fm__tls_op = prev_op;
 		fm__leave_filter(prev);
 		if (r == FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
 			int st = ST_RUNNING;
@@ -472,6 +476,7 @@ static bool run(struct fm_irp *irp)
 		ULONG prev_dirty;
 		PVOID ctx = NULL;
 		int prev_pid;
+		struct fm__tls_op prev_op;
 		int expect;
 
 		if (skip_for_flags(e, &irp->iopb) || !enter_instance(p, inst)) {
@@ -494,9 +499,12 @@ static bool run(struct fm_irp *irp)
 		related(&objs, inst, irp->iopb.TargetFileObject);
 		p->pend_dirty = prev_dirty;
 		prev = fm__enter_filter(inst->filter);
+		prev_op = fm__tls_op;
+		fm__tls_op = (struct fm__tls_op){&irp->data, false};
 		prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
 		r = e->pre(&irp->data, &objs, &ctx);
 		fm_nt_set_current_pid(prev_pid);
+		fm__tls_op = prev_op;
 		fm__leave_filter(prev);
 		if (r == FLT_PREOP_PENDING) {
 			if (ctx)

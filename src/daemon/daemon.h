@@ -40,6 +40,9 @@ void fm_daemon_handle(const struct fm_request *req, struct fm_daemon_reply *r);
 
 /* Unmount every volume the daemon mounted (shutdown), newest first. */
 void fm_daemon_unmount_all(void);
+/* The volumes mounted now (main thread only): how many, and the i-th one's mount point. */
+size_t fm_daemon_nvolumes(void);
+const char *fm_daemon_volume_mount_point(size_t i);
 
 /*
  * Check the registry for -n: print each service with its image and instances to stdout,

@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include "common/alloc.h"
+#include "common/deadmount.h"
 #include "common/log.h"
 #include "core/core.h"
 #include "core/port.h"
@@ -20,6 +21,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -104,6 +106,148 @@ static char *root_path(const char *root, const char *name)
 	if (p)
 		sprintf(p, "%s/%s", root, name);
 	return p;
+}
+
+/* ---- Fatal signals ------------------------------------------------------------------------- */
+
+/* The log, opened a second time for the fatal-signal handler (which cannot take its lock). */
+static int crash_fd = -1;
+
+static void crash_put(char *buf, size_t cap, size_t *len, const char *s)
+{
+	while (*s && *len + 1 < cap)
+		buf[(*len)++] = *s++;
+}
+
+static void crash_put_num(char *buf, size_t cap, size_t *len, unsigned long v, unsigned int base)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v && n < (int)sizeof(tmp));
+	if (base == 16)
+		crash_put(buf, cap, len, "0x");
+	while (n > 0 && *len + 1 < cap)
+		buf[(*len)++] = tmp[--n];
+}
+
+/*
+ * A filter (or the daemon) crashed: say which filter and operation the thread was running,
+ * with write(2) only, then die of the same signal.  The kernel then aborts every FUSE
+ * connection of the process, so each volume fails closed (ENOTCONN).
+ */
+static void fatal_signal(int sig, siginfo_t *si, void *uctx)
+{
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {{SIGSEGV, "SIGSEGV"},
+		     {SIGBUS, "SIGBUS"},
+		     {SIGILL, "SIGILL"},
+		     {SIGFPE, "SIGFPE"},
+		     {SIGABRT, "SIGABRT"}};
+	char line[1024], what[700];
+	size_t len = 0, i;
+	int saved = errno;
+
+	(void)uctx;
+	crash_put(line, sizeof(line), &len, "fltmgrd: FATAL: ");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].sig == sig)
+			break;
+	if (i < sizeof(names) / sizeof(names[0]))
+		crash_put(line, sizeof(line), &len, names[i].name);
+	else
+		crash_put_num(line, sizeof(line), &len, (unsigned long)sig, 10);
+	if (sig == SIGSEGV || sig == SIGBUS) {
+		crash_put(line, sizeof(line), &len, " at address ");
+		crash_put_num(line, sizeof(line), &len, (unsigned long)si->si_addr, 16);
+	}
+	crash_put(line, sizeof(line), &len, " in thread ");
+	crash_put_num(line, sizeof(line), &len, (unsigned long)syscall(SYS_gettid), 10);
+	crash_put(line, sizeof(line), &len, ", ");
+	if (fm_core_describe_current(what, sizeof(what)))
+		crash_put(line, sizeof(line), &len, what);
+	else
+		crash_put(line, sizeof(line), &len, "not in filter code");
+	crash_put(line, sizeof(line), &len,
+		  "; fltmgrd dies, its volumes fail closed (ENOTCONN) until it is restarted\n");
+	if (write(STDERR_FILENO, line, len) < 0) {
+		/* Nothing else to try. */
+	}
+	if (crash_fd >= 0 && write(crash_fd, line, len) < 0) {
+		/* Nothing else to try. */
+	}
+	errno = saved;
+	/* SA_RESETHAND restored the default action, and SA_NODEFER lets it happen now. */
+	raise(sig);
+}
+
+static void catch_fatal_signals(const char *logpath)
+{
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+	struct sigaction sa = {0};
+
+	if (crash_fd >= 0)
+		close(crash_fd);
+	crash_fd = open(logpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+	sa.sa_sigaction = fatal_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* ---- Mounts left by a killed daemon -------------------------------------------------------- */
+
+/*
+ * <root>/mounts lists the mount points of this daemon's volumes, rewritten after every mount
+ * and unmount, so that after a crash the next fltmgrd on the root can take away the dead
+ * mounts (and `fltmc unmount` can too while no daemon runs).
+ */
+static void record_mounts(const char *path)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return;
+	f = fopen(tmp, "we");
+	if (!f) {
+		fm_warn("cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < fm_daemon_nvolumes(); i++)
+		fprintf(f, "%s\n", fm_daemon_volume_mount_point(i));
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) < 0)
+		fm_warn("cannot write %s: %s", path, strerror(errno));
+}
+
+/* Remove the dead mounts a killed fltmgrd of this root left behind. */
+static void clean_dead_mounts(const char *path)
+{
+	char line[PATH_MAX + 2];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		int n;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] != '/')
+			continue;
+		n = fm_dead_mount_remove(line);
+		if (n > 0)
+			fm_warn("%s: removed the dead volume a previous fltmgrd left there", line);
+		else if (n < 0)
+			fm_err("%s: cannot remove the dead volume left there: %s", line,
+			       strerror(-n));
+	}
+	fclose(f);
 }
 
 /* Create <root> (and missing parents) 0700. */
@@ -208,6 +352,8 @@ static void send_reply(int fd, struct fm_daemon_reply *r)
 }
 
 /* Serve one connection: one request, one reply.  Any malformation just closes it. */
+static const char *mounts_path;
+
 static void serve_client(int fd)
 {
 	struct ucred cred;
@@ -248,6 +394,8 @@ static void serve_client(int fd)
 		return;
 	}
 	fm_daemon_handle(&req, &r);
+	if (req.type == FM_MSG_MOUNT || req.type == FM_MSG_UNMOUNT)
+		record_mounts(mounts_path);
 	fm_proto_request_free(&req);
 	send_reply(fd, &r);
 	fm_daemon_reply_fini(&r);
@@ -271,6 +419,7 @@ static int serve(int lfd, int sfd, const char *logpath, enum fm_log_level level)
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				if (si.ssi_signo == SIGHUP) {
 					fm_log_open(logpath, level);
+					catch_fatal_signals(logpath);
 					fm_info("log reopened");
 					continue;
 				}
@@ -318,7 +467,7 @@ static int check_mode(const struct options *o)
 
 int main(int argc, char **argv)
 {
-	char *logpath = NULL, *regpath = NULL, *sockpath = NULL;
+	char *logpath = NULL, *regpath = NULL, *sockpath = NULL, *mountspath = NULL;
 	struct options o;
 	sigset_t mask;
 	int lockfd = -1, lfd = -1, sfd = -1, rc, status = 1;
@@ -352,7 +501,9 @@ int main(int argc, char **argv)
 	logpath = root_path(o.root, "fltmgrd.log");
 	regpath = root_path(o.root, "registry");
 	sockpath = root_path(o.root, FM_PROTO_SOCKET);
-	if (!logpath || !regpath || !sockpath) {
+	mountspath = root_path(o.root, "mounts");
+	mounts_path = mountspath;
+	if (!logpath || !regpath || !sockpath || !mountspath) {
 		fprintf(stderr, "fltmgrd: out of memory\n");
 		goto out;
 	}
@@ -373,6 +524,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fm_info("fltmgrd starting, pid %d, root %s", (int)getpid(), o.root);
+	catch_fatal_signals(logpath);
+	/* We hold the root's lock: whatever the list names is a dead daemon's. */
+	clean_dead_mounts(mountspath);
 	rc = fm_reg_init(regpath);
 	if (rc) {
 		fm_err("cannot load the registry %s: %s", regpath, strerror(-rc));
@@ -396,11 +550,13 @@ int main(int argc, char **argv)
 	fm_info("listening on %s", sockpath);
 	if (fm_daemon_startup(o.root))
 		fm_warn("startup finished with problems (see above); serving anyway");
+	record_mounts(mountspath);
 	if (serve(lfd, sfd, logpath, o.level) == 0)
 		status = 0;
 	close(lfd);
 	unlink(sockpath);
 	fm_daemon_unmount_all();
+	record_mounts(mountspath);
 out_core:
 	fm_core_shutdown();
 	if (sfd >= 0)
@@ -416,5 +572,6 @@ out:
 	fm_free(logpath);
 	fm_free(regpath);
 	fm_free(sockpath);
+	fm_free(mountspath);
 	return status;
 }

@@ -567,6 +567,16 @@ static void do_unmount(const struct fm_request *req, struct fm_daemon_reply *r)
 	fm_daemon_reply_status(r, FM_STATUS_ERRNO, 0, "unmounted %s", what);
 }
 
+size_t fm_daemon_nvolumes(void)
+{
+	return nvols;
+}
+
+const char *fm_daemon_volume_mount_point(size_t i)
+{
+	return i < nvols ? fm_vol_mount_point(vols[i]) : NULL;
+}
+
 void fm_daemon_unmount_all(void)
 {
 	while (nvols)

@@ -1996,8 +1996,14 @@ static int add_worker(struct fm_fuse_session *s)
 		w->fd = fd >= 0 ? fd : s->fd;
 	}
 	if (res == 0) {
-		/* Workers block every signal: the process's handlers run in its own threads. */
+		/* Workers block every signal but the faults: the process's handlers run in its own
+		 * threads, and a fault (a filter crashing in a callback) must reach the daemon's
+		 * crash report rather than kill silently. */
 		sigfillset(&all);
+		sigdelset(&all, SIGSEGV);
+		sigdelset(&all, SIGBUS);
+		sigdelset(&all, SIGILL);
+		sigdelset(&all, SIGFPE);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		res = -pthread_create(&w->thread, NULL, worker_main, w);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
