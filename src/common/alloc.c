@@ -11,12 +11,22 @@
  * allocation decrements it atomically, so concurrent callers see exactly one failure.
  */
 static _Atomic long fail_countdown = -1;
+/* With fail_every > 0, every fail_every-th allocation fails (alloc_seq counts them). */
+static _Atomic long fail_every;
+static _Atomic unsigned long alloc_seq;
 
-/* True when this allocation must fail (and injection then switches itself off). */
+/* True when this allocation must fail (and a one-shot injection then switches itself off). */
 static int inject_failure(void)
 {
 	long cur = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+	long every = atomic_load_explicit(&fail_every, memory_order_relaxed);
 
+	if (every > 0 && (atomic_fetch_add_explicit(&alloc_seq, 1, memory_order_relaxed) + 1) %
+				 (unsigned long)every ==
+			     0) {
+		errno = ENOMEM;
+		return 1;
+	}
 	while (cur >= 0) {
 		long next = cur == 0 ? -1 : cur - 1;
 
@@ -34,6 +44,39 @@ static int inject_failure(void)
 void fm_alloc_fail_after(long countdown)
 {
 	atomic_store(&fail_countdown, countdown < 0 ? -1 : countdown);
+}
+
+long fm_alloc_fail_pending(void)
+{
+	return atomic_load(&fail_countdown);
+}
+
+void fm_alloc_fail_every(long n)
+{
+	atomic_store(&alloc_seq, 0);
+	atomic_store(&fail_every, n > 0 ? n : 0);
+}
+
+/*
+ * FM_FAIL_ALLOC in the environment arms injection for a whole process (fltmgrd, a test):
+ * "N" makes the allocation after the next N successful ones fail, once; "%N" makes every
+ * N-th allocation fail.
+ */
+__attribute__((constructor)) static void fail_alloc_from_env(void)
+{
+	const char *v = getenv("FM_FAIL_ALLOC");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return;
+	n = strtol(v + (*v == '%'), &end, 10);
+	if (*end || n < 0)
+		return;
+	if (*v == '%')
+		fm_alloc_fail_every(n);
+	else
+		fm_alloc_fail_after(n);
 }
 
 void *fm_malloc(size_t size)

@@ -16,5 +16,13 @@ void fm_free(void *p);
  * allocation fails (returns NULL) and injection switches off.  -1 disables.
  */
 void fm_alloc_fail_after(long countdown);
+/* The countdown left (-1: no one-shot failure is armed, or it has fired). */
+long fm_alloc_fail_pending(void);
+/*
+ * Every n-th allocation from now on fails (n <= 0 stops it).  The environment variable
+ * FM_FAIL_ALLOC arms either mode at load: "N" as fm_alloc_fail_after(N), "%N" as
+ * fm_alloc_fail_every(N).
+ */
+void fm_alloc_fail_every(long n);
 
 #endif

@@ -109,31 +109,49 @@ static NTSTATUS read_instance_defs(struct fm_filter *f)
 	struct fm_instance_def *defs = NULL;
 	size_t n = 0;
 	NTSTATUS st = STATUS_OBJECT_NAME_NOT_FOUND;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, f->service);
-	if (fm_reg_open(path, 0, &key) < 0) {
+	rc = fm_reg_open(path, 0, &key);
+	if (rc == -ENOMEM)
+		return STATUS_INSUFFICIENT_RESOURCES;
+	if (rc < 0) {
 		fm_log(FM_LOG_ERROR, f->service, "service key has no Instances subkey");
 		return STATUS_OBJECT_NAME_NOT_FOUND;
 	}
-	if (fm_reg_get_string(key, "DefaultInstance", def_name, sizeof(def_name)) < 0) {
-		fm_log(FM_LOG_ERROR, f->service, "Instances has no DefaultInstance value");
+	rc = fm_reg_get_string(key, "DefaultInstance", def_name, sizeof(def_name));
+	if (rc < 0) {
+		/* Out of memory is not a missing value: the filter gets the real reason. */
+		if (rc == -ENOMEM)
+			st = STATUS_INSUFFICIENT_RESOURCES;
+		else
+			fm_log(FM_LOG_ERROR, f->service, "Instances has no DefaultInstance value");
 		goto out;
 	}
-	for (unsigned int i = 0; fm_reg_enum_key(key, i, sub, sizeof(sub)) == 0; i++) {
+	for (unsigned int i = 0; (rc = fm_reg_enum_key(key, i, sub, sizeof(sub))) == 0; i++) {
 		struct fm_instance_def *d, *grown;
 		char alt[FM_ALTITUDE_MAX];
 		uint32_t flags = 0;
 
-		if (fm_reg_open_sub(key, sub, 0, &ik) < 0)
+		rc = fm_reg_open_sub(key, sub, 0, &ik);
+		if (rc == -ENOMEM)
+			break;
+		if (rc < 0)
 			continue;
-		if (fm_reg_get_string(ik, "Altitude", alt, sizeof(alt)) < 0) {
+		rc = fm_reg_get_string(ik, "Altitude", alt, sizeof(alt));
+		if (rc == 0) {
+			rc = fm_reg_get_dword(ik, "Flags", &flags);
+			if (rc != -ENOMEM)
+				rc = 0;
+		}
+		fm_reg_close(ik);
+		if (rc == -ENOMEM)
+			break;
+		if (rc < 0) {
 			fm_log(FM_LOG_WARN, f->service, "instance '%s' has no Altitude; ignored",
 			       sub);
-			fm_reg_close(ik);
 			continue;
 		}
-		(void)fm_reg_get_dword(ik, "Flags", &flags);
-		fm_reg_close(ik);
 		grown = fm_realloc(defs, (n + 1) * sizeof(*defs));
 		if (!grown) {
 			st = STATUS_INSUFFICIENT_RESOURCES;
@@ -150,6 +168,10 @@ static NTSTATUS read_instance_defs(struct fm_filter *f)
 		}
 		d->flags = flags;
 		n++;
+	}
+	if (rc == -ENOMEM) {
+		st = STATUS_INSUFFICIENT_RESOURCES;
+		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (strcasecmp(defs[i].name, def_name) == 0) {
