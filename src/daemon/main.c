@@ -134,6 +134,16 @@ static void crash_put_num(char *buf, size_t cap, size_t *len, unsigned long v, u
 		buf[(*len)++] = tmp[--n];
 }
 
+static void crash_emit(const char *buf, size_t len)
+{
+	if (write(STDERR_FILENO, buf, len) < 0) {
+		/* Nothing else to try. */
+	}
+	if (crash_fd >= 0 && write(crash_fd, buf, len) < 0) {
+		/* Nothing else to try. */
+	}
+}
+
 /*
  * A filter (or the daemon) crashed: say which filter and operation the thread was running,
  * with write(2) only, then die of the same signal.  The kernel then aborts every FUSE
@@ -169,18 +179,16 @@ static void fatal_signal(int sig, siginfo_t *si, void *uctx)
 	crash_put(line, sizeof(line), &len, " in thread ");
 	crash_put_num(line, sizeof(line), &len, (unsigned long)syscall(SYS_gettid), 10);
 	crash_put(line, sizeof(line), &len, ", ");
+	/* Out before the filter's state is read: if that faults too, this much is said. */
+	crash_emit(line, len);
+	len = 0;
 	if (fm_core_describe_current(what, sizeof(what)))
 		crash_put(line, sizeof(line), &len, what);
 	else
 		crash_put(line, sizeof(line), &len, "not in filter code");
 	crash_put(line, sizeof(line), &len,
 		  "; fltmgrd dies, its volumes fail closed (ENOTCONN) until it is restarted\n");
-	if (write(STDERR_FILENO, line, len) < 0) {
-		/* Nothing else to try. */
-	}
-	if (crash_fd >= 0 && write(crash_fd, line, len) < 0) {
-		/* Nothing else to try. */
-	}
+	crash_emit(line, len);
 	errno = saved;
 	/* SA_RESETHAND restored the default action, and SA_NODEFER lets it happen now. */
 	raise(sig);

@@ -1851,8 +1851,10 @@ static ULONG lock_key(uint64_t owner, bool is_flock)
 	return (ULONG)(h >> 33) | (is_flock ? FM_LOCK_FLOCK_KEY : 0);
 }
 
+/* cancel (when not NULL) says whether a waiting lock is given up; arg is its argument. */
 static int lock_irp(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJECT fo, UCHAR minor,
-		    ULONG key, LONGLONG start, LONGLONG len, bool excl, bool now)
+		    ULONG key, LONGLONG start, LONGLONG len, bool excl, bool now,
+		    bool (*cancel)(void *), void *arg)
 {
 	LARGE_INTEGER length;
 	struct fm_irp irp;
@@ -1861,6 +1863,8 @@ static int lock_irp(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJE
 
 	length.QuadPart = len;
 	fm_irp_init(&irp, fe->vol, IRP_MJ_LOCK_CONTROL, minor, fo, who);
+	irp.cancel_check = cancel;
+	irp.cancel_arg = arg;
 	irp.data.Iopb->Parameters.LockControl.ByteOffset.QuadPart = start;
 	irp.data.Iopb->Parameters.LockControl.Length = &length;
 	irp.data.Iopb->Parameters.LockControl.Key = key;
@@ -1870,6 +1874,47 @@ static int lock_irp(struct fm_fe *fe, const struct fm_requestor *who, PFILE_OBJE
 	err = status_errno(&irp, st);
 	fm_irp_cleanup(&irp);
 	return err;
+}
+
+/*
+ * A lock request that may wait (F_SETLKW, flock without LOCK_NB) waits on a thread of its
+ * own, never in a FUSE worker: the workers are few, and with every one of them waiting for a
+ * lock, the holder's unlock could not be served (a deadlock the stress test found).
+ */
+struct lock_wait {
+	struct fm_fe *fe;
+	struct fm_fuse_req *req; /* held: answered by the waiting thread */
+	struct fm_requestor who;
+	PFILE_OBJECT fo;
+	ULONG key;
+	LONGLONG start, len;
+	bool excl;
+};
+
+/* The waiter gives up when its process is interrupted or the volume is going away. */
+static bool lock_wait_cancelled_cb(void *arg)
+{
+	struct lock_wait *w = arg;
+	bool closing;
+
+	pthread_mutex_lock(&w->fe->lock);
+	closing = w->fe->closing;
+	pthread_mutex_unlock(&w->fe->lock);
+	return closing || fm_fuse_req_interrupted(w->req);
+}
+
+static void lock_wait_run(struct lock_wait *w)
+{
+	fm_fuse_reply_err(w->req, lock_irp(w->fe, &w->who, w->fo, IRP_MN_LOCK, w->key, w->start,
+					   w->len, w->excl, false, lock_wait_cancelled_cb, w));
+	fe_leave(w->fe);
+	fm_free(w);
+}
+
+static void *lock_wait_main(void *arg)
+{
+	lock_wait_run(arg);
+	return NULL;
 }
 
 /*
@@ -1890,10 +1935,38 @@ static void op_setlk(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
 	}
-	fm_fuse_reply_err(
-	    req, lock_irp(fe, &who, fh_of(fh)->fo,
-			  lock->l_type == F_UNLCK ? IRP_MN_UNLOCK_SINGLE : IRP_MN_LOCK,
-			  lock_key(owner, is_flock), start, len, lock->l_type == F_WRLCK, !sleep));
+	if (sleep && lock->l_type != F_UNLCK) {
+		struct lock_wait *w = fm_calloc(1, sizeof(*w));
+		struct fm_fuse_req *held = w ? fm_fuse_req_hold(req) : NULL;
+		pthread_attr_t a;
+		pthread_t th;
+		int rc;
+
+		if (held) {
+			*w = (struct lock_wait){fe,
+						held,
+						who,
+						fh_of(fh)->fo,
+						lock_key(owner, is_flock),
+						start,
+						len,
+						lock->l_type == F_WRLCK};
+			pthread_attr_init(&a);
+			pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+			rc = pthread_create(&th, &a, lock_wait_main, w);
+			pthread_attr_destroy(&a);
+			/* Without a thread, wait here as before. */
+			if (rc != 0)
+				lock_wait_run(w);
+			return;
+		}
+		fm_free(w);
+	}
+	fm_fuse_reply_err(req,
+			  lock_irp(fe, &who, fh_of(fh)->fo,
+				   lock->l_type == F_UNLCK ? IRP_MN_UNLOCK_SINGLE : IRP_MN_LOCK,
+				   lock_key(owner, is_flock), start, len, lock->l_type == F_WRLCK,
+				   !sleep, NULL, NULL));
 	fe_leave(fe);
 }
 
@@ -1935,7 +2008,8 @@ static void op_flush(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint
 		return;
 	}
 	if (fh_of(fh) && fm_lower_has_locks(fh_of(fh)->fo, key))
-		r = lock_irp(fe, &who, fh_of(fh)->fo, IRP_MN_UNLOCK_ALL, key, 0, -1, false, true);
+		r = lock_irp(fe, &who, fh_of(fh)->fo, IRP_MN_UNLOCK_ALL, key, 0, -1, false, true,
+			     NULL, NULL);
 	fm_fuse_reply_err(req, r);
 	fe_leave(fe);
 }

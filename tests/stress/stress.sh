@@ -82,6 +82,12 @@ fm_is "filter churn: $cycles cycles, every fltmc command succeeded" \
 	"${#churn_fail[@]}" 0
 [ "${#churn_fail[@]}" -eq 0 ] || fm_diag "${churn_fail[@]:0:10}"
 fm_ok "the daemon is alive" kill -0 "$FM_DPID"
+if [ "$FM_RC" -ne 0 ]; then
+	wait "$FM_DPID"
+	fm_diag "fltmgrd exited with status $?; the end of its output:" \
+		"$(grep -v ' INFO ' "$FM_T/fltmgrd.out" | tail -n 30)"
+	FM_DPID=
+fi
 fm_fails "ctxdemo (no InstanceQueryTeardown) refuses a manual detach" fm_fltmc detach ctxdemo "$mnt"
 fm_like "with STATUS_FLT_DO_NOT_DETACH" "$FM_ERR" STATUS_FLT_DO_NOT_DETACH
 fm_run fm_fltmc instances -v "$mnt"
