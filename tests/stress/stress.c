@@ -919,8 +919,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "\n");
 			for (int w = 0; w < nworkers; w++)
 				kill(pids[w], SIGKILL);
-			while (wait(NULL) > 0)
-				;
+			/* A worker stuck in a file system request dies only once it is answered:
+			 * give up on reaping after a while rather than hang here too. */
+			for (int i = 0; i < 500 && waitpid(-1, NULL, WNOHANG) >= 0; i++)
+				usleep(20000);
 			return 1;
 		}
 		if (now() - last >= 10) {
