@@ -3,6 +3,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,7 @@
 struct ctx {
 	struct ctx *pnext; /* ptab chain */
 	struct ctx *knext; /* ktab chain while linked */
+	struct ctx *fnext; /* fm__contexts_filter_free's list of leaked contexts */
 	void *data;	   /* what the filter sees */
 	struct fm_filter *filter;
 	const FLT_CONTEXT_REGISTRATION *reg; /* in filter->ctx_reg */
@@ -936,9 +938,18 @@ void fm__contexts_unregister(struct fm_filter *f)
 	sweep(of_filter, f);
 }
 
+/*
+ * A context whose last reference the filter never dropped, at unload: the filter manager
+ * frees it.  Its cleanup callback may still use or release another leaked context (a
+ * stream-handle context that keeps its stream context, say), so every leaked context stays
+ * allocated and findable while all their cleanup callbacks run, and only then is any memory
+ * freed.  A release from a cleanup callback just drops a count here.
+ */
+#define FORCED_REFS (LONG_MAX / 2)
+
 void fm__contexts_filter_free(struct fm_filter *f)
 {
-	struct ctx *dead = NULL;
+	struct ctx *leaked_list = NULL, *c, *next;
 	unsigned int leaked = 0;
 	struct timespec ts = {0, 1000000};
 
@@ -947,10 +958,7 @@ void fm__contexts_filter_free(struct fm_filter *f)
 		nanosleep(&ts, NULL);
 	pthread_mutex_lock(&ctx_lock);
 	for (size_t b = 0; b < NBUCKETS; b++) {
-		struct ctx *c = ptab[b], *next;
-
-		for (; c; c = next) {
-			next = c->pnext;
+		for (c = ptab[b]; c; c = c->pnext) {
 			if (c->filter != f)
 				continue;
 			fm_log(FM_LOG_ERROR, f->service,
@@ -959,13 +967,33 @@ void fm__contexts_filter_free(struct fm_filter *f)
 			leaked++;
 			if (c->linked)
 				unlink_locked(c);
-			c->refs = 1;
-			put_locked(c, &dead);
+			c->refs = FORCED_REFS;
+			c->fnext = leaked_list;
+			leaked_list = c;
 		}
 	}
 	pthread_mutex_unlock(&ctx_lock);
 	/* The image is still mapped: its cleanup callbacks can run, once, as they would have. */
-	destroy_now(dead);
+	for (c = leaked_list; c; c = c->fnext) {
+		struct fm_filter *prev = fm__enter_filter(c->filter);
+
+		if (c->reg->ContextCleanupCallback)
+			c->reg->ContextCleanupCallback(c->data, c->type);
+		fm__leave_filter(prev);
+	}
+	pthread_mutex_lock(&ctx_lock);
+	for (c = leaked_list; c; c = c->fnext)
+		ptab_remove_locked(c);
+	pthread_mutex_unlock(&ctx_lock);
+	for (c = leaked_list; c; c = next) {
+		struct fm_filter *prev = fm__enter_filter(c->filter);
+
+		next = c->fnext;
+		if (!c->own_mem)
+			c->reg->ContextFreeCallback(c->data, c->type);
+		fm__leave_filter(prev);
+		fm_free(c);
+	}
 	if (leaked)
 		fm_log(FM_LOG_ERROR, f->service,
 		       "%u context(s) freed by the filter manager at unload", leaked);

@@ -39,6 +39,7 @@ static PFLT_INSTANCE instance;	  /* the last one InstanceSetup saw */
 static atomic_int cleanups[0x80]; /* by context type */
 static atomic_int allocs_cb, frees_cb;
 static atomic_int cleanup_irql; /* IRQL of the last cleanup callback */
+static atomic_int other_ids;	/* sum of the ids of the contexts cleanups released */
 static char order[256];
 static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
 static NTSTATUS pre_create_set_status;
@@ -59,9 +60,12 @@ static void FLTAPI cleanup_cb(PFLT_CONTEXT ctx, FLT_CONTEXT_TYPE type)
 	atomic_store(&cleanup_irql, KeGetCurrentIrql());
 	atomic_fetch_add(&cleanups[type], 1);
 	note("c");
-	/* A cleanup callback that releases another context must not deadlock. */
-	if (t->other)
+	/* A cleanup callback that uses and releases another context must not deadlock, and
+	 * the other context must still be there. */
+	if (t->other) {
+		atomic_fetch_add(&other_ids, ((struct tctx *)t->other)->id);
 		FltReleaseContext(t->other);
+	}
 }
 
 static PVOID FLTAPI alloc_cb(POOL_TYPE pool, SIZE_T size, FLT_CONTEXT_TYPE type)
@@ -728,8 +732,32 @@ static void t_alloc_callbacks_and_leak(void)
 	/* A context the filter never releases is freed at unload, its cleanup run once. */
 	leak = alloc_ctx(FLT_INSTANCE_CONTEXT, sizeof(struct tctx));
 	(void)leak;
+	/*
+	 * Two more leaked contexts, each holding a reference on the other and using it in its
+	 * cleanup (as a stream-handle context keeps its stream context): the forced frees at
+	 * unload run every cleanup before freeing anything (ASan sees any use after free).
+	 */
+	{
+		PFLT_CONTEXT a = NULL, b = NULL;
+
+		TAP_EQ_INT(FltAllocateContext(filter, FLT_STREAM_CONTEXT, sizeof(struct tctx),
+					      PagedPool, &a),
+			   STATUS_SUCCESS);
+		b = alloc_ctx(FLT_INSTANCE_CONTEXT, sizeof(struct tctx));
+		memset(a, 0, sizeof(struct tctx));
+		((struct tctx *)a)->id = 100;
+		((struct tctx *)b)->id = 20;
+		FltReferenceContext(a);
+		FltReferenceContext(b);
+		((struct tctx *)a)->other = b;
+		((struct tctx *)b)->other = a;
+	}
+	atomic_store(&other_ids, 0);
 	unload();
-	TAP_EQ_INT(atomic_load(&cleanups[FLT_INSTANCE_CONTEXT]), 1);
+	TAP_EQ_INT(atomic_load(&cleanups[FLT_INSTANCE_CONTEXT]), 2);
+	TAP_EQ_INT(atomic_load(&cleanups[FLT_STREAM_CONTEXT]), 2);
+	TAP_EQ_INT(atomic_load(&other_ids), 120); /* each saw the other whole */
+	TAP_EQ_INT(atomic_load(&frees_cb), 2);
 }
 
 static void t_bad_arguments(void)
