@@ -250,6 +250,12 @@ static int status_errno(struct fm_irp *irp, NTSTATUS st)
 	e = fm_lower_last_errno(&irp->data, st);
 	if (!e)
 		e = fm_errno_from_status(st);
+	/*
+	 * The kernel takes one ENOSYS from a FUSE server as "never send this request again on
+	 * this mount"; a filter's STATUS_NOT_IMPLEMENTED only fails this one (status-errno.md).
+	 */
+	if (e == ENOSYS)
+		e = EOPNOTSUPP;
 	return e ? e : EIO;
 }
 
