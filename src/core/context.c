@@ -270,10 +270,19 @@ static void unlink_locked(struct ctx *c)
 }
 
 /* Drop one reference; a context that reaches zero moves to *dead for destroy_list. */
+/*
+ * Contexts taken off the tables for destruction whose cleanup and free have not finished yet
+ * (counted under ctx_lock, uncounted after the free): fm__contexts_filter_free waits for none
+ * to be left before it looks for leaks, so that no cleanup callback of a filter still runs in
+ * another thread when its image goes.
+ */
+static atomic_long destroying;
+
 static void put_locked(struct ctx *c, struct ctx **dead)
 {
 	if (--c->refs > 0)
 		return;
+	atomic_fetch_add(&destroying, 1);
 	ptab_remove_locked(c);
 	c->pnext = *dead;
 	*dead = c;
@@ -295,16 +304,13 @@ static void destroy_now(struct ctx *dead)
 			r->ContextFreeCallback(c->data, c->type);
 		fm__leave_filter(prev);
 		fm_free(c);
+		atomic_fetch_sub(&destroying, 1);
 	}
 }
-
-/* Destructions handed to a worker thread and not finished yet (filter_free waits for them). */
-static atomic_long deferred;
 
 static void *deferred_cb(void *arg)
 {
 	destroy_now(arg);
-	atomic_fetch_sub(&deferred, 1);
 	return NULL;
 }
 
@@ -325,14 +331,12 @@ static void destroy_list(struct ctx *dead)
 		destroy_now(dead);
 		return;
 	}
-	atomic_fetch_add(&deferred, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	r = pthread_create(&th, &attr, deferred_cb, dead);
 	pthread_attr_destroy(&attr);
 	if (r != 0) {
 		/* No thread to defer to: running late is worse than running at raised IRQL. */
-		atomic_fetch_sub(&deferred, 1);
 		destroy_now(dead);
 	}
 }
@@ -953,10 +957,18 @@ void fm__contexts_filter_free(struct fm_filter *f)
 	unsigned int leaked = 0;
 	struct timespec ts = {0, 1000000};
 
-	/* Deferred cleanups may still be about to call into the image. */
-	for (unsigned int ms = 0; atomic_load(&deferred) > 0 && ms < 10000; ms++)
+	/*
+	 * Cleanups another thread started (a last release, a closing handle, a deferred
+	 * release) may still be about to call into the image, and may release one of the
+	 * contexts found below: wait, with the lock, until none is in progress (10 s at most).
+	 */
+	for (unsigned int ms = 0;; ms++) {
+		pthread_mutex_lock(&ctx_lock);
+		if (atomic_load(&destroying) == 0 || ms >= 10000)
+			break;
+		pthread_mutex_unlock(&ctx_lock);
 		nanosleep(&ts, NULL);
-	pthread_mutex_lock(&ctx_lock);
+	}
 	for (size_t b = 0; b < NBUCKETS; b++) {
 		for (c = ptab[b]; c; c = c->pnext) {
 			if (c->filter != f)
