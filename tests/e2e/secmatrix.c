@@ -236,7 +236,13 @@ static void run(void)
 		snprintf(rel2, sizeof(rel2), "%s/hard", d);
 		report("link-r600", rel2, link(at("r600"), at(rel2)));
 		report("link-o644", rel2, link(at("o644"), at(rel2)));
-		report("readdir", d, opendir(at(d)) ? 0 : -1);
+		{
+			DIR *dp = opendir(at(d));
+
+			report("readdir", d, dp ? 0 : -1);
+			if (dp)
+				closedir(dp);
+		}
 	}
 	/* Deletions and renames, the sticky bit's rules among them. */
 	report("unlink", "d777/rootf", unlink(at("d777/rootf")));

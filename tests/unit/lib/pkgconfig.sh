@@ -45,7 +45,10 @@ int main(void)
 }
 C
 # shellcheck disable=SC2086
-if cc -Wall -Wextra -Werror -o "$t/companion" "$t/companion.c" $flags 2>"$t/err"; then
+# A sanitizer build's libfltlib needs its runtime first: build the companion the same way.
+san=
+case ${FM_SANITIZE:-none} in none | "") ;; *) san="-fsanitize=$FM_SANITIZE" ;; esac
+if cc -Wall -Wextra -Werror $san -o "$t/companion" "$t/companion.c" $flags 2>"$t/err"; then
 	ok "a companion compiles and links with those flags alone"
 else
 	notok "a companion compiles and links with those flags alone: $(cat "$t/err")"
