@@ -3450,18 +3450,15 @@ static NTSTATUS replace_node(struct fm_lower *lw, PFLT_CALLBACK_DATA data, struc
 static NTSTATUS fsctl_set_reparse(struct fm_lower *lw, PFLT_CALLBACK_DATA data, struct fm_handle *h,
 				  struct fm_stream *s, const UCHAR *in, ULONG len)
 {
-	static unsigned long counter;
 	const ULONG hdr = (ULONG)REPARSE_DATA_BUFFER_HEADER_SIZE;
 	const REPARSE_DATA_BUFFER *rb = (const void *)in;
-	char target[PATH_MAX], path[PATH_MAX], ppath[PATH_MAX], tmp[64];
-	const char *name;
-	struct stat st, cur, nst;
+	char target[PATH_MAX];
+	struct stat st;
 	mode_t type;
 	dev_t rdev = 0;
-	struct creds c;
 	ULONG version;
-	int pfd, fd, r, tries;
 
+	target[0] = '\0';
 	if (!in || len < hdr || rb->ReparseDataLength > len - hdr)
 		return complete(data, STATUS_IO_REPARSE_DATA_INVALID, 0);
 	switch (rb->ReparseTag) {
@@ -3498,72 +3495,7 @@ static NTSTATUS fsctl_set_reparse(struct fm_lower *lw, PFLT_CALLBACK_DATA data, 
 	if (!(S_ISREG(st.st_mode) && st.st_size == 0 && st.st_nlink == 1) &&
 	    (st.st_mode & S_IFMT) != type)
 		return complete(data, STATUS_IO_REPARSE_DATA_INVALID, 0);
-	r = fm_lower_stream_path(lw, s, path, sizeof(path));
-	if (r <= 0)
-		return fail_errno(data, r == 0 ? -EINVAL : r);
-	name = split_path(path, ppath, sizeof(ppath));
-	if (!name)
-		return fail_errno(data, -ENAMETOOLONG);
-	pfd = open_dir_path(lw, ppath);
-	if (pfd < 0)
-		return fail_errno(data, pfd);
-	/* The name must still be this file (a rename by someone else could have moved it). */
-	if (fstatat(pfd, name, &cur, AT_SYMLINK_NOFOLLOW) < 0 || cur.st_ino != st.st_ino ||
-	    cur.st_dev != st.st_dev) {
-		close(pfd);
-		return complete(data, STATUS_FILE_RENAMED, 0);
-	}
-	creds_enter(lw, fm_irp_requestor(data), &c);
-	for (tries = 0; tries < 8; tries++) {
-		snprintf(tmp, sizeof(tmp), ".fm-reparse.%d.%lu", (int)getpid(),
-			 __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-		if (type == S_IFLNK)
-			r = symlinkat(target, pfd, tmp);
-		else
-			r = mknodat(pfd, tmp, type | (st.st_mode & 07777), rdev);
-		r = r < 0 ? -errno : 0;
-		if (r != -EEXIST)
-			break;
-	}
-	creds_leave(lw, &c);
-	if (r == 0 && renameat(pfd, tmp, pfd, name) < 0) {
-		r = -errno;
-		unlinkat(pfd, tmp, 0);
-	}
-	if (r < 0) {
-		close(pfd);
-		return fail_errno(data, r);
-	}
-	fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	close(pfd);
-	if (fd < 0 || fstat(fd, &nst) < 0) {
-		r = -errno;
-		if (fd >= 0)
-			close(fd);
-		return fail_errno(data, r);
-	}
-	/* The handle now holds the new inode, and the stream is re-keyed to it. */
-	close(h->fd);
-	h->fd = fd;
-	h->oflags = O_PATH;
-	h->can_read = h->can_write = false;
-	pthread_mutex_lock(&lw->lock);
-	if (s != &lw->root && !find_locked(lw, nst.st_dev, nst.st_ino)) {
-		struct fm_stream **pp = &lw->buckets[hash_of(s->dev, s->ino)];
-		size_t hb = hash_of(nst.st_dev, nst.st_ino);
-
-		while (*pp && *pp != s)
-			pp = &(*pp)->hnext;
-		if (*pp)
-			*pp = s->hnext;
-		s->dev = nst.st_dev;
-		s->ino = nst.st_ino;
-		s->type = nst.st_mode & S_IFMT;
-		s->hnext = lw->buckets[hb];
-		lw->buckets[hb] = s;
-	}
-	lower_unlock(lw);
-	return complete(data, STATUS_SUCCESS, 0);
+	return replace_node(lw, data, h, s, &st, type, st.st_mode & 07777, target, rdev);
 }
 
 /*
