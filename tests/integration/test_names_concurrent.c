@@ -3,7 +3,7 @@
 #include "core/registry.h"
 #include "volume/volume.h"
 
-#include "tap.h"
+#include "vol_fixture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -175,35 +175,8 @@ static FLT_REGISTRATION f_reg = {
 
 static NTSTATUS FLTAPI f_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
-	NTSTATUS st;
-
 	(void)regpath;
-	st = FltRegisterFilter(drv, &f_reg, &filter);
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(filter);
-	return st;
-}
-
-static void reg_service(const char *svc, const char *altitude)
-{
-	char path[256], inst[128];
-	struct fm_regkey *k;
-
-	snprintf(inst, sizeof(inst), "%s Instance", svc);
-	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, svc);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "DefaultInstance", inst);
-		fm_reg_close(k);
-	}
-	snprintf(path, sizeof(path), "%s\\%s\\Instances\\%s", FM_REG_SERVICES, svc, inst);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "Altitude", altitude);
-		fm_reg_set_dword(k, "Flags", 0);
-		fm_reg_close(k);
-	}
+	return vf_register_and_start(drv, &f_reg, &filter);
 }
 
 /* ---- the processes ---------------------------------------------------------------------------- */
@@ -567,38 +540,21 @@ static void t_odd_names(void)
 	}
 }
 
-static void on_timeout(int sig)
-{
-	(void)sig;
-	if (volpath[0])
-		umount2(volpath, MNT_DETACH);
-	printf("Bail out! timed out\n");
-	_exit(1);
-}
-
 int main(void)
 {
-	char cmd[160], p[256];
+	char p[256];
 	struct stat st;
-	NTSTATUS nt;
 	int r, i;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
-		tap_skip("concurrent names", "needs root and /dev/fuse to mount FUSE");
-		return tap_done();
-	}
-	signal(SIGALRM, on_timeout);
-	alarm(150);
+	r = vf_begin("concurrent names", "names", 150, base, sizeof(base), volpath,
+		     sizeof(volpath));
+	if (r)
+		return r > 0 ? tap_done() : 1;
 	recs = calloc(MAXREC, sizeof(*recs));
-	snprintf(base, sizeof(base), "/tmp/fm-names-XXXXXX");
-	if (!recs || !mkdtemp(base)) {
+	if (!recs) {
 		printf("Bail out! setup\n");
 		return 1;
 	}
-	chmod(base, 0755);
-	snprintf(volpath, sizeof(volpath), "%s/vol", base);
-	mkdir(volpath, 0755);
 	snprintf(p, sizeof(p), "%s/D1", volpath);
 	mkdir(p, 0755);
 	if (stat(p, &st) == 0)
@@ -609,32 +565,12 @@ int main(void)
 		if (stat(p, &st) == 0)
 			file_ino[i] = st.st_ino;
 	}
-	r = fm_reg_init(NULL);
-	if (r == 0)
-		r = fm_core_init();
-	if (r < 0) {
-		printf("Bail out! core init: %s\n", strerror(-r));
+	if (vf_load("namestest", "370000", f_entry) < 0 || vf_mount(volpath, &vol) < 0)
 		return 1;
-	}
-	reg_service("namestest", "370000");
-	nt = fm_filter_load_builtin("namestest", f_entry, NULL, 0);
-	if (!NT_SUCCESS(nt)) {
-		printf("Bail out! filter load: 0x%08x\n", (unsigned)nt);
-		return 1;
-	}
-	r = fm_vol_mount(volpath, NULL, NULL, &vol);
-	if (r < 0) {
-		printf("Bail out! fm_vol_mount: %s\n", strerror(-r));
-		return 1;
-	}
 	TAP_RUN(t_odd_names);
 	TAP_RUN(t_concurrent);
 	TAP_RUN(t_final_names);
-	fm_vol_unmount(vol);
-	fm_core_shutdown();
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", base);
-	if (system(cmd) != 0)
-		printf("# could not remove %s\n", base);
+	vf_end(vol, base);
 	free(recs);
 	return tap_done();
 }

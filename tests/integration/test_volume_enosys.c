@@ -3,7 +3,7 @@
 #include "core/registry.h"
 #include "volume/volume.h"
 
-#include "tap.h"
+#include "vol_fixture.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,35 +101,8 @@ static FLT_REGISTRATION f_reg = {
 
 static NTSTATUS FLTAPI f_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
-	NTSTATUS st;
-
 	(void)regpath;
-	st = FltRegisterFilter(drv, &f_reg, &filter);
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(filter);
-	return st;
-}
-
-static void reg_service(const char *svc, const char *altitude)
-{
-	char path[256], inst[128];
-	struct fm_regkey *k;
-
-	snprintf(inst, sizeof(inst), "%s Instance", svc);
-	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, svc);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "DefaultInstance", inst);
-		fm_reg_close(k);
-	}
-	snprintf(path, sizeof(path), "%s\\%s\\Instances\\%s", FM_REG_SERVICES, svc, inst);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "Altitude", altitude);
-		fm_reg_set_dword(k, "Flags", 0);
-		fm_reg_close(k);
-	}
+	return vf_register_and_start(drv, &f_reg, &filter);
 }
 
 /* The child's checks, one bit each in its exit status. */
@@ -169,74 +142,19 @@ static int child_main(void)
 
 static void t_not_implemented_once(void)
 {
-	pid_t pid;
-	int status = -1;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		alarm(20);
-		_exit(child_main());
-	}
-	if (pid > 0)
-		waitpid(pid, &status, 0);
-	TAP_CHECK(WIFEXITED(status));
-	TAP_EQ_INT(WEXITSTATUS(status), 0);
-}
-
-static void on_timeout(int sig)
-{
-	(void)sig;
-	if (volpath[0])
-		umount2(volpath, MNT_DETACH);
-	printf("Bail out! timed out\n");
-	_exit(1);
+	vf_check_child(child_main, 20);
 }
 
 int main(void)
 {
-	char cmd[160];
-	NTSTATUS nt;
-	int r;
+	int r = vf_begin("not implemented once", "enosys", 60, base, sizeof(base), volpath,
+			 sizeof(volpath));
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
-		tap_skip("not implemented once", "needs root and /dev/fuse to mount FUSE");
-		return tap_done();
-	}
-	signal(SIGALRM, on_timeout);
-	alarm(60);
-	snprintf(base, sizeof(base), "/tmp/fm-enosys-XXXXXX");
-	if (!mkdtemp(base)) {
-		printf("Bail out! mkdtemp\n");
+	if (r)
+		return r > 0 ? tap_done() : 1;
+	if (vf_load("enosystest", "370000", f_entry) < 0 || vf_mount(volpath, &vol) < 0)
 		return 1;
-	}
-	chmod(base, 0755);
-	snprintf(volpath, sizeof(volpath), "%s/vol", base);
-	mkdir(volpath, 0755);
-	r = fm_reg_init(NULL);
-	if (r == 0)
-		r = fm_core_init();
-	if (r < 0) {
-		printf("Bail out! core init: %s\n", strerror(-r));
-		return 1;
-	}
-	reg_service("enosystest", "370000");
-	nt = fm_filter_load_builtin("enosystest", f_entry, NULL, 0);
-	if (!NT_SUCCESS(nt)) {
-		printf("Bail out! filter load: 0x%08x\n", (unsigned)nt);
-		return 1;
-	}
-	r = fm_vol_mount(volpath, NULL, NULL, &vol);
-	if (r < 0) {
-		printf("Bail out! fm_vol_mount: %s\n", strerror(-r));
-		return 1;
-	}
 	TAP_RUN(t_not_implemented_once);
-	fm_vol_unmount(vol);
-	fm_core_shutdown();
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", base);
-	if (system(cmd) != 0)
-		printf("# could not remove %s\n", base);
+	vf_end(vol, base);
 	return tap_done();
 }

@@ -3,7 +3,7 @@
 #include "core/registry.h"
 #include "volume/volume.h"
 
-#include "tap.h"
+#include "vol_fixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -283,35 +283,8 @@ static FLT_REGISTRATION f_reg = {
 
 static NTSTATUS FLTAPI f_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
-	NTSTATUS st;
-
 	(void)regpath;
-	st = FltRegisterFilter(drv, &f_reg, &filter);
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(filter);
-	return st;
-}
-
-static void reg_service(const char *svc, const char *altitude)
-{
-	char path[256], inst[128];
-	struct fm_regkey *k;
-
-	snprintf(inst, sizeof(inst), "%s Instance", svc);
-	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, svc);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "DefaultInstance", inst);
-		fm_reg_close(k);
-	}
-	snprintf(path, sizeof(path), "%s\\%s\\Instances\\%s", FM_REG_SERVICES, svc, inst);
-	if (fm_reg_open(path, 1, &k) == 0) {
-		fm_reg_set_string(k, "Altitude", altitude);
-		fm_reg_set_dword(k, "Flags", 0);
-		fm_reg_close(k);
-	}
+	return vf_register_and_start(drv, &f_reg, &filter);
 }
 
 /* ---- what the child does ------------------------------------------------------------------- */
@@ -435,49 +408,15 @@ static void t_backing_untouched_by_hiding(void)
 	TAP_EQ_INT(atomic_load(&n_ctx_cleanup), atomic_load(&n_ctx_alloc));
 }
 
-static void on_timeout(int sig)
-{
-	(void)sig;
-	if (volpath[0])
-		umount2(volpath, MNT_DETACH);
-	printf("Bail out! timed out\n");
-	_exit(1);
-}
-
 int main(void)
 {
-	char cmd[128];
-	NTSTATUS st;
-	int r;
+	int r =
+	    vf_begin("filtered volume", "fvol", 60, base, sizeof(base), volpath, sizeof(volpath));
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
-		tap_skip("filtered volume", "needs root and /dev/fuse to mount FUSE");
-		return tap_done();
-	}
-	signal(SIGALRM, on_timeout);
-	alarm(60);
-	snprintf(base, sizeof(base), "/tmp/fm-fvol-XXXXXX");
-	if (!mkdtemp(base)) {
-		printf("Bail out! mkdtemp\n");
+	if (r)
+		return r > 0 ? tap_done() : 1;
+	if (vf_load("fvtest", "370000", f_entry) < 0)
 		return 1;
-	}
-	chmod(base, 0755);
-	snprintf(volpath, sizeof(volpath), "%s/vol", base);
-	mkdir(volpath, 0755);
-	r = fm_reg_init(NULL);
-	if (r == 0)
-		r = fm_core_init();
-	if (r < 0) {
-		printf("Bail out! core init: %s\n", strerror(-r));
-		return 1;
-	}
-	reg_service("fvtest", "370000");
-	st = fm_filter_load_builtin("fvtest", f_entry, NULL, 0);
-	if (!NT_SUCCESS(st)) {
-		printf("Bail out! filter load: 0x%08x\n", (unsigned)st);
-		return 1;
-	}
 	{
 		static const char *const files[][2] = {{"redir-src", "src\n"},
 						       {"redir-abs", "src\n"},
@@ -498,16 +437,10 @@ int main(void)
 			}
 		}
 	}
-	r = fm_vol_mount(volpath, NULL, NULL, &vol);
-	if (r < 0) {
-		printf("Bail out! fm_vol_mount: %s\n", strerror(-r));
+	if (vf_mount(volpath, &vol) < 0)
 		return 1;
-	}
 	TAP_RUN(t_filtered_ops);
 	TAP_RUN(t_backing_untouched_by_hiding);
-	fm_core_shutdown();
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", base);
-	if (system(cmd) != 0)
-		printf("# could not remove %s\n", base);
+	vf_end(NULL, base);
 	return tap_done();
 }
