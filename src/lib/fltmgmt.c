@@ -354,6 +354,34 @@ static DWORD place(unsigned char *buf, DWORD size, DWORD fixed, struct fl_str *s
 	return at;
 }
 
+/*
+ * The minifilter entry of FILTER_AGGREGATE_BASIC_INFORMATION or _STANDARD_INFORMATION: the
+ * same fields at other offsets (fill()'s locals: buf, size, name, alt, frame, ninst, ...).
+ */
+#define FILL_AGGREGATE(T)                                                                          \
+	do {                                                                                       \
+		T *ai_ = (T *)buf;                                                                 \
+                                                                                                   \
+		fixed = sizeof(T);                                                                 \
+		need = place(buf, 0, fixed,                                                        \
+			     (struct fl_str[]){{name, &dummy_len, NULL}, {alt, &dummy_len, NULL}}, \
+			     2);                                                                   \
+		fits = need <= size;                                                               \
+		if (fits) {                                                                        \
+			memset(buf, 0, fixed);                                                     \
+			ai_->Flags = FLTFL_AGGREGATE_INFO_IS_MINIFILTER;                           \
+			ai_->Type.MiniFilter.FrameID = frame;                                      \
+			ai_->Type.MiniFilter.NumberOfInstances = ninst;                            \
+			place(                                                                     \
+			    buf, size, fixed,                                                      \
+			    (struct fl_str[]){{name, &ai_->Type.MiniFilter.FilterNameLength,       \
+					       &ai_->Type.MiniFilter.FilterNameBufferOffset},      \
+					      {alt, &ai_->Type.MiniFilter.FilterAltitudeLength,    \
+					       &ai_->Type.MiniFilter.FilterAltitudeBufferOffset}}, \
+			    2);                                                                    \
+		}                                                                                  \
+	} while (0)
+
 /* Fill one entry for row `row`; S_OK or ERROR_INSUFFICIENT_BUFFER with *ret = needed. */
 static HRESULT fill(struct fl_find *f, uint32_t row, LPVOID lpBuffer, DWORD size, LPDWORD ret)
 {
@@ -381,49 +409,9 @@ static HRESULT fill(struct fl_find *f, uint32_t row, LPVOID lpBuffer, DWORD size
 				      (struct fl_str[]){{name, &fi->FilterNameLength, NULL}}, 1);
 			}
 		} else if (f->info_class == FilterAggregateBasicInformation) {
-			PFILTER_AGGREGATE_BASIC_INFORMATION bi =
-			    (PFILTER_AGGREGATE_BASIC_INFORMATION)buf;
-			fixed = sizeof(FILTER_AGGREGATE_BASIC_INFORMATION);
-			need = place(
-			    buf, 0, fixed,
-			    (struct fl_str[]){{name, &dummy_len, NULL}, {alt, &dummy_len, NULL}},
-			    2);
-			fits = need <= size;
-			if (fits) {
-				memset(buf, 0, fixed);
-				bi->Flags = FLTFL_AGGREGATE_INFO_IS_MINIFILTER;
-				bi->Type.MiniFilter.FrameID = frame;
-				bi->Type.MiniFilter.NumberOfInstances = ninst;
-				place(buf, size, fixed,
-				      (struct fl_str[]){
-					  {name, &bi->Type.MiniFilter.FilterNameLength,
-					   &bi->Type.MiniFilter.FilterNameBufferOffset},
-					  {alt, &bi->Type.MiniFilter.FilterAltitudeLength,
-					   &bi->Type.MiniFilter.FilterAltitudeBufferOffset}},
-				      2);
-			}
+			FILL_AGGREGATE(FILTER_AGGREGATE_BASIC_INFORMATION);
 		} else if (f->info_class == FilterAggregateStandardInformation) {
-			PFILTER_AGGREGATE_STANDARD_INFORMATION si =
-			    (PFILTER_AGGREGATE_STANDARD_INFORMATION)buf;
-			fixed = sizeof(FILTER_AGGREGATE_STANDARD_INFORMATION);
-			need = place(
-			    buf, 0, fixed,
-			    (struct fl_str[]){{name, &dummy_len, NULL}, {alt, &dummy_len, NULL}},
-			    2);
-			fits = need <= size;
-			if (fits) {
-				memset(buf, 0, fixed);
-				si->Flags = FLTFL_AGGREGATE_INFO_IS_MINIFILTER;
-				si->Type.MiniFilter.FrameID = frame;
-				si->Type.MiniFilter.NumberOfInstances = ninst;
-				place(buf, size, fixed,
-				      (struct fl_str[]){
-					  {name, &si->Type.MiniFilter.FilterNameLength,
-					   &si->Type.MiniFilter.FilterNameBufferOffset},
-					  {alt, &si->Type.MiniFilter.FilterAltitudeLength,
-					   &si->Type.MiniFilter.FilterAltitudeBufferOffset}},
-				      2);
-			}
+			FILL_AGGREGATE(FILTER_AGGREGATE_STANDARD_INFORMATION);
 		} else {
 			return E_INVALIDARG;
 		}
