@@ -284,7 +284,7 @@ static FLT_REGISTRATION f_reg = {
 static NTSTATUS FLTAPI f_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
 	(void)regpath;
-	return vf_register_and_start(drv, &f_reg, &filter);
+	return fx_register_and_start(drv, &f_reg, &filter);
 }
 
 /* ---- what the child does ------------------------------------------------------------------- */

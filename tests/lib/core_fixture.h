@@ -60,4 +60,18 @@ static inline void fx_reg_service(const char *svc, const char *altitude, uint32_
 	}
 }
 
+/* A built-in filter's DriverEntry: register `reg` into *filter and start filtering. */
+static inline NTSTATUS fx_register_and_start(PDRIVER_OBJECT drv, const FLT_REGISTRATION *reg,
+					     PFLT_FILTER *filter)
+{
+	NTSTATUS st = FltRegisterFilter(drv, reg, filter);
+
+	if (!NT_SUCCESS(st))
+		return st;
+	st = FltStartFiltering(*filter);
+	if (!NT_SUCCESS(st))
+		FltUnregisterFilter(*filter);
+	return st;
+}
+
 #endif

@@ -104,20 +104,6 @@ static inline void vf_end(struct fm_vol *vol, const char *base)
 		printf("# could not remove %s\n", base);
 }
 
-/* A built-in filter's DriverEntry: register `reg` into *filter and start filtering. */
-static inline NTSTATUS vf_register_and_start(PDRIVER_OBJECT drv, const FLT_REGISTRATION *reg,
-					     PFLT_FILTER *filter)
-{
-	NTSTATUS st = FltRegisterFilter(drv, reg, filter);
-
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(*filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(*filter);
-	return st;
-}
-
 /* Run fn in a child (killed by SIGALRM after `secs`); checks it exited with status 0. */
 static inline void vf_check_child(int (*fn)(void), unsigned secs)
 {

@@ -165,16 +165,8 @@ static const FLT_REGISTRATION reg = {
 
 static NTSTATUS entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
-	NTSTATUS st;
-
 	(void)regpath;
-	st = FltRegisterFilter(drv, &reg, &filter);
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(filter);
-	return st;
+	return fx_register_and_start(drv, &reg, &filter);
 }
 
 /* Send one IRP on fo; returns its status. */

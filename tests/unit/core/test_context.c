@@ -223,16 +223,8 @@ static FLT_REGISTRATION reg = {
 
 static NTSTATUS entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
-	NTSTATUS st;
-
 	(void)regpath;
-	st = FltRegisterFilter(drv, &reg, &filter);
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(filter);
-	return st;
+	return fx_register_and_start(drv, &reg, &filter);
 }
 
 static struct fm_volume *vol;

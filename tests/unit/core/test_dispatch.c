@@ -282,15 +282,8 @@ static struct tf *entry_target;
 
 static NTSTATUS tf_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
-	NTSTATUS st;
 	(void)regpath;
-	st = FltRegisterFilter(drv, &tf_reg, &entry_target->filter);
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(entry_target->filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(entry_target->filter);
-	return st;
+	return fx_register_and_start(drv, &tf_reg, &entry_target->filter);
 }
 
 static NTSTATUS load_tf(struct tf *t)

@@ -239,17 +239,8 @@ static int entry_index;
 
 static NTSTATUS tf_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
-	struct tf *t = &F[entry_index];
-	NTSTATUS st;
-
 	(void)regpath;
-	st = FltRegisterFilter(drv, &tf_reg, &t->filter);
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(t->filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(t->filter);
-	return st;
+	return fx_register_and_start(drv, &tf_reg, &F[entry_index].filter);
 }
 
 static void reset(void)
