@@ -1,6 +1,7 @@
 #!/bin/bash
 # The benchmark suite's driver (`make bench`): dispatch micro-benchmark, metadata and fio
-# workloads on native / passthrough_ll / our volume with 0, 1, 4 no-op filters; docs/bench.md.
+# workloads on native / passthrough_ll / our volume with 0, 1, 4 no-op filters (and 1 with
+# --cache cached), each target on a fresh ext4 image of its own; docs/bench.md.
 #
 # usage: bench/run.sh [BUILD_DIR]     (default: build)
 # Every figure is printed as "bench: <name> <value> <unit>", every ratio as
@@ -18,12 +19,13 @@ BENCH_DISPATCH_ROUNDS=${BENCH_DISPATCH_ROUNDS:-3}
 BENCH_SEQ_SIZE=${BENCH_SEQ_SIZE:-1g}
 BENCH_RAND_RUNTIME=${BENCH_RAND_RUNTIME:-5}
 BENCH_RAND_JOBS=${BENCH_RAND_JOBS:-4}
-BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4 xor xorc}
+BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4 fm1c xor xorc}
 BENCH_FIO=${BENCH_FIO:-1}
 BENCH_STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-300}
 BENCH_WALK_FILES=${BENCH_WALK_FILES:-1000000}
 BENCH_COUNT=${BENCH_COUNT:-1}
 BENCH_COUNT_FILES=${BENCH_COUNT_FILES:-1000}
+BENCH_FRESH_FS=${BENCH_FRESH_FS:-1}
 
 FLTMGRD=$BUILD/bin/fltmgrd
 FLTMC=$BUILD/bin/fltmc
@@ -57,29 +59,76 @@ ROOT=$T/root
 OUT=$T/figures.txt
 DPID=
 PTLL_PID=
+STEP_PID=
+STRACE_PID=
+# The fresh backing file system of the current target (backing_up / backing_down).
+FS_IMG=
+FS_LOOP=
+FS_MNT=
 mkdir -p "$DATA" "$T/mnt"
 : >"$OUT"
 
 # ---- cleanup: whatever happens, unmount everything under $T and stop what we started ------
+# mounts_under_t [fuse|other]: the mount points under $T, deepest first.
 mounts_under_t() {
-	awk -v t="$T" 'index($2, t "/") == 1 { print $2 }' /proc/mounts | sort -r
+	awk -v t="$T" -v k="${1:-}" 'index($2, t "/") == 1 {
+		f = ($3 ~ /^fuse/)
+		if (k == "" || (k == "fuse" && f) || (k == "other" && !f)) print $2
+	}' /proc/mounts | sort -r
+}
+
+# stop_pid PID: TERM, up to 10 s, then KILL.
+stop_pid() {
+	local i
+	kill -TERM "$1" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# umount_retry DIR: a backing file system the daemon may have been closing files in.
+umount_retry() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		umount "$1" 2>/dev/null && return 0
+		sleep 0.3
+	done
+	umount -l "$1" 2>/dev/null
+}
+
+# detach_loops: the loop devices of our images (normally none is left: backing_down detaches
+# its own); on a device still in use (lazily unmounted), -d sets autoclear.
+detach_loops() {
+	local img dev
+	for img in "$T"/*.ext4; do
+		[ -e "$img" ] || continue
+		for dev in $(losetup -l -n -O NAME -j "$img" 2>/dev/null); do
+			losetup -d "$dev" 2>/dev/null
+		done
+	done
+	[ -n "$FS_LOOP" ] && losetup -d "$FS_LOOP" 2>/dev/null
+	FS_LOOP=
 }
 
 cleanup() {
-	local rc=$? mp i
+	local rc=$? mp pid
 	trap - EXIT INT TERM HUP
-	for mp in $(mounts_under_t); do
+	for pid in $STEP_PID $STRACE_PID; do
+		stop_pid "$pid"
+	done
+	for mp in $(mounts_under_t fuse); do
 		umount "$mp" 2>/dev/null || umount -l "$mp" 2>/dev/null
 	done
 	for pid in $PTLL_PID $DPID; do
-		kill -TERM "$pid" 2>/dev/null
-		for i in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		stop_pid "$pid"
 	done
+	for mp in $(mounts_under_t other); do
+		umount_retry "$mp"
+	done
+	detach_loops
 	if [ -n "$(mounts_under_t)" ]; then
 		echo "bench: note: mounts remain under $T; not removing it" >&2
 	else
@@ -107,16 +156,117 @@ timeout "$BENCH_STEP_TIMEOUT" "$DISPATCH" "$BENCH_DISPATCH_OPS" "$BENCH_DISPATCH
 
 # ---- the targets -----------------------------------------------------------------------------
 
-# fio files, laid out once natively so that every target reads the same bytes.
-if [ "$BENCH_FIO" = 1 ]; then
-	if ! command -v fio >/dev/null; then
-		note "fio not installed (apt-get install fio): data workload skipped"
-		BENCH_FIO=0
-	else
-		fio --name=layout --filename="$DATA/fio.dat" --rw=write --bs=1M \
-			--size="$BENCH_SEQ_SIZE" --output=/dev/null || BENCH_FIO=0
+# run_step CMD...: a long step under timeout, in the background so that a signal to this
+# script is handled at once (cleanup stops the step) instead of after the step.
+run_step() {
+	local rc
+	timeout "$BENCH_STEP_TIMEOUT" "$@" &
+	STEP_PID=$!
+	wait "$STEP_PID"
+	rc=$?
+	STEP_PID=
+	return "$rc"
+}
+
+if [ "$BENCH_FIO" = 1 ] && ! command -v fio >/dev/null; then
+	note "fio not installed (apt-get install fio): data workload skipped"
+	BENCH_FIO=0
+fi
+
+# ---- backing file systems ------------------------------------------------------------------
+# Each target gets a fresh ext4 of its own (BENCH_FRESH_FS=1, the default): a sparse image
+# under $T, loop-mounted (direct I/O: one page cache, the image's) as the target's backing
+# directory, unmounted and deleted after the target.  On a shared file system ext4 skips for
+# minutes the inodes deleted recently (the previous target's 19,000 files), which made the
+# create phase depend on the run order and the machine's history (docs/bench.md).
+# size_mib SIZE: a fio size (1g, 512m, 4096k, bytes) in MiB, rounded up.
+size_mib() {
+	python3 -c '
+import re, sys
+m = re.fullmatch(r"([0-9]+)([kmgt]?)i?b?", sys.argv[1].lower())
+if not m: sys.exit(1)
+n = int(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " ")
+print(-(-n // 2 ** 20))
+' "$1"
+}
+
+FRESH_WHY=
+if [ "$BENCH_FRESH_FS" = 1 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		FRESH_WHY="not root"
+	elif ! command -v losetup >/dev/null || ! command -v mkfs.ext4 >/dev/null; then
+		FRESH_WHY="losetup or mkfs.ext4 missing"
+	elif ! losetup -f >/dev/null 2>&1; then
+		FRESH_WHY="no free loop device ($(losetup -f 2>&1 | head -c 200))"
+	elif ! size_mib "$BENCH_SEQ_SIZE" >/dev/null; then
+		FRESH_WHY="BENCH_SEQ_SIZE=$BENCH_SEQ_SIZE not understood"
+	fi
+	if [ -n "$FRESH_WHY" ]; then
+		note "no fresh file system per target ($FRESH_WHY): every target shares the directory $DATA (ext4 recently-deleted inodes then slow the creates of later targets)"
+		BENCH_FRESH_FS=0
 	fi
 fi
+
+# backing_up LABEL DIR INODES DATA_MIB: DIR becomes a fresh ext4 with at least INODES inodes
+# and DATA_MIB MiB of room.  Nothing to do with BENCH_FRESH_FS=0 (DIR is a plain directory).
+backing_up() {
+	local label=$1 dir=$2 inodes=$3 mib=$4
+	mkdir -p "$dir"
+	[ "$BENCH_FRESH_FS" = 1 ] || return 0
+	# Room for the data and the journal; ext4 has at most 32768 inodes per 128 MiB group,
+	# and the inodes default to one per 16 KiB.
+	mib=$((mib + 512))
+	[ "$mib" -ge $((inodes / 256 + 256)) ] || mib=$((inodes / 256 + 256))
+	[ "$inodes" -ge $((mib * 64)) ] || inodes=$((mib * 64))
+	FS_IMG=$T/$label.ext4
+	if ! truncate -s "${mib}M" "$FS_IMG" ||
+		! mkfs.ext4 -q -F -m 0 -N "$inodes" -E lazy_itable_init=0,lazy_journal_init=0 \
+			"$FS_IMG" >"$T/mkfs.out" 2>&1; then
+		note "$label: mkfs.ext4 of a $mib MiB image failed: $(head -c 300 "$T/mkfs.out")"
+		rm -f "$FS_IMG"
+		return 1
+	fi
+	if ! FS_LOOP=$(losetup --find --show --direct-io=on "$FS_IMG" 2>"$T/losetup.err"); then
+		note "$label: losetup failed: $(head -c 300 "$T/losetup.err")"
+		FS_LOOP=
+		rm -f "$FS_IMG"
+		return 1
+	fi
+	if ! mount -t ext4 "$FS_LOOP" "$dir" 2>"$T/mount.err"; then
+		note "$label: mount of $FS_LOOP failed: $(head -c 300 "$T/mount.err")"
+		backing_down
+		return 1
+	fi
+	FS_MNT=$dir
+	chmod 0755 "$dir"
+	return 0
+}
+
+backing_down() {
+	[ -n "$FS_MNT" ] && umount_retry "$FS_MNT"
+	[ -n "$FS_LOOP" ] && losetup -d "$FS_LOOP" 2>/dev/null
+	[ -n "$FS_IMG" ] && rm -f "$FS_IMG"
+	FS_MNT='' FS_LOOP='' FS_IMG=''
+}
+
+# target_up LABEL: the backing directory $DATA of a metadata + fio target, with fio.dat laid
+# out natively (once for all targets with BENCH_FRESH_FS=0, in each target's own fs otherwise).
+target_up() {
+	local mib=0
+	[ "$BENCH_FIO" = 1 ] && mib=$((2 * $(size_mib "$BENCH_SEQ_SIZE")))
+	backing_up "$1" "$DATA" $((2 * BENCH_FILES + 65536)) $((mib + BENCH_FILES / 128)) ||
+		return 1
+	if [ "$BENCH_FIO" = 1 ] && [ ! -f "$DATA/fio.dat" ]; then
+		run_step fio --name=layout --filename="$DATA/fio.dat" --rw=write --bs=1M \
+			--size="$BENCH_SEQ_SIZE" --output=/dev/null || {
+			note "$1: laying out fio.dat failed: data workload skipped"
+			BENCH_FIO=0
+		}
+		# Written back before the target is measured.
+		[ "$BENCH_FRESH_FS" = 1 ] && sync -f "$DATA"
+	fi
+	return 0
+}
 
 # fio_json FILE KEY: a number out of fio's JSON (read bandwidth in MB/s or total read IOPS).
 fio_num() {
@@ -151,8 +301,7 @@ run_workloads() {
 			note "$label: mkdir failed"
 			return 1
 		}
-		timeout "$BENCH_STEP_TIMEOUT" "$METABENCH" "$dir/meta" "$BENCH_FILES" "$label" \
-			>>"$T/meta.runs" || note "$label: metadata workload failed (run $r)"
+		run_step "$METABENCH" "$dir/meta" "$BENCH_FILES" "$label" >>"$T/meta.runs" || note "$label: metadata workload failed (run $r)"
 		# The workload unlinked its files: remove the directory through the target.
 		# Whatever a failed run left goes natively (faster, and always possible).
 		rmdir "$dir/meta" 2>/dev/null
@@ -175,21 +324,27 @@ for (name, unit), v in runs.items():
 	# Sequential read, warm: one pass to warm the caches, the second is measured.
 	local seq=(fio --name=seqread --filename="$dir/fio.dat" --rw=read --bs=1M
 		--size="$BENCH_SEQ_SIZE" --invalidate=0 --output-format=json)
-	timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output=/dev/null &&
-		timeout "$BENCH_STEP_TIMEOUT" "${seq[@]}" --output="$j" 2>"$T/fio.err" &&
-		fig "fio_${label}_seqread" "$(fio_num "$j" read_mbs)" MB/s ||
+	if run_step "${seq[@]}" --output=/dev/null &&
+		run_step "${seq[@]}" --output="$j" 2>"$T/fio.err"; then
+		fig "fio_${label}_seqread" "$(fio_num "$j" read_mbs)" MB/s
+	else
 		note "$label: fio sequential read failed: $(fio_err "$j" "$label")"
-	timeout "$BENCH_STEP_TIMEOUT" fio --name=randread --filename="$dir/fio.dat" --rw=randread \
+	fi
+	if run_step fio --name=randread --filename="$dir/fio.dat" --rw=randread \
 		--bs=4k --size="$BENCH_SEQ_SIZE" --invalidate=0 --numjobs="$BENCH_RAND_JOBS" \
 		--group_reporting --time_based --runtime="$BENCH_RAND_RUNTIME" --output-format=json \
-		--output="$j" 2>"$T/fio.err" &&
-		fig "fio_${label}_randread4k" "$(fio_num "$j" read_kiops)" kIOPS ||
+		--output="$j" 2>"$T/fio.err"; then
+		fig "fio_${label}_randread4k" "$(fio_num "$j" read_kiops)" kIOPS
+	else
 		note "$label: fio random read failed: $(fio_err "$j" "$label")"
-	timeout "$BENCH_STEP_TIMEOUT" fio --name=seqwrite --filename="$dir/fio-w.dat" --rw=write \
+	fi
+	if run_step fio --name=seqwrite --filename="$dir/fio-w.dat" --rw=write \
 		--bs=1M --size="$BENCH_SEQ_SIZE" --end_fsync=1 --output-format=json --output="$j" \
-		2>"$T/fio.err" &&
-		fig "fio_${label}_seqwrite" "$(fio_num "$j" write_mbs)" MB/s ||
+		2>"$T/fio.err"; then
+		fig "fio_${label}_seqwrite" "$(fio_num "$j" write_mbs)" MB/s
+	else
 		note "$label: fio sequential write failed: $(fio_err "$j" "$label")"
+	fi
 	rm -f "$dir/fio-w.dat" "$DATA/fio-w.dat"
 }
 
@@ -198,7 +353,7 @@ for (name, unit), v in runs.items():
 # /dev/fuse descriptors by the serving process PID under strace.  A separate, untimed pass:
 # strace slows the server down.
 count_requests() {
-	local label=$1 dir=$2 pid=$3 log=$T/strace.$1 spid i
+	local label=$1 dir=$2 pid=$3 log=$T/strace.$1 i
 	[ "$BENCH_COUNT" = 1 ] || return 0
 	command -v strace >/dev/null || {
 		note "strace not installed: FUSE requests not counted"
@@ -206,7 +361,7 @@ count_requests() {
 	}
 	strace -f -qq -y -xx -s 256 -e trace=read -e status=successful -p "$pid" -o "$log" \
 		2>"$log.err" &
-	spid=$!
+	STRACE_PID=$!
 	# strace prints nothing until a request comes: wait until every thread of the server
 	# has a tracer instead.
 	local attached=0
@@ -219,23 +374,25 @@ count_requests() {
 		sleep 0.1
 	done
 	if [ "$attached" = 0 ]; then
-		kill -INT "$spid" 2>/dev/null
-		wait "$spid" 2>/dev/null
+		kill -INT "$STRACE_PID" 2>/dev/null
+		wait "$STRACE_PID" 2>/dev/null
+		STRACE_PID=
 		note "$label: strace did not attach to $pid: $(head -c 300 "$log.err")"
 		return 0
 	fi
 	sleep 0.3
 	mkdir -p "$dir/meta" &&
-		METABENCH_MARKERS=1 timeout "$BENCH_STEP_TIMEOUT" "$METABENCH" "$dir/meta" \
-			"$BENCH_COUNT_FILES" "$label" >/dev/null
+		METABENCH_MARKERS=1 run_step "$METABENCH" "$dir/meta" "$BENCH_COUNT_FILES" "$label" \
+			>/dev/null
 	rmdir "$dir/meta"
 	sleep 0.3
-	kill -INT "$spid" 2>/dev/null
-	wait "$spid" 2>/dev/null
+	kill -INT "$STRACE_PID" 2>/dev/null
+	wait "$STRACE_PID" 2>/dev/null
+	STRACE_PID=
 	rm -rf "$DATA/meta"
 	# Requests between metabench's phase markers (the marker lookups not counted); FORGETs
 	# the kernel sends late land in a later phase.
-	python3 -c '
+	if python3 -c '
 import re, sys
 OPS = {1: "LOOKUP", 2: "FORGET", 3: "GETATTR", 4: "SETATTR", 5: "READLINK", 6: "SYMLINK",
        8: "MKNOD", 9: "MKDIR", 10: "UNLINK", 11: "RMDIR", 12: "RENAME", 13: "LINK", 14: "OPEN",
@@ -275,8 +432,11 @@ for ph in ("create", "stat", "openread", "unlink"):
     d = ops.get(ph, {})
     desc = " ".join("%s=%.2f" % (o, c / n) for o, c in sorted(d.items(), key=lambda x: -x[1]))
     print("bench: note: %s %s requests per file: %s" % (sys.argv[3], ph, desc), file=sys.stderr)
-' "$log" "$BENCH_COUNT_FILES" "$label" >"$T/count.out" && tee -a "$OUT" <"$T/count.out" ||
+' "$log" "$BENCH_COUNT_FILES" "$label" >"$T/count.out"; then
+		tee -a "$OUT" <"$T/count.out"
+	else
 		note "$label: no FUSE request seen under strace: $(head -c 300 "$log.err")"
+	fi
 }
 
 wait_mounted() {
@@ -384,13 +544,15 @@ rss_kb() {
 }
 
 run_walk() {
-	local n=$BENCH_WALK_FILES d=$T/walkdata mp=$T/mnt/walk r0 r1 r2 r3 svc
+	local n=$BENCH_WALK_FILES d=$T/walkdata mp=$T/mnt/walk r0 r1 r2 r3 svc t0 t1 t2 t3
 	start_daemon || return 0
 	for svc in benchnoop1 benchnoop2 benchnoop3 benchnoop4 xorcrypt; do
 		fltmc filters | grep -q "^$svc " && fltmc unload "$svc" >/dev/null
 	done
-	mkdir -p "$d" "$mp"
-	python3 - "$d" "$n" <<'PY' || { note "walk: laying out $n files failed"; return 0; }
+	# Its own fresh file system: n inodes and 1000 directories of n/1000 entries.
+	backing_up walk "$d" $((n + n / 10 + 65536)) $((n / 2048 + 64)) || return 0
+	mkdir -p "$mp"
+	cat >"$T/walk.py" <<'PY'
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
 for i in range(n):
@@ -399,36 +561,72 @@ for i in range(n):
         os.mkdir(sub)
     os.close(os.open(os.path.join(sub, "f%07d" % i), os.O_CREAT | os.O_WRONLY, 0o644))
 PY
-	fltmc mount "$d" "$mp" >/dev/null || { note "walk: fltmc mount failed"; return 0; }
+	if ! run_step python3 "$T/walk.py" "$d" "$n"; then
+		note "walk: laying out $n files failed (or exceeded BENCH_STEP_TIMEOUT)"
+		backing_down
+		return 0
+	fi
+	fltmc mount "$d" "$mp" >/dev/null || {
+		note "walk: fltmc mount failed"
+		backing_down
+		return 0
+	}
 	sync
 	r0=$(rss_kb "$DPID")
-	timeout "$BENCH_STEP_TIMEOUT" du -s "$mp" >/dev/null || note "walk: du failed"
+	t0=$(date +%s.%N)
+	run_step du -s "$mp" >/dev/null || note "walk: du failed"
+	t1=$(date +%s.%N)
 	r1=$(rss_kb "$DPID")
 	echo 2 >/proc/sys/vm/drop_caches
 	sleep 2
 	r2=$(rss_kb "$DPID")
-	timeout "$BENCH_STEP_TIMEOUT" du -s "$mp" >/dev/null || note "walk: second du failed"
+	t2=$(date +%s.%N)
+	run_step du -s "$mp" >/dev/null || note "walk: second du failed"
+	t3=$(date +%s.%N)
 	r3=$(rss_kb "$DPID")
 	fig walk_files "$n" files
+	fig walk_first_s "$(echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }')" s
+	fig walk_second_s "$(echo "$t2 $t3" | awk '{ printf "%.1f", $2 - $1 }')" s
 	fig walk_rss_before_kb "$r0" KiB
 	fig walk_rss_per_inode "$(((r1 - r0) * 1024 / n))" bytes
 	fig walk_rss_after_forget_kb "$r2" KiB
 	fig walk_rss_second_walk_growth_per_inode "$(((r3 - r1) * 1024 / n))" bytes
 	fltmc unmount "$mp" >/dev/null || umount "$mp" || umount -l "$mp"
-	rm -rf "$d"
+	if [ "$BENCH_FRESH_FS" = 1 ]; then
+		backing_down
+	else
+		rm -rf "$d"
+	fi
+}
+
+# run_target LABEL CMD...: CMD on the target's own backing directory.
+run_target() {
+	local label=$1
+	shift
+	target_up "$label" || {
+		note "$label: skipped (no backing file system)"
+		return 0
+	}
+	"$@"
+	if [ "$BENCH_FRESH_FS" = 1 ]; then
+		backing_down
+	fi
 }
 
 for t in $BENCH_TARGETS; do
 	case $t in
-	native) run_native ;;
-	ptll) run_ptll ;;
-	fm0) run_fm fm0 ;;
-	fm1) run_fm fm1 benchnoop1 ;;
-	fm4) run_fm fm4 benchnoop1 benchnoop2 benchnoop3 benchnoop4 ;;
+	native) run_target native run_native ;;
+	ptll) run_target ptll run_ptll ;;
+	fm0) run_target fm0 run_fm fm0 ;;
+	fm1) run_target fm1 run_fm fm1 benchnoop1 ;;
+	fm4) run_target fm4 run_fm fm4 benchnoop1 benchnoop2 benchnoop3 benchnoop4 ;;
+	# fm1c: fm1 through the page cache (--cache cached, as xorc).
+	fm1c) FM_MOUNT_OPTS="--cache cached" run_target fm1c run_fm fm1c benchnoop1 ;;
 	xor | xorc)
 		# xorc: the same through the page cache (--cache cached: paging I/O to the filter).
 		if [ -f "$BUILD/filters/xorcrypt.so" ]; then
-			FM_MOUNT_OPTS=$([ "$t" = xorc ] && echo "--cache cached") run_fm "$t" xorcrypt
+			FM_MOUNT_OPTS=$([ "$t" = xorc ] && echo "--cache cached") \
+				run_target "$t" run_fm "$t" xorcrypt
 		else
 			note "$t: $BUILD/filters/xorcrypt.so not built; skipped"
 		fi
@@ -441,4 +639,10 @@ done
 # ---- ratios and bench.json -------------------------------------------------------------------
 python3 "$SRC/bench/report.py" "$OUT" "$JSON" \
 	"files=$BENCH_FILES" "seq_size=$BENCH_SEQ_SIZE" "rand_jobs=$BENCH_RAND_JOBS" \
-	"rand_runtime_s=$BENCH_RAND_RUNTIME" "dispatch_ops=$BENCH_DISPATCH_OPS"
+	"rand_runtime_s=$BENCH_RAND_RUNTIME" "dispatch_ops=$BENCH_DISPATCH_OPS" \
+	"fresh_fs=$BENCH_FRESH_FS" \
+	"backing_fs=$(if [ "$BENCH_FRESH_FS" = 1 ]; then
+		echo "a fresh ext4 image per target, loop device with direct I/O"
+	else
+		echo "one directory shared by all targets${FRESH_WHY:+ (fresh fs not possible: $FRESH_WHY)}"
+	fi)"
