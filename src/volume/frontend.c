@@ -73,6 +73,7 @@ struct fm_fe {
 	/* Kernel passthrough: the session backing ids belong to, and the opens using it. */
 	struct fm_fuse_session *_Atomic pt_session;
 	atomic_ulong pt_opens;
+	atomic_uint releasing; /* RELEASEs that have not yet given back their open mode */
 };
 
 /* ---- bookkeeping ---------------------------------------------------------------------------- */
@@ -1634,6 +1635,20 @@ static int pt_unregister(void *arg, int id)
  * after a write by a non-root process, which the kernel's passthrough writer would not), nor
  * O_APPEND opens.
  */
+/*
+ * The kernel leaves an inode's passthrough mode at the close, but sends the RELEASE in the
+ * background: an open that must not follow a passthrough mode (O_APPEND, a filter now on the
+ * data path) waits, a bounded while, for RELEASEs already read from the device to give their
+ * mode back, so that a closed handle's mode is not taken for a live one.
+ */
+static void wait_releases(struct fm_fe *fe)
+{
+	int i;
+
+	for (i = 0; i < 2000 && atomic_load(&fe->releasing); i++)
+		usleep(10);
+}
+
 static void open_mode(struct fm_fe *fe, struct fm_fuse_req *req, struct fe_handle *h, int flags)
 {
 	struct fm_fuse_session *s = fm_fuse_req_session(req);
@@ -1647,6 +1662,8 @@ static void open_mode(struct fm_fe *fe, struct fm_fuse_req *req, struct fe_handl
 	 * drops O_APPEND would not reach it. */
 	if (flags & O_APPEND)
 		want = false;
+	if (!want && pt)
+		wait_releases(fe);
 	if (want && h->fo->WriteAccess) {
 		struct stat st;
 		int fd = fm_lower_handle_fd(h->fo);
@@ -2020,7 +2037,8 @@ static void op_flush(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint
 	fe_leave(fe);
 }
 
-static void release_handle(struct fm_fuse_req *req, uint64_t fh)
+/* file: a RELEASE (op_release counted it in fm_fe.releasing), not a RELEASEDIR. */
+static void release_handle(struct fm_fuse_req *req, uint64_t fh, bool file)
 {
 	struct fm_fe *fe = fe_of(req);
 	struct fm_requestor who = who_of(req);
@@ -2032,10 +2050,14 @@ static void release_handle(struct fm_fuse_req *req, uint64_t fh)
 		if (h->dead)
 			fh_free_locked(h);
 		pthread_mutex_unlock(&fe->lock);
+		if (file)
+			atomic_fetch_sub(&fe->releasing, 1);
 		fm_fuse_reply_err(req, 0);
 		return;
 	}
 	open_mode_release(fe, h);
+	if (file)
+		atomic_fetch_sub(&fe->releasing, 1);
 	close_fo(fe, who.pid ? &who : &h->opener, h->fo);
 	pthread_mutex_lock(&fe->lock);
 	fh_free_locked(h);
@@ -2048,13 +2070,14 @@ static void op_release(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, in
 {
 	(void)nodeid;
 	(void)flags;
-	release_handle(req, fh);
+	atomic_fetch_add(&fe_of(req)->releasing, 1);
+	release_handle(req, fh, true);
 }
 
 static void op_releasedir(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh)
 {
 	(void)nodeid;
-	release_handle(req, fh);
+	release_handle(req, fh, false);
 }
 
 static void op_fsync(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, bool datasync)
