@@ -14,6 +14,13 @@ static _Atomic long fail_countdown = -1;
 /* With fail_every > 0, every fail_every-th allocation fails (alloc_seq counts them). */
 static _Atomic long fail_every;
 static _Atomic unsigned long alloc_seq;
+/* Allocations made by the calling thread (tests prove hot paths allocate nothing). */
+static __thread unsigned long thread_allocs __attribute__((tls_model("initial-exec")));
+
+unsigned long fm_alloc_thread_count(void)
+{
+	return thread_allocs;
+}
 
 /* True when this allocation must fail (and a one-shot injection then switches itself off). */
 static int inject_failure(void)
@@ -81,6 +88,7 @@ __attribute__((constructor)) static void fail_alloc_from_env(void)
 
 void *fm_malloc(size_t size)
 {
+	thread_allocs++;
 	if (inject_failure())
 		return NULL;
 	/* malloc(0) may return NULL, which callers would take for a failure. */
@@ -89,6 +97,7 @@ void *fm_malloc(size_t size)
 
 void *fm_calloc(size_t n, size_t size)
 {
+	thread_allocs++;
 	if (inject_failure())
 		return NULL;
 	if (n == 0 || size == 0)
@@ -98,6 +107,7 @@ void *fm_calloc(size_t n, size_t size)
 
 void *fm_realloc(void *p, size_t size)
 {
+	thread_allocs++;
 	if (inject_failure())
 		return NULL;
 	return realloc(p, size ? size : 1);

@@ -11,6 +11,10 @@ char *fm_strdup(const char *s);
 char *fm_strndup(const char *s, size_t n);
 void fm_free(void *p);
 
+/* How many allocations (fm_malloc, fm_calloc, fm_realloc, fm_str*dup) the calling thread has
+ * made since it started: a test reads it before and after an operation. */
+unsigned long fm_alloc_thread_count(void);
+
 /*
  * Fault injection for tests: after `countdown` more successful allocations, the next
  * allocation fails (returns NULL) and injection switches off.  -1 disables.

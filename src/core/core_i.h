@@ -9,8 +9,9 @@
 #include <string.h>
 
 /* Locking: fm__model_lock (recursive) guards every list below and every state change of
- * filters, volumes and instances.  The dispatch hot path never takes it: it reads the volume's
- * current stack under vol->stack_lock (a reader lock held only to take a reference). */
+ * filters, volumes and instances.  The dispatch hot path never takes it, nor any other lock:
+ * it reads the volume's current stack inside a per-thread section (dispatch.c) that keeps a
+ * stack it uses from being freed. */
 extern pthread_mutex_t fm__model_lock;
 void fm__model_enter(void);
 void fm__model_leave(void);
@@ -103,7 +104,7 @@ struct fm__tls_op {
 	PFLT_CALLBACK_DATA data;
 	bool post;
 };
-extern __thread struct fm__tls_op fm__tls_op;
+extern __thread struct fm__tls_op fm__tls_op __attribute__((tls_model("initial-exec")));
 
 /* Pre/post callbacks of filter f for major function code `major` (UCHAR, incl. pseudo codes). */
 const FLT_OPERATION_REGISTRATION *fm__filter_op(const struct fm_filter *f, UCHAR major);
@@ -151,9 +152,15 @@ struct fm_cb_list {
 
 #define FM_NMAJOR 256 /* indexed by the UCHAR major code, pseudo codes included */
 
-/* An immutable snapshot of a volume's instances, rebuilt on attach/detach. */
+/*
+ * An immutable snapshot of a volume's instances, rebuilt on attach/detach.  Operations take no
+ * reference on it: a stack replaced by a rebuild is retired (fm__stack_retire) and freed once
+ * no operation in flight uses it (dispatch.c).
+ */
 struct fm_stack {
-	atomic_long refs;
+	atomic_bool retired;
+	bool in_use;		       /* scratch of the reclaim scan (dispatch.c) */
+	struct fm_stack *retired_next; /* the retired list (dispatch.c) */
 	unsigned int ninst;
 	struct fm_instance **inst;	     /* highest altitude first */
 	struct fm_cb_list *lists[FM_NMAJOR]; /* NULL when nobody registered */
@@ -173,11 +180,10 @@ struct fm_volume {
 	const struct fm_lower_ops *lower;
 	void *lower_ctx;
 	atomic_long refs;
-	bool dismounting;	       /* model lock */
-	struct fm_instance *instances; /* attached, model lock, highest altitude first */
-	pthread_rwlock_t stack_lock;   /* guards `stack` pointer swaps */
-	struct fm_stack *stack;
-	struct fm_volume *next; /* fm__volumes list, model lock */
+	bool dismounting;		  /* model lock */
+	struct fm_instance *instances;	  /* attached, model lock, highest altitude first */
+	_Atomic(struct fm_stack *) stack; /* swapped by fm__volume_rebuild_stack (model lock) */
+	struct fm_volume *next;		  /* fm__volumes list, model lock */
 	/* volinfo.c: the file system's volume device object, the disk's, and the VPB joining
 	 * them; filled on first use (dev_ready), they live as long as the volume object. */
 	DEVICE_OBJECT dev_fs, dev_disk;
@@ -189,8 +195,9 @@ extern struct fm_volume *fm__volumes;
 
 /* Rebuild vol->stack from vol->instances (model lock held). */
 int fm__volume_rebuild_stack(struct fm_volume *vol);
-struct fm_stack *fm__stack_get(struct fm_volume *vol);
-void fm__stack_put(struct fm_stack *st);
+/* A stack no longer published: freed (fm__stack_free) once no operation in flight uses it. */
+void fm__stack_retire(struct fm_stack *st);
+void fm__stack_free(struct fm_stack *st);
 void fm__volume_get(struct fm_volume *vol);
 void fm__volume_put(struct fm_volume *vol);
 
@@ -250,6 +257,7 @@ enum fm_irp_state {
 	FM_IRP_DONE,
 };
 
+/* A new field needs its zero value in priv_init (dispatch.c): the block is not memset. */
 struct fm_irp_private {
 	struct fm_stack *stack;
 	const struct fm_cb_list *list;
@@ -261,17 +269,20 @@ struct fm_irp_private {
 	/* Pended pre-op resumption: set by FltCompletePendedPreOperation. */
 	FLT_PREOP_CALLBACK_STATUS pend_status;
 	PVOID pend_ctx;
-	ULONG pend_dirty; /* the dirty flag as it was before the pended pre-op */
-	bool heap;	  /* this block was allocated, not inline in the irp */
-	bool pended_once; /* wait_lock/wait_cond were used */
+	ULONG pend_dirty;    /* the dirty flag as it was before the pended pre-op */
+	bool heap;	     /* this block was allocated, not inline in the irp */
+	bool pended_once;    /* wait_lock/wait_cond were initialized (at the first pend) */
+	bool params_changed; /* a pre-operation kept changes to the parameters (dirty) */
 	pthread_mutex_t wait_lock;
 	pthread_cond_t wait_cond;
 	bool waiter;
-	/* The instance whose pre-operation runs (or pended it) right now, NULL between
-	 * callbacks; teardown waits while it names the instance being torn down. */
+	/* The instance whose pre- or post-operation runs (or whose pre pended it) right now,
+	 * NULL between callbacks; teardown waits while it names the instance being torn down,
+	 * and leaves that operation's post node alone. */
 	_Atomic(struct fm_instance *) cur;
-	/* Where a teardown finds the operation: on the list of the thread running it (owner's
-	 * lock), or parked while pended (the parked list's lock); both during hand-overs. */
+	/* Where a teardown finds the operation: on the list of the thread running it (changed
+	 * only by that thread, inside its list section), or parked while pended (the parked
+	 * list's lock); both during hand-overs. */
 	struct fm_dispatch_thread *td;
 	struct fm_irp_private *tnext, **tpprev;
 	bool parked;

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-__thread struct fm__tls_op fm__tls_op;
+__thread struct fm__tls_op fm__tls_op __attribute__((tls_model("initial-exec")));
 
 /* Append s (at most n bytes) to buf, keeping it NUL-terminated; returns the new length. */
 static size_t put(char *buf, size_t cap, size_t len, const char *s, size_t n)

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -102,31 +103,44 @@ static bool skip_for_flags(const struct fm_cb_entry *e, const FLT_IO_PARAMETER_B
 /*
  * ---- Where a teardown finds the operations in flight ----
  *
- * The hot path takes no lock and does no atomic read-modify-write per filter.  An operation
- * with callbacks to run is, while a thread runs it, on that thread's list (the thread's own,
- * uncontended lock, taken once when the operation starts and once when it ends there), and
- * while pended, on the parked list.  A teardown walks both under their locks: it drains its
- * instance's post nodes still ARMED (a compare-and-swap decides between it and the operation
- * claiming the node) and waits while an operation names the instance in `cur` (one of its
- * pre-operations runs, or pended it) or has one of its post nodes RUNNING.
+ * The hot path takes no lock and does no atomic read-modify-write.  An operation with
+ * callbacks to run is, while a thread runs it, on that thread's list, and while pended, on the
+ * parked list (under its lock).  A thread's list is changed only by that thread, inside a
+ * *list section*: it sets its `busy` word, and goes on only if no scan is in progress
+ * (`scanning`); otherwise it waits for the scan on scan_lock and changes its list under that
+ * lock.  A scan (teardown, stack reclaim) takes scan_lock, sets `scanning`, issues
+ * fm__dispatch_barrier, then reads each thread's list once that thread is out of its section:
+ * the barrier makes sure every thread either sees `scanning` or has its `busy` visible to the
+ * scan (Dekker's store-then-load on both sides, the hot path's half paying no fence).
  *
- * `cur` is stored and tearing_down read with plain accesses; the teardown makes that safe with
- * membarrier(2) after setting tearing_down (fm__dispatch_barrier): either the thread saw the
- * flag, or its store of `cur` is visible to the scan.  Without membarrier the hot path pays a
- * full fence instead.
+ * The same section protects the volume's stack: an operation reads vol->stack inside it and
+ * keeps it in p->stack while on a list; a stack a rebuild replaced is retired, and freed by
+ * the first scan that finds no operation using it (the operation that drops the last use of a
+ * retired stack runs that scan).
+ *
+ * The teardown of an instance drains its post nodes still ARMED (a compare-and-swap decides
+ * between it and an operation that saw the teardown flag) and waits while an operation names
+ * the instance in `cur` (one of its callbacks runs, or its pre pended the operation) or has
+ * one of its post nodes RUNNING.  `cur` is stored and tearing_down read with plain accesses;
+ * the teardown makes that safe with the same barrier after setting tearing_down: either the
+ * thread saw the flag, or its store of `cur` is visible to the scan.  Without membarrier(2)
+ * the hot path pays a full fence in both places instead.
  */
 struct fm_dispatch_thread {
-	pthread_mutex_t lock;
-	struct fm_irp_private *head;		/* lock */
+	atomic_int busy;			/* in a fast list section */
+	struct fm_irp_private *head;		/* its own list section, or a scan */
 	struct fm_dispatch_thread *next, *prev; /* threads_lock */
 	bool registered;
 };
 
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct fm_dispatch_thread threads = {PTHREAD_MUTEX_INITIALIZER, NULL, &threads, &threads,
-					    true};
+static struct fm_dispatch_thread threads = {0, NULL, &threads, &threads, true};
+static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int scanning;
 static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fm_irp_private *parked; /* parked_lock */
+static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fm_stack *retired; /* retired_lock */
 static pthread_key_t thread_key;
 static pthread_once_t dispatch_once = PTHREAD_ONCE_INIT;
 static bool use_membarrier;
@@ -174,13 +188,21 @@ void fm__dispatch_barrier(void)
 		fm_log(FM_LOG_ERROR, NULL, "membarrier failed: %s", strerror(errno));
 }
 
+/* The hot path's half of a store-then-load pair whose other half is fm__dispatch_barrier. */
+static inline void light_fence(void)
+{
+	if (use_membarrier)
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		full_fence();
+}
+
 static struct fm_dispatch_thread *thread_self(void)
 {
 	struct fm_dispatch_thread *td = &tls_thread;
 
 	if (__builtin_expect(!td->registered, 0)) {
 		pthread_once(&dispatch_once, dispatch_init);
-		pthread_mutex_init(&td->lock, NULL);
 		pthread_mutex_lock(&threads_lock);
 		td->next = &threads;
 		td->prev = threads.prev;
@@ -193,39 +215,184 @@ static struct fm_dispatch_thread *thread_self(void)
 	return td;
 }
 
-/* The calling thread now runs p. */
-static void thread_list(struct fm_irp_private *p)
+/*
+ * Enter the calling thread's list section; returns true on the fast path (no scan running).
+ * Nothing inside a section blocks or calls a filter.  ThreadSanitizer does not model the
+ * membarrier pairing, so its builds always take the lock.
+ */
+static inline bool section_enter(struct fm_dispatch_thread *td)
 {
-	struct fm_dispatch_thread *td = thread_self();
+#if !defined(__SANITIZE_THREAD__)
+	atomic_store_explicit(&td->busy, 1, memory_order_relaxed);
+	light_fence();
+	if (__builtin_expect(!atomic_load_explicit(&scanning, memory_order_relaxed), 1))
+		return true;
+	atomic_store_explicit(&td->busy, 0, memory_order_release);
+#else
+	(void)td;
+#endif
+	pthread_mutex_lock(&scan_lock);
+	return false;
+}
 
-	pthread_mutex_lock(&td->lock);
+static inline void section_leave(struct fm_dispatch_thread *td, bool fast)
+{
+	if (fast)
+		atomic_store_explicit(&td->busy, 0, memory_order_release);
+	else
+		pthread_mutex_unlock(&scan_lock);
+}
+
+/* Start a scan of every thread's list and the parked list; scan_end ends it. */
+static void scan_begin(void)
+{
+	pthread_mutex_lock(&scan_lock);
+	atomic_store(&scanning, 1);
+	fm__dispatch_barrier();
+	pthread_mutex_lock(&threads_lock);
+	pthread_mutex_lock(&parked_lock);
+}
+
+static void scan_end(void)
+{
+	pthread_mutex_unlock(&parked_lock);
+	pthread_mutex_unlock(&threads_lock);
+	atomic_store_explicit(&scanning, 0, memory_order_release);
+	pthread_mutex_unlock(&scan_lock);
+}
+
+/* During a scan: td's list, once td is out of its section. */
+static struct fm_irp_private *scan_thread(struct fm_dispatch_thread *td)
+{
+	while (atomic_load_explicit(&td->busy, memory_order_acquire))
+		sched_yield();
+	return td->head;
+}
+
+/* Link p on td's list (td is the calling thread, in its section). */
+static inline void link_thread(struct fm_dispatch_thread *td, struct fm_irp_private *p)
+{
 	p->td = td;
 	p->tpprev = &td->head;
 	p->tnext = td->head;
 	if (p->tnext)
 		p->tnext->tpprev = &p->tnext;
 	td->head = p;
-	pthread_mutex_unlock(&td->lock);
 }
 
-static void thread_unlist(struct fm_irp_private *p)
+static inline void unlink_thread(struct fm_irp_private *p)
 {
-	struct fm_dispatch_thread *td = p->td;
-
-	if (!td)
-		return;
-	pthread_mutex_lock(&td->lock);
 	*p->tpprev = p->tnext;
 	if (p->tnext)
 		p->tnext->tpprev = p->tpprev;
 	p->td = NULL;
-	pthread_mutex_unlock(&td->lock);
+}
+
+/* The calling thread now runs p. */
+static void thread_list(struct fm_irp_private *p)
+{
+	struct fm_dispatch_thread *td = thread_self();
+	bool fast = section_enter(td);
+
+	link_thread(td, p);
+	section_leave(td, fast);
+}
+
+/*
+ * The calling thread no longer runs p (it was listed by this thread).  With `last`, p also
+ * lets go of its stack: returns true if that stack was retired meanwhile (the caller then
+ * runs fm__stack_reclaim, since a scan may have kept it for p).
+ */
+static bool thread_unlist(struct fm_irp_private *p, bool last)
+{
+	struct fm_dispatch_thread *td = p->td;
+	bool fast, was_retired = false;
+
+	if (!td)
+		return false;
+	fast = section_enter(td);
+	unlink_thread(p);
+	if (last && p->stack)
+		was_retired = atomic_load_explicit(&p->stack->retired, memory_order_relaxed);
+	section_leave(td, fast);
+	return was_retired;
+}
+
+/* Free the retired stacks no operation uses any more. */
+static void stack_reclaim(void)
+{
+	struct fm_stack *done = NULL;
+
+	pthread_mutex_lock(&retired_lock);
+	if (!retired) {
+		pthread_mutex_unlock(&retired_lock);
+		return;
+	}
+	for (struct fm_stack *r = retired; r; r = r->retired_next)
+		r->in_use = false;
+	scan_begin();
+	for (struct fm_dispatch_thread *td = threads.next; td != &threads; td = td->next)
+		for (struct fm_irp_private *p = scan_thread(td); p; p = p->tnext)
+			if (p->stack &&
+			    atomic_load_explicit(&p->stack->retired, memory_order_relaxed))
+				p->stack->in_use = true;
+	for (struct fm_irp_private *p = parked; p; p = p->pnext)
+		if (p->stack && atomic_load_explicit(&p->stack->retired, memory_order_relaxed))
+			p->stack->in_use = true;
+	scan_end();
+	for (struct fm_stack **pp = &retired; *pp;) {
+		struct fm_stack *r = *pp;
+
+		if (r->in_use) {
+			pp = &r->retired_next;
+			continue;
+		}
+		*pp = r->retired_next;
+		r->retired_next = done;
+		done = r;
+	}
+	pthread_mutex_unlock(&retired_lock);
+	/* Freeing a stack drops instance references: outside our locks. */
+	while (done) {
+		struct fm_stack *r = done;
+
+		done = r->retired_next;
+		fm__stack_free(r);
+	}
+}
+
+void fm__stack_retire(struct fm_stack *st)
+{
+	pthread_once(&dispatch_once, dispatch_init);
+	atomic_store(&st->retired, true);
+	pthread_mutex_lock(&retired_lock);
+	st->retired_next = retired;
+	retired = st;
+	pthread_mutex_unlock(&retired_lock);
+	stack_reclaim();
+}
+
+bool fm_volume_unfiltered(const struct fm_volume *vol, UCHAR major)
+{
+	struct fm_dispatch_thread *td = thread_self();
+	bool fast = section_enter(td);
+	struct fm_stack *st =
+	    atomic_load_explicit(&((struct fm_volume *)vol)->stack, memory_order_acquire);
+	bool r = !st || !st->lists[major];
+
+	section_leave(td, fast);
+	return r;
 }
 
 static void park(struct fm_irp_private *p)
 {
 	pthread_mutex_lock(&parked_lock);
-	p->pended_once = true;
+	if (!p->pended_once) {
+		/* Only pended operations finish in another thread or wait: set up on first use. */
+		pthread_mutex_init(&p->wait_lock, NULL);
+		pthread_cond_init(&p->wait_cond, NULL);
+		p->pended_once = true;
+	}
 	p->parked = true;
 	p->ppprev = &parked;
 	p->pnext = parked;
@@ -252,10 +419,7 @@ static void unpark(struct fm_irp_private *p)
 static inline bool enter_instance(struct fm_irp_private *p, struct fm_instance *inst)
 {
 	atomic_store_explicit(&p->cur, inst, memory_order_relaxed);
-	if (use_membarrier)
-		atomic_signal_fence(memory_order_seq_cst);
-	else
-		full_fence();
+	light_fence();
 	return !atomic_load_explicit(&inst->tearing_down, memory_order_relaxed);
 }
 
@@ -269,11 +433,12 @@ static void finish(struct fm_irp *irp)
 	struct fm_irp_private *p = irp->priv;
 	fm_irp_done_cb done = irp->done;
 	void *arg = irp->done_arg;
-	bool waiter;
+	bool waiter, reclaim;
 
-	fm__stack_put(p->stack);
+	reclaim = thread_unlist(p, true);
 	p->stack = NULL;
-	thread_unlist(p);
+	if (reclaim)
+		stack_reclaim();
 	pthread_mutex_lock(&p->wait_lock);
 	atomic_store(&p->state, ST_DONE);
 	waiter = p->waiter;
@@ -316,8 +481,8 @@ static void release_swapped(struct fm_irp_private *p)
 }
 
 /* Walk post-operations upward from node `from` (exclusive upper bound). Returns false if a
- * post-operation pended the operation. */
-static bool run_post(struct fm_irp *irp, unsigned int from)
+ * post-operation pended the operation.  The requestor is the current process (run_post). */
+static bool walk_post(struct fm_irp *irp, unsigned int from)
 {
 	struct fm_irp_private *p = irp->priv;
 	FLT_RELATED_OBJECTS objs;
@@ -329,16 +494,26 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		FLT_POSTOP_CALLBACK_STATUS r;
 		FLT_POST_OPERATION_FLAGS flags = 0;
 		int expect = FM_NODE_ARMED;
-		int prev_pid;
 		struct fm__tls_op prev_op;
 
-		/* Claim the node; teardown may have drained it already (R29). */
-		if (!atomic_compare_exchange_strong(&n->state, &expect, FM_NODE_RUNNING))
+		/*
+		 * Claim the node; teardown may have drained it already (R29).  Naming the
+		 * instance in `cur` keeps its teardown away from the node, unless the teardown
+		 * started first: then a compare-and-swap decides.
+		 */
+		if (atomic_load_explicit(&n->state, memory_order_relaxed) != FM_NODE_ARMED)
 			continue;
+		if (enter_instance(p, n->inst)) {
+			atomic_store_explicit(&n->state, FM_NODE_RUNNING, memory_order_relaxed);
+		} else if (!atomic_compare_exchange_strong(&n->state, &expect, FM_NODE_RUNNING)) {
+			leave_instance(p);
+			continue;
+		}
 
 		/* A buffer the instance swapped in with its own MDL: the filter manager frees
-		 * that MDL after the instance's post-operation (R50). */
-		p->swapped_mdl = swapped_mdl(irp, &n->snap);
+		 * that MDL after the instance's post-operation (R50).  Only a pre-operation
+		 * that kept its changes (dirty) can have put one in. */
+		p->swapped_mdl = p->params_changed ? swapped_mdl(irp, &n->snap) : NULL;
 		p->retain_mdl = false;
 		/* Each instance's post sees the parameters its pre saw (R49). */
 		*irp->data.Iopb = n->snap;
@@ -348,18 +523,18 @@ static bool run_post(struct fm_irp *irp, unsigned int from)
 		prev = fm__enter_filter(n->inst->filter);
 		prev_op = fm__tls_op;
 		fm__tls_op = (struct fm__tls_op){&irp->data, true};
-		prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
 		r = n->post(&irp->data, &objs, n->ctx, flags);
-		fm_nt_set_current_pid(prev_pid);
 		fm__tls_op = prev_op;
 		fm__leave_filter(prev);
+		/* The node is RUNNING: the teardown keeps waiting for it without `cur`. */
+		leave_instance(p);
 		if (r == FLT_POSTOP_MORE_PROCESSING_REQUIRED) {
 			int st = ST_RUNNING;
 
 			/* Findable while nobody runs it; the node stays RUNNING until
 			 * FltCompletePendedPostOperation. */
 			park(p);
-			thread_unlist(p);
+			thread_unlist(p, false);
 			if (atomic_compare_exchange_strong(&p->state, &st, ST_PENDED_POST))
 				return false;
 			/* Completed before we got here: go on in this thread. */
@@ -394,6 +569,8 @@ static int apply_pre(struct fm_irp *irp, FLT_PREOP_CALLBACK_STATUS r, PVOID ctx,
 	/* Changes to the parameters count only when the filter said so (R48). */
 	if (!(irp->data.Flags & FLTFL_CALLBACK_DATA_DIRTY))
 		*irp->data.Iopb = n->snap;
+	else
+		p->params_changed = true;
 	irp->data.Flags |= prev_dirty;
 
 	switch (r) {
@@ -478,7 +655,7 @@ size_t fm__instance_release_pended(struct fm_instance *inst)
 }
 
 /* Run pre-operations from p->pos down, then the lower, then posts.  Returns false if pended. */
-static bool run(struct fm_irp *irp)
+static bool walk(struct fm_irp *irp)
 {
 	struct fm_irp_private *p = irp->priv;
 
@@ -491,7 +668,6 @@ static bool run(struct fm_irp *irp)
 		struct fm_filter *prev;
 		ULONG prev_dirty;
 		PVOID ctx = NULL;
-		int prev_pid;
 		struct fm__tls_op prev_op;
 		int expect;
 
@@ -517,9 +693,7 @@ static bool run(struct fm_irp *irp)
 		prev = fm__enter_filter(inst->filter);
 		prev_op = fm__tls_op;
 		fm__tls_op = (struct fm__tls_op){&irp->data, false};
-		prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
 		r = e->pre(&irp->data, &objs, &ctx);
-		fm_nt_set_current_pid(prev_pid);
 		fm__tls_op = prev_op;
 		fm__leave_filter(prev);
 		if (r == FLT_PREOP_PENDING) {
@@ -530,7 +704,7 @@ static bool run(struct fm_irp *irp)
 			 * findable; `cur` keeps naming the instance until it is completed. */
 			p->pended_by = inst;
 			park(p);
-			thread_unlist(p);
+			thread_unlist(p, false);
 			expect = ST_RUNNING;
 			if (atomic_compare_exchange_strong(&p->state, &expect, ST_PENDED_PRE))
 				return false;
@@ -542,16 +716,70 @@ static bool run(struct fm_irp *irp)
 			ctx = p->pend_ctx;
 		}
 		if (!apply_pre(irp, r, ctx, prev_dirty))
-			return run_post(irp, p->npost);
+			return walk_post(irp, p->npost);
 	}
 	call_lower(irp);
-	return run_post(irp, p->npost);
+	return walk_post(irp, p->npost);
+}
+
+/*
+ * walk and walk_post with the requestor as the current process (PsGetCurrentProcessId) for
+ * the callbacks and the lower file system, as on Windows, where they run in its context.
+ */
+static bool run(struct fm_irp *irp)
+{
+	int prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
+	bool r = walk(irp);
+
+	fm_nt_set_current_pid(prev_pid);
+	return r;
+}
+
+static bool run_post(struct fm_irp *irp, unsigned int from)
+{
+	int prev_pid = fm_nt_set_current_pid((int)irp->who.pid);
+	bool r = walk_post(irp, from);
+
+	fm_nt_set_current_pid(prev_pid);
+	return r;
+}
+
+/* The zero state of an inline private block, field by field (cheaper than a memset of the
+ * whole block; wait_lock/wait_cond are set up at the first pend, td and the list links when
+ * listed or parked). */
+static inline void priv_init(struct fm_irp_private *p)
+{
+	p->npost = 0;
+	p->post_pos = 0;
+	p->pend_status = 0;
+	p->pend_ctx = NULL;
+	p->pend_dirty = 0;
+	p->heap = false;
+	p->pended_once = false;
+	p->params_changed = false;
+	p->waiter = false;
+	atomic_init(&p->cur, NULL);
+	p->td = NULL;
+	p->parked = false;
+	atomic_init(&p->cancel_state, 0);
+	atomic_init(&p->canceled, false);
+	p->cancel_cb = NULL;
+	p->cbdq = NULL;
+	p->cbdq_ctx = NULL;
+	p->locked_mdl = NULL;
+	p->pended_by = NULL;
+	p->pnext = NULL;
+	p->ppprev = NULL;
+	p->swapped_mdl = NULL;
+	p->retain_mdl = false;
 }
 
 NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 {
 	struct fm_volume *vol = irp->vol;
-	struct fm_stack *st = fm__stack_get(vol);
+	struct fm_dispatch_thread *td = thread_self();
+	bool fast = section_enter(td);
+	struct fm_stack *st = atomic_load_explicit(&vol->stack, memory_order_acquire);
 	const struct fm_cb_list *list = st ? st->lists[irp->iopb.MajorFunction] : NULL;
 	struct fm_irp_private *p;
 	size_t need;
@@ -561,20 +789,21 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 		list = NULL;
 	if (!list) {
 		/* Fast path: nobody is interested, no callback data bookkeeping at all. */
-		fm__stack_put(st);
+		section_leave(td, fast);
 		call_lower(irp);
 		return irp->data.IoStatus.Status;
 	}
+	/* Still in the section: the stack stays valid while the operation is on the list. */
 	need = sizeof(*p) + list->n * sizeof(struct fm_post_node);
 	if (need <= sizeof(irp->inline_priv)) {
 		p = (struct fm_irp_private *)irp->inline_priv;
-		memset(p, 0, sizeof(*p));
+		priv_init(p);
 		for (unsigned int i = 0; i < list->n; i++)
 			atomic_init(&p->inline_nodes[i].state, FM_NODE_FREE);
 	} else {
 		p = fm_calloc(1, need);
 		if (!p) {
-			fm__stack_put(st);
+			section_leave(td, fast);
 			irp->data.IoStatus.Status = STATUS_INSUFFICIENT_RESOURCES;
 			irp->data.IoStatus.Information = 0;
 			return STATUS_INSUFFICIENT_RESOURCES;
@@ -587,19 +816,19 @@ NTSTATUS fm_irp_dispatch(struct fm_irp *irp)
 	p->pos = first_below(list, irp->issuer);
 	p->nodes = p->inline_nodes;
 	p->nslots = list->n;
-	p->wait_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-	p->wait_cond = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 	atomic_store_explicit(&p->state, ST_RUNNING, memory_order_relaxed);
 	irp->priv = p;
-	thread_list(p);
+	link_thread(td, p);
+	section_leave(td, fast);
 
 	/* Once run() has pended the operation another thread may finish it and, through the
 	 * done callback, free the irp: decide now how we will wait. */
 	has_done = irp->done != NULL;
 	if (run(irp)) {
 		NTSTATUS s = irp->data.IoStatus.Status;
-		thread_unlist(p);
-		fm__stack_put(p->stack);
+
+		if (thread_unlist(p, true))
+			stack_reclaim();
 		p->stack = NULL;
 		atomic_store_explicit(&p->state, ST_DONE, memory_order_relaxed);
 		return s;
@@ -790,8 +1019,12 @@ static void scan_irp(struct fm_irp_private *p, struct scan *sc)
 {
 	struct fm_instance *inst = sc->inst;
 
-	if (atomic_load_explicit(&p->cur, memory_order_acquire) == inst)
+	/* One of inst's callbacks runs in p (or its pre pended p): p's node for inst, if any,
+	 * is the operation's to run (run_post). */
+	if (atomic_load_explicit(&p->cur, memory_order_acquire) == inst) {
 		sc->busy++;
+		return;
+	}
 	for (unsigned int i = 0; i < p->nslots; i++) {
 		struct fm_post_node *n = &p->nodes[i];
 		int s = atomic_load_explicit(&n->state, memory_order_acquire);
@@ -836,18 +1069,13 @@ static unsigned long drain_once(struct fm_instance *inst)
 {
 	struct scan sc = {inst, NULL, 0, 0, 0};
 
-	pthread_mutex_lock(&threads_lock);
-	for (struct fm_dispatch_thread *td = threads.next; td != &threads; td = td->next) {
-		pthread_mutex_lock(&td->lock);
-		for (struct fm_irp_private *p = td->head; p; p = p->tnext)
+	scan_begin();
+	for (struct fm_dispatch_thread *td = threads.next; td != &threads; td = td->next)
+		for (struct fm_irp_private *p = scan_thread(td); p; p = p->tnext)
 			scan_irp(p, &sc);
-		pthread_mutex_unlock(&td->lock);
-	}
-	pthread_mutex_unlock(&threads_lock);
-	pthread_mutex_lock(&parked_lock);
 	for (struct fm_irp_private *p = parked; p; p = p->pnext)
 		scan_irp(p, &sc);
-	pthread_mutex_unlock(&parked_lock);
+	scan_end();
 	/* The operations go on upward without this instance. */
 	for (size_t i = 0; i < sc.n; i++) {
 		struct drained *d = &sc.d[i];

@@ -23,7 +23,7 @@ void fm__instance_put(struct fm_instance *inst)
 
 /* ---- Stacks ---- */
 
-static void stack_free(struct fm_stack *st)
+void fm__stack_free(struct fm_stack *st)
 {
 	for (unsigned int m = 0; m < FM_NMAJOR; m++)
 		fm_free(st->lists[m]);
@@ -31,24 +31,6 @@ static void stack_free(struct fm_stack *st)
 		fm__instance_put(st->inst[i]);
 	fm_free(st->inst);
 	fm_free(st);
-}
-
-struct fm_stack *fm__stack_get(struct fm_volume *vol)
-{
-	struct fm_stack *st;
-
-	pthread_rwlock_rdlock(&vol->stack_lock);
-	st = vol->stack;
-	if (st)
-		atomic_fetch_add(&st->refs, 1);
-	pthread_rwlock_unlock(&vol->stack_lock);
-	return st;
-}
-
-void fm__stack_put(struct fm_stack *st)
-{
-	if (st && atomic_fetch_sub(&st->refs, 1) == 1)
-		stack_free(st);
 }
 
 int fm__volume_rebuild_stack(struct fm_volume *vol)
@@ -71,7 +53,6 @@ int fm__volume_rebuild_stack(struct fm_volume *vol)
 		st->inst[i++] = in;
 	}
 	st->ninst = n;
-	atomic_store(&st->refs, 1);
 	for (unsigned int m = 0; m < FM_NMAJOR; m++) {
 		unsigned int k = 0;
 		struct fm_cb_list *l;
@@ -86,7 +67,7 @@ int fm__volume_rebuild_stack(struct fm_volume *vol)
 			continue;
 		l = fm_calloc(1, sizeof(*l) + k * sizeof(l->e[0]));
 		if (!l) {
-			stack_free(st);
+			fm__stack_free(st);
 			return -ENOMEM;
 		}
 		for (i = 0; i < n; i++) {
@@ -102,20 +83,10 @@ int fm__volume_rebuild_stack(struct fm_volume *vol)
 		}
 		st->lists[m] = l;
 	}
-	pthread_rwlock_wrlock(&vol->stack_lock);
-	old = vol->stack;
-	vol->stack = st;
-	pthread_rwlock_unlock(&vol->stack_lock);
-	fm__stack_put(old);
+	old = atomic_exchange(&vol->stack, st);
+	if (old)
+		fm__stack_retire(old);
 	return 0;
-}
-
-bool fm_volume_unfiltered(const struct fm_volume *vol, UCHAR major)
-{
-	/* A racy read is fine: the caller only uses it to choose the fast path, and an
-	 * instance attaching concurrently sees the next operation. */
-	struct fm_stack *st = __atomic_load_n(&((struct fm_volume *)vol)->stack, __ATOMIC_ACQUIRE);
-	return !st || !st->lists[major];
 }
 
 /* ---- Attach ---- */

@@ -17,10 +17,8 @@ void fm__volume_get(struct fm_volume *vol)
 
 void fm__volume_put(struct fm_volume *vol)
 {
-	if (atomic_fetch_sub(&vol->refs, 1) == 1) {
-		pthread_rwlock_destroy(&vol->stack_lock);
+	if (atomic_fetch_sub(&vol->refs, 1) == 1)
 		fm_free(vol);
-	}
 }
 
 int fm_volume_create(const struct fm_volume_params *p, struct fm_volume **out)
@@ -43,7 +41,6 @@ int fm_volume_create(const struct fm_volume_params *p, struct fm_volume **out)
 	vol->lower = p->lower;
 	vol->lower_ctx = p->lower_ctx;
 	atomic_store(&vol->refs, 1);
-	pthread_rwlock_init(&vol->stack_lock, NULL);
 
 	fm__model_enter();
 	vol->number = next_volume_number++;
@@ -58,7 +55,6 @@ int fm_volume_create(const struct fm_volume_params *p, struct fm_volume **out)
 	vol->device_w.MaximumLength = vol->device_w.Length;
 	if (fm__volume_rebuild_stack(vol) < 0) {
 		fm__model_leave();
-		pthread_rwlock_destroy(&vol->stack_lock);
 		fm_free(vol);
 		return -ENOMEM;
 	}
@@ -88,12 +84,10 @@ void fm_volume_destroy(struct fm_volume *vol)
 			break;
 		}
 	}
-	pthread_rwlock_wrlock(&vol->stack_lock);
-	st = vol->stack;
-	vol->stack = NULL;
-	pthread_rwlock_unlock(&vol->stack_lock);
+	st = atomic_exchange(&vol->stack, NULL);
 	fm__model_leave();
-	fm__stack_put(st);
+	if (st)
+		fm__stack_retire(st);
 	fm_log(FM_LOG_INFO, NULL, "volume %s dismounted", vol->device);
 	fm__volume_put(vol);
 }
