@@ -209,7 +209,8 @@ void fm__volume_auto_attach(struct fm_volume *vol, struct fm_filter *only, ULONG
 struct fm_file {
 	FILE_OBJECT fo;
 	struct fm_volume *vol;
-	WCHAR *name_buf; /* FileName storage we own (filters may replace FileName.Buffer) */
+	WCHAR *name_buf;  /* FileName storage we own (filters may replace FileName.Buffer) */
+	bool name_inline; /* name_buf is the block's own room (volume.c), not an allocation */
 	/* contexts: set once a stream-handle context was attached (lets the free skip a lookup). */
 	atomic_bool has_handle_ctx;
 	/* fltio (src/core/fltio.c): the instance a FltCreateFile open was issued from (a

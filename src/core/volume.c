@@ -147,23 +147,76 @@ int fm_list_volumes(struct fm_volume_info **out, size_t *n)
 
 /* ---- File objects ---- */
 
+/*
+ * File objects come from a small per-thread cache of blocks with room for a name of up to
+ * FO_NAME_ROOM characters, so opening a file (and IRP_MJ_QUERY_OPEN for a lookup or getattr)
+ * allocates nothing once a thread has run a few: a block goes back to the cache of the thread
+ * that frees it, up to FO_CACHE blocks, and a thread's cache is freed when it exits.  Under
+ * AddressSanitizer there is no cache, so a file object used after its free is still caught.
+ */
+#define FO_NAME_ROOM 128
+#if defined(__SANITIZE_ADDRESS__)
+#define FO_CACHE 0
+#else
+#define FO_CACHE 32
+#endif
+
+struct fo_block {
+	struct fm_file f;
+	WCHAR name[FO_NAME_ROOM];
+};
+
+#if FO_CACHE
+static __thread struct fo_block *fo_cache[FO_CACHE];
+static __thread unsigned int fo_cached;
+static pthread_key_t fo_key;
+static pthread_once_t fo_once = PTHREAD_ONCE_INIT;
+
+static void fo_cache_exit(void *arg)
+{
+	(void)arg;
+	while (fo_cached)
+		fm_free(fo_cache[--fo_cached]);
+}
+
+static void fo_cache_init(void)
+{
+	pthread_key_create(&fo_key, fo_cache_exit);
+}
+#endif
+
 PFILE_OBJECT fm_file_object_alloc(struct fm_volume *vol, const WCHAR *nt_name, size_t nt_len)
 {
+	struct fo_block *b;
 	struct fm_file *f;
 
 	if (nt_len > 32767)
 		return NULL;
-	f = fm_calloc(1, sizeof(*f));
-	if (!f)
-		return NULL;
+#if FO_CACHE
+	if (fo_cached) {
+		b = fo_cache[--fo_cached];
+		memset(&b->f, 0, sizeof(b->f));
+	} else
+#endif
+	{
+		b = fm_calloc(1, sizeof(*b));
+		if (!b)
+			return NULL;
+	}
+	f = &b->f;
 	f->vol = vol;
 	f->fo.Type = 5; /* IO_TYPE_FILE */
 	f->fo.Size = sizeof(FILE_OBJECT);
 	if (nt_name) {
-		f->name_buf = fm_malloc((nt_len + 1) * sizeof(WCHAR));
-		if (!f->name_buf) {
-			fm_free(f);
-			return NULL;
+		if (nt_len < FO_NAME_ROOM) {
+			f->name_buf = b->name;
+			f->name_inline = true;
+		} else {
+			f->name_buf = fm_malloc((nt_len + 1) * sizeof(WCHAR));
+			if (!f->name_buf) {
+				fm_free(b);
+				return NULL;
+			}
 		}
 		memcpy(f->name_buf, nt_name, nt_len * sizeof(WCHAR));
 		f->name_buf[nt_len] = 0;
@@ -187,8 +240,21 @@ void fm_file_object_free(PFILE_OBJECT fo)
 	 * installed only until the create completes; after that it is the file object's. */
 	if (fo->FileName.Buffer && fo->FileName.Buffer != f->name_buf)
 		ExFreePool(fo->FileName.Buffer);
-	fm_free(f->name_buf);
+	if (!f->name_inline)
+		fm_free(f->name_buf);
 	fm__volume_put(f->vol);
+#if FO_CACHE
+	if (fo_cached < FO_CACHE) {
+		if (__builtin_expect(!fo_cached, 0)) {
+			/* Once per thread: free the cache when the thread exits. */
+			pthread_once(&fo_once, fo_cache_init);
+			if (!pthread_getspecific(fo_key))
+				pthread_setspecific(fo_key, (void *)1);
+		}
+		fo_cache[fo_cached++] = (struct fo_block *)f;
+		return;
+	}
+#endif
 	fm_free(f);
 }
 
