@@ -40,7 +40,7 @@ check-fuzz:
 	@tests/run.sh $(FUZZ_BUILD) --suite fuzzrun
 
 # The dispatch engine's and the fiber primitive's tests under ThreadSanitizer.
-TSAN_TESTS ?= core-dispatch nt_ke fiber
+TSAN_TESTS ?= core-dispatch core-hotpath nt_ke fiber
 check-tsan:
 	@scripts/deps.sh check
 	@[ -f $(TSAN_BUILD)/build.ninja ] || $(MESON) setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false
