@@ -350,10 +350,21 @@ static struct fm_stream *find_locked(struct fm_lower *lw, dev_t dev, ino_t ino)
 	return NULL;
 }
 
+/* Take s out of the (dev, ino) table; it stays alive for its references. */
+static void unhash_locked(struct fm_lower *lw, struct fm_stream *s)
+{
+	struct fm_stream **pp = &lw->buckets[hash_of(s->dev, s->ino)];
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+	s->hnext = NULL;
+}
+
 static void put_locked(struct fm_lower *lw, struct fm_stream *s)
 {
 	while (s && --s->refs == 0) {
-		struct fm_stream **pp = &lw->buckets[hash_of(s->dev, s->ino)];
 		struct fm_stream *parent = s->parent;
 
 		if (s == &lw->root)
@@ -366,10 +377,7 @@ static void put_locked(struct fm_lower *lw, struct fm_stream *s)
 			fm_free(a->name);
 			fm_free(a);
 		}
-		while (*pp && *pp != s)
-			pp = &(*pp)->hnext;
-		if (*pp)
-			*pp = s->hnext;
+		unhash_locked(lw, s);
 		/*
 		 * Filters' stream and file contexts end with the stream (R58); their cleanup
 		 * callbacks must not run under our lock, so lower_unlock() finishes the job.
@@ -3429,14 +3437,20 @@ static NTSTATUS replace_node(struct fm_lower *lw, PFLT_CALLBACK_DATA data, struc
 	h->oflags = O_PATH;
 	h->can_read = h->can_write = false;
 	pthread_mutex_lock(&lw->lock);
-	if (s != &lw->root && !find_locked(lw, nst.st_dev, nst.st_ino)) {
-		struct fm_stream **pp = &lw->buckets[hash_of(s->dev, s->ino)];
+	if (s != &lw->root) {
+		struct fm_stream *stale = find_locked(lw, nst.st_dev, nst.st_ino);
 		size_t hb = hash_of(nst.st_dev, nst.st_ino);
 
-		while (*pp && *pp != s)
-			pp = &(*pp)->hnext;
-		if (*pp)
-			*pp = s->hnext;
+		/*
+		 * The new node's inode number may be one the backing file system just reused
+		 * from a file that is gone but whose stream the kernel has not forgotten yet:
+		 * that stream can no longer be reached by its number.
+		 */
+		if (stale && stale != s) {
+			unhash_locked(lw, stale);
+			stale->deleted = true;
+		}
+		unhash_locked(lw, s);
 		s->dev = nst.st_dev;
 		s->ino = nst.st_ino;
 		s->type = nst.st_mode & S_IFMT;
