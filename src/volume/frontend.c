@@ -73,7 +73,6 @@ struct fm_fe {
 	/* Kernel passthrough: the session backing ids belong to, and the opens using it. */
 	struct fm_fuse_session *_Atomic pt_session;
 	atomic_ulong pt_opens;
-	atomic_uint releasing; /* RELEASEs that have not yet given back their open mode */
 };
 
 /* ---- bookkeeping ---------------------------------------------------------------------------- */
@@ -1638,14 +1637,14 @@ static int pt_unregister(void *arg, int id)
 /*
  * The kernel leaves an inode's passthrough mode at the close, but sends the RELEASE in the
  * background: an open that must not follow a passthrough mode (O_APPEND, a filter now on the
- * data path) waits, a bounded while, for RELEASEs already read from the device to give their
- * mode back, so that a closed handle's mode is not taken for a live one.
+ * data path) waits, a bounded while, for RELEASEs already read from the device, so that a
+ * closed handle's mode is not taken for a live one.
  */
-static void wait_releases(struct fm_fe *fe)
+static void wait_releases(struct fm_fuse_session *s)
 {
 	int i;
 
-	for (i = 0; i < 2000 && atomic_load(&fe->releasing); i++)
+	for (i = 0; i < 2000 && fm_fuse_session_releasing(s); i++)
 		usleep(10);
 }
 
@@ -1663,7 +1662,7 @@ static void open_mode(struct fm_fe *fe, struct fm_fuse_req *req, struct fe_handl
 	if (flags & O_APPEND)
 		want = false;
 	if (!want && pt)
-		wait_releases(fe);
+		wait_releases(s);
 	if (want && h->fo->WriteAccess) {
 		struct stat st;
 		int fd = fm_lower_handle_fd(h->fo);
@@ -2037,8 +2036,7 @@ static void op_flush(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, uint
 	fe_leave(fe);
 }
 
-/* file: a RELEASE (op_release counted it in fm_fe.releasing), not a RELEASEDIR. */
-static void release_handle(struct fm_fuse_req *req, uint64_t fh, bool file)
+static void release_handle(struct fm_fuse_req *req, uint64_t fh)
 {
 	struct fm_fe *fe = fe_of(req);
 	struct fm_requestor who = who_of(req);
@@ -2050,14 +2048,10 @@ static void release_handle(struct fm_fuse_req *req, uint64_t fh, bool file)
 		if (h->dead)
 			fh_free_locked(h);
 		pthread_mutex_unlock(&fe->lock);
-		if (file)
-			atomic_fetch_sub(&fe->releasing, 1);
 		fm_fuse_reply_err(req, 0);
 		return;
 	}
 	open_mode_release(fe, h);
-	if (file)
-		atomic_fetch_sub(&fe->releasing, 1);
 	close_fo(fe, who.pid ? &who : &h->opener, h->fo);
 	pthread_mutex_lock(&fe->lock);
 	fh_free_locked(h);
@@ -2070,14 +2064,13 @@ static void op_release(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, in
 {
 	(void)nodeid;
 	(void)flags;
-	atomic_fetch_add(&fe_of(req)->releasing, 1);
-	release_handle(req, fh, true);
+	release_handle(req, fh);
 }
 
 static void op_releasedir(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh)
 {
 	(void)nodeid;
-	release_handle(req, fh, false);
+	release_handle(req, fh);
 }
 
 static void op_fsync(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, bool datasync)

@@ -145,6 +145,8 @@ struct fm_fuse_session {
 	_Atomic bool initialized;
 	_Atomic bool stopping;
 	_Atomic uint64_t inflight;
+	/* RELEASEs read from the device and not yet replied to (fm_fuse_session_releasing). */
+	_Atomic unsigned int releasing;
 
 	/* Requests awaiting their reply, by unique; one lock per bucket. */
 	struct inflight_bucket {
@@ -398,6 +400,8 @@ static int send_claimed(struct fm_fuse_req *req, int err, struct iovec *iov, int
 	iov[0].iov_base = &oh;
 	iov[0].iov_len = sizeof(oh);
 	inflight_remove(req->s, req);
+	if (req->opcode == FUSE_RELEASE)
+		atomic_fetch_sub(&req->s->releasing, 1);
 	res = write_iov(req->fd, iov, cnt, len);
 	if (res == -ENOENT)
 		fm_log(FM_LOG_DEBUG, TAG, "request %llu gone before its reply (interrupted)",
@@ -640,6 +644,11 @@ const struct fm_fuse_ctx *fm_fuse_req_ctx(const struct fm_fuse_req *req)
 void *fm_fuse_req_userdata(const struct fm_fuse_req *req)
 {
 	return req->s->ud;
+}
+
+unsigned int fm_fuse_session_releasing(struct fm_fuse_session *s)
+{
+	return atomic_load(&s->releasing);
 }
 
 struct fm_fuse_session *fm_fuse_req_session(const struct fm_fuse_req *req)
@@ -1623,6 +1632,8 @@ static void handle_request(struct worker *w, size_t n)
 		do_noreply(w, h, &c);
 		return;
 	}
+	if (h->opcode == FUSE_RELEASE)
+		atomic_fetch_add(&s->releasing, 1);
 
 	/*
 	 * Each request runs on a fiber: if a filter pends its operation the fiber suspends and

@@ -213,6 +213,12 @@ uint64_t fm_fuse_session_inflight(struct fm_fuse_session *s);
 
 /* The negotiated connection parameters (valid after fm_fuse_mount returned). */
 const struct fm_fuse_conn *fm_fuse_session_conn(const struct fm_fuse_session *s);
+/*
+ * RELEASE requests read from the device and not yet answered.  The kernel sends RELEASE in the
+ * background after a close: an open that depends on what earlier closes gave back (the kernel
+ * passthrough mode of an inode) can wait for these.
+ */
+unsigned int fm_fuse_session_releasing(struct fm_fuse_session *s);
 
 /*
  * Register an open descriptor as a passthrough backing file (FUSE_DEV_IOC_BACKING_OPEN); the
