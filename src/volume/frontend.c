@@ -65,8 +65,8 @@ struct fm_fe {
 	struct fm_lower *lw;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
-	unsigned long inflight;	  /* lock */
-	bool closing;		  /* lock */
+	_Atomic unsigned long inflight; /* requests between fe_enter and fe_leave */
+	_Atomic bool closing;
 	struct fe_handle handles; /* list head, lock */
 	enum fm_cache_policy cache;
 	double timeout; /* entry and attribute timeout of our replies */
@@ -108,24 +108,29 @@ unsigned long fm_fe_passthrough_opens(struct fm_fe *fe)
 	return atomic_load(&fe->pt_opens);
 }
 
+static void fe_leave(struct fm_fe *fe);
+
+/*
+ * Every request runs between fe_enter and fe_leave, so that a dismount can wait for them.
+ * No lock: the count goes up before `closing` is read, and fm_fe_shutdown sets `closing`
+ * before it reads the count (both sequentially consistent), so one of the two sees the other.
+ */
 static bool fe_enter(struct fm_fe *fe)
 {
-	bool ok;
-
-	pthread_mutex_lock(&fe->lock);
-	ok = !fe->closing && fe->vol;
-	if (ok)
-		fe->inflight++;
-	pthread_mutex_unlock(&fe->lock);
-	return ok;
+	atomic_fetch_add(&fe->inflight, 1);
+	if (!atomic_load(&fe->closing) && fe->vol)
+		return true;
+	fe_leave(fe);
+	return false;
 }
 
 static void fe_leave(struct fm_fe *fe)
 {
-	pthread_mutex_lock(&fe->lock);
-	if (--fe->inflight == 0)
+	if (atomic_fetch_sub(&fe->inflight, 1) == 1 && atomic_load(&fe->closing)) {
+		pthread_mutex_lock(&fe->lock);
 		pthread_cond_broadcast(&fe->idle);
-	pthread_mutex_unlock(&fe->lock);
+		pthread_mutex_unlock(&fe->lock);
+	}
 }
 
 static struct fe_handle *fh_new(struct fm_fe *fe, PFILE_OBJECT fo, const struct fm_requestor *who)
@@ -1917,12 +1922,7 @@ struct lock_wait {
 static bool lock_wait_cancelled_cb(void *arg)
 {
 	struct lock_wait *w = arg;
-	bool closing;
-
-	pthread_mutex_lock(&w->fe->lock);
-	closing = w->fe->closing;
-	pthread_mutex_unlock(&w->fe->lock);
-	return closing || fm_fuse_req_interrupted(w->req);
+	return atomic_load(&w->fe->closing) || fm_fuse_req_interrupted(w->req);
 }
 
 static void lock_wait_run(struct lock_wait *w)
@@ -2560,12 +2560,13 @@ void fm_fe_shutdown(struct fm_fe *fe)
 	struct timespec until;
 
 	pthread_mutex_lock(&fe->lock);
-	fe->closing = true;
+	atomic_store(&fe->closing, true);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 5;
-	while (fe->inflight) {
+	while (atomic_load(&fe->inflight)) {
 		if (pthread_cond_timedwait(&fe->idle, &fe->lock, &until) == ETIMEDOUT) {
-			fm_warn("frontend: %lu request(s) still running at dismount", fe->inflight);
+			fm_warn("frontend: %lu request(s) still running at dismount",
+				atomic_load(&fe->inflight));
 			break;
 		}
 	}
