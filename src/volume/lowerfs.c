@@ -2007,9 +2007,9 @@ static NTSTATUS irp_query_info(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	if (fstat(h->fd, &st) < 0)
 		return fail_errno(data, errno);
 	facts_of(&st, &f);
-	pthread_mutex_lock(&lw->lock);
-	pending = ((struct fm_stream *)fo->FsContext)->delete_pending;
-	lower_unlock(lw);
+	/* Written under lw->lock; one flag needs no lock to be read. */
+	pending =
+	    __atomic_load_n(&((struct fm_stream *)fo->FsContext)->delete_pending, __ATOMIC_RELAXED);
 
 	switch (cls) {
 	case FileBasicInformation:
@@ -2198,7 +2198,7 @@ static NTSTATUS set_disposition(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 
 	if (!(flags & FILE_DISPOSITION_DELETE)) {
 		pthread_mutex_lock(&lw->lock);
-		s->delete_pending = false;
+		__atomic_store_n(&s->delete_pending, false, __ATOMIC_RELAXED);
 		if (flags & FILE_DISPOSITION_ON_CLOSE)
 			h->delete_on_close = false;
 		lower_unlock(lw);
@@ -2230,7 +2230,7 @@ static NTSTATUS set_disposition(struct fm_lower *lw, PFLT_CALLBACK_DATA data, PF
 	if (flags & FILE_DISPOSITION_ON_CLOSE)
 		h->delete_on_close = true;
 	else
-		s->delete_pending = true;
+		__atomic_store_n(&s->delete_pending, true, __ATOMIC_RELAXED);
 	lower_unlock(lw);
 	return complete(data, STATUS_SUCCESS, 0);
 }
@@ -2844,10 +2844,10 @@ static NTSTATUS irp_cleanup(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	if (s->nhandles)
 		s->nhandles--;
 	if (h->delete_on_close)
-		s->delete_pending = true;
+		__atomic_store_n(&s->delete_pending, true, __ATOMIC_RELAXED);
 	doit = s->nhandles == 0 && s->delete_pending;
 	if (doit)
-		s->delete_pending = false;
+		__atomic_store_n(&s->delete_pending, false, __ATOMIC_RELAXED);
 	lower_unlock(lw);
 	if (doit) {
 		int r = unlink_link(lw, h, s, S_ISDIR(s->type));
