@@ -26,6 +26,7 @@
 /* FUSE_INIT capability bits we add (kernel protocol values, 7.39 and 7.20). */
 #define FE_FUSE_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
 #define FE_FUSE_AUTO_INVAL_DATA (1ULL << 12)
+#define FE_FUSE_WRITEBACK_CACHE (1ULL << 16)
 
 /*
  * How long the kernel may trust an entry or attributes we sent (seconds): the `direct` cache
@@ -656,6 +657,12 @@ static void op_init(void *ud, struct fm_fuse_conn *conn)
 	 * the file's size or mtime change behind its back (cache policy `cached`). */
 	if (fe->cache == FM_CACHE_CACHED && (conn->kernel_flags & FE_FUSE_AUTO_INVAL_DATA))
 		conn->want_flags |= FE_FUSE_AUTO_INVAL_DATA;
+	/* `cached` is the kernel's write-back cache: writes stay in the page cache and reach
+	 * the filters as paging writes when the kernel writes the pages back; the kernel is then
+	 * authoritative for the size and times of regular files, so a stat after a write costs
+	 * no request.  The kernel refuses passthrough with it: every file uses the page cache. */
+	if (fe->cache == FM_CACHE_CACHED && (conn->kernel_flags & FE_FUSE_WRITEBACK_CACHE))
+		conn->want_flags |= FE_FUSE_WRITEBACK_CACHE;
 }
 
 static void op_lookup(struct fm_fuse_req *req, uint64_t parent, const char *name)
@@ -1852,7 +1859,11 @@ static void op_write(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, cons
 		return;
 	}
 	fm_irp_init(&irp, fe->vol, IRP_MJ_WRITE, 0, h->fo, &who);
-	irp.data.Iopb->IrpFlags = IRP_WRITE_OPERATION | IRP_NOCACHE;
+	/* The kernel writing back its page cache (write-back cache, `cached`): paging I/O, as
+	 * the cache manager's and the mapped page writer's writes on Windows.  Its requestor is
+	 * no process (pid 0), and h is any handle of the file open for writing. */
+	irp.data.Iopb->IrpFlags =
+	    IRP_WRITE_OPERATION | IRP_NOCACHE | (fm_fuse_req_cache_write(req) ? IRP_PAGING_IO : 0);
 	irp.data.Iopb->Parameters.Write.Length = (ULONG)size;
 	irp.data.Iopb->Parameters.Write.ByteOffset.QuadPart = off;
 	irp.data.Iopb->Parameters.Write.WriteBuffer = (PVOID)buf;
@@ -2397,7 +2408,6 @@ static void op_lseek(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, off_
 	off_t r;
 	int err;
 
-	(void)nodeid;
 	if (!fe_enter(fe)) {
 		fm_fuse_reply_err(req, ENOTCONN);
 		return;
@@ -2406,6 +2416,12 @@ static void op_lseek(struct fm_fuse_req *req, uint64_t nodeid, uint64_t fh, off_
 		fm_fuse_reply_err(req, EINVAL);
 		goto out;
 	}
+	/* With the write-back cache the file's newest data may still be in the kernel's dirty
+	 * pages, which the kernel does not write back before it asks: invalidating the file's
+	 * pages makes it write them back first (the kernel holds no page of the file locked
+	 * while it waits for this answer). */
+	if (fm_fuse_session_conn(fm_fuse_req_session(req))->writeback_cache)
+		fm_fuse_notify_inval_inode(fm_fuse_req_session(req), nodeid, 0, 0);
 	err = -fm_lower_handle_stat(fo, &st);
 	if (!err && (off < 0 || off >= st.st_size))
 		err = ENXIO;
@@ -2554,6 +2570,71 @@ const struct fm_fuse_ops fm_frontend_ops = {
 };
 
 /* ---- shutdown ------------------------------------------------------------------------------- */
+
+struct cache_flush {
+	int fd; /* the connection's, of our own */
+	size_t n;
+	uint64_t ids[];
+};
+
+static void *cache_flush_main(void *arg)
+{
+	struct cache_flush *f = arg;
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		fm_fuse_notify_inval_inode_fd(f->fd, f->ids[i], 0, 0);
+	close(f->fd);
+	fm_free(f);
+	return NULL;
+}
+
+void fm_fe_flush_cache(struct fm_fe *fe, struct fm_fuse_session *s)
+{
+	struct cache_flush *f;
+	struct fe_handle *h;
+	struct timespec until;
+	pthread_t t;
+	size_t n = 0;
+	int fd;
+
+	if (!s || !fm_fuse_session_conn(s)->writeback_cache)
+		return;
+	pthread_mutex_lock(&fe->lock);
+	for (h = fe->handles.next; h != &fe->handles; h = h->next)
+		n += !h->dead && h->mode == FM_OPEN_CACHED;
+	f = n ? fm_malloc(sizeof(*f) + n * sizeof(f->ids[0])) : NULL;
+	if (f) {
+		f->n = 0;
+		for (h = fe->handles.next; h != &fe->handles && f->n < n; h = h->next)
+			if (!h->dead && h->mode == FM_OPEN_CACHED)
+				f->ids[f->n++] = node_id(fe, fm_lower_handle_stream(h->fo));
+	}
+	pthread_mutex_unlock(&fe->lock);
+	if (!f) {
+		if (n)
+			fm_warn("frontend: out of memory: dirty pages of %zu open file(s) not "
+				"written back at dismount",
+				n);
+		return;
+	}
+	fd = f->fd = fm_fuse_notify_dup(s);
+	if (fd < 0 || pthread_create(&t, NULL, cache_flush_main, f) != 0) {
+		fm_warn("frontend: cannot write back the page cache at dismount");
+		if (fd >= 0)
+			close(fd);
+		fm_free(f);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	if (pthread_timedjoin_np(t, NULL, &until) != 0) {
+		fm_warn("frontend: writing back the page cache of %zu open file(s) takes more "
+			"than 5 s at dismount: going on without it",
+			n);
+		pthread_detach(t);
+	}
+}
 
 void fm_fe_shutdown(struct fm_fe *fe)
 {

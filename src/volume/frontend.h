@@ -24,6 +24,13 @@ void fm_fe_set_cache_policy(struct fm_fe *fe, enum fm_cache_policy policy);
 unsigned long fm_fe_passthrough_opens(struct fm_fe *fe);
 
 /*
+ * Before a dismount, with the write-back cache: the kernel writes back the dirty pages of every
+ * file still open and drops their pages (reads of descriptors still open then fail closed).
+ * Waits at most 5 s (a filter holding one of the file's reads may block it).
+ */
+void fm_fe_flush_cache(struct fm_fe *fe, struct fm_fuse_session *s);
+
+/*
  * Stop serving: new requests get ENOTCONN, requests in flight are waited for (bounded), and
  * every handle still open is closed through the IRP path (IRP_MJ_CLEANUP + IRP_MJ_CLOSE, as a
  * forced dismount).  Call before fm_volume_destroy.

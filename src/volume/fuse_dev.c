@@ -63,7 +63,8 @@ struct fm_fuse_req {
 	_Atomic bool interrupted;
 	bool held;
 	bool kill_suidgid;
-	int fd; /* the clone it was read from: the kernel only accepts the reply there */
+	bool cache_write; /* a WRITE with FUSE_WRITE_CACHE: page-cache writeback */
+	int fd;		  /* the clone it was read from: the kernel only accepts the reply there */
 	uint32_t opcode;
 	uint32_t max_out; /* largest variable reply the kernel accepts; 0 = not checked */
 	uint64_t unique;
@@ -671,6 +672,11 @@ bool fm_fuse_req_kill_suidgid(const struct fm_fuse_req *req)
 	return req->kill_suidgid;
 }
 
+bool fm_fuse_req_cache_write(const struct fm_fuse_req *req)
+{
+	return req->cache_write;
+}
+
 struct fm_fuse_req *fm_fuse_req_hold(struct fm_fuse_req *req)
 {
 	struct inflight_bucket *b;
@@ -1071,6 +1077,7 @@ static void do_write(struct fm_fuse_req *req, struct cur *c)
 		return bad_request(req);
 	NEED_OP(req, write);
 	req->kill_suidgid = (in->write_flags & FUSE_WRITE_KILL_SUIDGID) != 0;
+	req->cache_write = (in->write_flags & FUSE_WRITE_CACHE) != 0;
 	OPS(req)->write(req, req->nodeid, in->fh, data, in->size, (off_t)in->offset,
 			(int)in->flags);
 }
@@ -1396,6 +1403,7 @@ static void do_init(struct fm_fuse_req *req, struct cur *c)
 		conn->max_stack_depth = 0;
 	}
 	conn->passthrough = (want & FUSE_PASSTHROUGH) != 0;
+	conn->writeback_cache = (want & FUSE_WRITEBACK_CACHE) != 0;
 	pages = (conn->max_write + ps - 1) / ps;
 	if (pages > MAX_PAGES_LIMIT)
 		pages = MAX_PAGES_LIMIT;
@@ -1418,9 +1426,10 @@ static void do_init(struct fm_fuse_req *req, struct cur *c)
 	if (res == 0)
 		fm_log(FM_LOG_DEBUG, TAG,
 		       "INIT: kernel 7.%u flags %#llx, agreed 7.%u flags %#llx max_write %u "
-		       "passthrough %d",
+		       "passthrough %d writeback cache %d",
 		       in.minor, (unsigned long long)kflags, conn->proto_minor,
-		       (unsigned long long)want, conn->max_write, conn->passthrough);
+		       (unsigned long long)want, conn->max_write, conn->passthrough,
+		       conn->writeback_cache);
 	init_finish(s, res);
 }
 
@@ -2326,7 +2335,7 @@ int fm_fuse_backing_close(struct fm_fuse_session *s, int backing_id)
 }
 
 /* Notifications travel as a reply with unique 0 and the notify code in the error field. */
-static int notify(struct fm_fuse_session *s, int code, struct iovec *iov, int cnt)
+static int notify_fd(int fd, int code, struct iovec *iov, int cnt)
 {
 	struct fuse_out_header oh;
 	size_t len = sizeof(oh);
@@ -2339,7 +2348,22 @@ static int notify(struct fm_fuse_session *s, int code, struct iovec *iov, int cn
 	oh.unique = 0;
 	iov[0].iov_base = &oh;
 	iov[0].iov_len = sizeof(oh);
-	return write_iov(s->fd, iov, cnt, len);
+	return write_iov(fd, iov, cnt, len);
+}
+
+static int notify(struct fm_fuse_session *s, int code, struct iovec *iov, int cnt)
+{
+	return notify_fd(s->fd, code, iov, cnt);
+}
+
+int fm_fuse_notify_dup(struct fm_fuse_session *s)
+{
+	int fd;
+
+	if (!s || s->fd < 0)
+		return -EINVAL;
+	fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
 }
 
 int fm_fuse_notify_inval_entry(struct fm_fuse_session *s, uint64_t parent, const char *name)
@@ -2364,12 +2388,12 @@ int fm_fuse_notify_inval_entry(struct fm_fuse_session *s, uint64_t parent, const
 	return notify(s, FUSE_NOTIFY_INVAL_ENTRY, iov, 3);
 }
 
-int fm_fuse_notify_inval_inode(struct fm_fuse_session *s, uint64_t nodeid, off_t off, off_t len)
+int fm_fuse_notify_inval_inode_fd(int fd, uint64_t nodeid, off_t off, off_t len)
 {
 	struct fuse_notify_inval_inode_out o;
 	struct iovec iov[2];
 
-	if (!s || s->fd < 0)
+	if (fd < 0)
 		return -EINVAL;
 	memset(&o, 0, sizeof(o));
 	o.ino = nodeid;
@@ -2377,5 +2401,12 @@ int fm_fuse_notify_inval_inode(struct fm_fuse_session *s, uint64_t nodeid, off_t
 	o.len = len;
 	iov[1].iov_base = &o;
 	iov[1].iov_len = sizeof(o);
-	return notify(s, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+	return notify_fd(fd, FUSE_NOTIFY_INVAL_INODE, iov, 2);
+}
+
+int fm_fuse_notify_inval_inode(struct fm_fuse_session *s, uint64_t nodeid, off_t off, off_t len)
+{
+	if (!s)
+		return -EINVAL;
+	return fm_fuse_notify_inval_inode_fd(s->fd, nodeid, off, len);
 }

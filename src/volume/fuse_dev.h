@@ -93,7 +93,8 @@ struct fm_fuse_conn {
 	uint32_t max_write;
 	uint32_t max_readahead;
 	uint32_t max_pages;
-	bool passthrough; /* kernel passthrough (protocol 7.40) negotiated */
+	bool passthrough;     /* kernel passthrough (protocol 7.40) negotiated */
+	bool writeback_cache; /* FUSE_WRITEBACK_CACHE negotiated (set after init()) */
 	uint32_t max_stack_depth;
 };
 
@@ -241,6 +242,14 @@ int fm_fuse_backing_close(struct fm_fuse_session *s, int backing_id);
  */
 int fm_fuse_notify_inval_entry(struct fm_fuse_session *s, uint64_t parent, const char *name);
 int fm_fuse_notify_inval_inode(struct fm_fuse_session *s, uint64_t nodeid, off_t off, off_t len);
+/*
+ * Notifications from a thread that may outlive the session: fm_fuse_notify_dup gives a
+ * descriptor of the connection of its own (close it when done; -errno on failure), on which
+ * fm_fuse_notify_inval_inode_fd sends.  With the write-back cache, invalidating an inode's
+ * pages makes the kernel write its dirty ones back first (WRITE requests served meanwhile).
+ */
+int fm_fuse_notify_dup(struct fm_fuse_session *s);
+int fm_fuse_notify_inval_inode_fd(int fd, uint64_t nodeid, off_t off, off_t len);
 
 /* Accessors on a request. */
 const struct fm_fuse_ctx *fm_fuse_req_ctx(const struct fm_fuse_req *req);
@@ -262,6 +271,13 @@ bool fm_fuse_req_interrupted(const struct fm_fuse_req *req);
  * its I/O with the caller's fsuid gets this from the lower file system for free.
  */
 bool fm_fuse_req_kill_suidgid(const struct fm_fuse_req *req);
+
+/*
+ * True for a WRITE the kernel sends from its page cache (FUSE_WRITE_CACHE: write-back, flush,
+ * fsync, reclaim, with FUSE_WRITEBACK_CACHE): no process made it, its credentials are 0, and
+ * its fh is any handle of the inode open for writing.
+ */
+bool fm_fuse_req_cache_write(const struct fm_fuse_req *req);
 
 /*
  * A request handed to a callback lives in its worker's or its fiber's storage.  To answer it later

@@ -1727,31 +1727,52 @@ static NTSTATUS irp_read(PFLT_CALLBACK_DATA data)
 	char *buf = io_buffer(iopb->Parameters.Read.ReadBuffer, iopb->Parameters.Read.MdlAddress);
 	size_t done = 0;
 	bool cur = off < 0;
+	int fd, own = -1;
 
 	if (!h)
 		return complete(data, STATUS_INVALID_HANDLE, 0);
 	if (h->oflags & O_DIRECTORY)
 		return complete(data, STATUS_INVALID_DEVICE_REQUEST, 0);
-	if (!h->can_read)
-		return complete(data, STATUS_ACCESS_DENIED, 0);
 	if (len && !buf)
 		return complete(data, STATUS_INVALID_USER_BUFFER, 0);
+	fd = h->fd;
+	if (!h->can_read) {
+		/*
+		 * Paging reads do not depend on the handle's access (on Windows they come from the
+		 * cache manager): the kernel's write-back cache reads the rest of a page a process
+		 * writes part of through the handle it writes with, even one open write-only.
+		 * Those read the file through a descriptor of their own.
+		 */
+		char p[64];
+
+		if (!(iopb->IrpFlags & IRP_PAGING_IO) || cur)
+			return complete(data, STATUS_ACCESS_DENIED, 0);
+		proc_fd_path(h->fd, p, sizeof(p));
+		fd = own = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return fail_errno(data, errno);
+	}
 	while (done < len) {
-		ssize_t n =
-		    cur ? read(h->fd, buf + done, len - done)
-			: pread(h->fd, buf + done, len - done, (off_t)(off + (LONGLONG)done));
+		ssize_t n = cur ? read(fd, buf + done, len - done)
+				: pread(fd, buf + done, len - done, (off_t)(off + (LONGLONG)done));
 
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = errno;
+
+			if (e == EINTR)
 				continue;
 			if (done)
 				break;
-			return fail_errno(data, errno);
+			if (own >= 0)
+				close(own);
+			return fail_errno(data, e);
 		}
 		if (n == 0)
 			break;
 		done += (size_t)n;
 	}
+	if (own >= 0)
+		close(own);
 	if (done == 0 && len > 0)
 		return complete(data, STATUS_END_OF_FILE, 0);
 	return complete(data, STATUS_SUCCESS, done);

@@ -211,7 +211,9 @@ void fm_vol_unmount(struct fm_vol *v)
 {
 	if (!v)
 		return;
-	/* Requests stop and open handles are closed while filters and the lower still work. */
+	/* Dirty pages of files still open are written back while requests are still served;
+	 * then requests stop and open handles are closed while filters and the lower work. */
+	fm_fe_flush_cache(v->fe, v->session);
 	fm_fe_shutdown(v->fe);
 	fm_lower_set_volume(v->lower, NULL);
 	fm_volume_destroy(v->core);
@@ -259,6 +261,9 @@ void fm_vol_cache_describe(const struct fm_vol *v, char *buf, size_t cap)
 
 	if (v->cache == FM_CACHE_DIRECT)
 		snprintf(buf, cap, "direct");
+	else if (c->writeback_cache)
+		/* The kernel does no passthrough with its write-back cache. */
+		snprintf(buf, cap, "%s, write-back cache (every file), passthrough off", p);
 	else if (!c->passthrough)
 		snprintf(buf, cap, "%s, passthrough unavailable", p);
 	else if (fm_volume_unfiltered(v->core, IRP_MJ_READ) &&

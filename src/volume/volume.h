@@ -17,8 +17,10 @@ enum fm_cache_policy {
 	FM_CACHE_AUTO = 0,
 	/* Every read and write reaches the filters as non-paging I/O, filtered or not. */
 	FM_CACHE_DIRECT,
-	/* As auto, but filtered files use the kernel's page cache: the reads it cannot serve
-	 * reach the filters as paging I/O (IRP_PAGING_IO | IRP_NOCACHE). */
+	/* The kernel's write-back page cache for every file (no passthrough): the reads it
+	 * cannot serve and the writes it writes back reach the filters as paging I/O
+	 * (IRP_PAGING_IO | IRP_NOCACHE).  Without FUSE_WRITEBACK_CACHE: as auto, but filtered
+	 * files use the page cache for reads and write through. */
 	FM_CACHE_CACHED,
 };
 

@@ -2,13 +2,15 @@
 # e2e: fsx (random reads, writes, truncates, mmap, hole punching, each read checked against a
 # model) through the xorcrypt sample, then the backing file compared with the transform undone.
 # FSX_OPS (default 50000) sets the length of the main run, FSX_SEED its seed; the documented
-# long run is FSX_OPS=1000000 (docs/reliability.md).
+# long run is FSX_OPS=1000000 (docs/reliability.md).  Arguments [CACHE [OPS]]: the volume's
+# cache policy (auto, cached or direct; FSX_CACHE; docs/volume.md) and the default length:
+# e2e-fsx-cached runs a short one through the write-back cache.
 . "$FM_SOURCE/tests/e2e/lib.sh"
 fm_require_root
 fm_require_fuse
 
 fsx=$FM_BUILD/tests/fsx/fsx
-ops=${FSX_OPS:-50000}
+ops=${FSX_OPS:-${2:-50000}}
 seed=${FSX_SEED:-$(date +%s)}
 back=$FM_T/back
 mnt=$FM_T/mnt
@@ -20,7 +22,9 @@ fm_ok "fsx on the plain file system (2000 operations)" \
 
 fm_start_daemon || fm_fail "fltmgrd starts"
 fm_ok "register xorcrypt" fm_fltmc register xorcrypt "$FM_BUILD/filters/xorcrypt.so" --altitude 141000
-fm_ok "mount the backing dir on a separate mount point" fm_mount "$back" "$mnt"
+cache=${FSX_CACHE:-${1:-auto}}
+fm_ok "mount the backing dir on a separate mount point (cache $cache)" \
+	fm_mount "$back" "$mnt" --cache "$cache"
 fm_ok "load xorcrypt" fm_fltmc load xorcrypt
 
 fm_diag "fsx seed $seed, $ops operations"
