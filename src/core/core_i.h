@@ -63,7 +63,7 @@ struct fm_filter {
 	UNICODE_STRING registry_path;
 	WCHAR registry_path_buf[256];
 	enum fm_filter_state state;	 /* model lock */
-	bool registered;		 /* FltRegisterFilter succeeded and not undone */
+	atomic_bool registered;		 /* FltRegisterFilter succeeded and not undone */
 	FLT_REGISTRATION reg;		 /* the filter's registration, copied */
 	FLT_OPERATION_REGISTRATION *ops; /* copied array, ends with IRP_MJ_OPERATION_END */
 	size_t nops;
@@ -71,7 +71,9 @@ struct fm_filter {
 	size_t ndefs;
 	size_t default_def; /* index into defs of DefaultInstance */
 	atomic_long refs;   /* rundown: FltObjectReference, in-flight callbacks */
-	bool unloading;
+	/* registered, unloading, dismounting: written under the model lock, also read without
+	 * it (context and port calls from filter threads), hence atomic. */
+	atomic_bool unloading;
 	bool verifier;		      /* registry value Verifier, read at load */
 	atomic_long verifier_reports; /* misuse reports while the verifier was on */
 	struct fm_filter *next;	      /* fm__filters list, model lock */
@@ -180,7 +182,7 @@ struct fm_volume {
 	const struct fm_lower_ops *lower;
 	void *lower_ctx;
 	atomic_long refs;
-	bool dismounting;		  /* model lock */
+	atomic_bool dismounting;	  /* written under the model lock */
 	struct fm_instance *instances;	  /* attached, model lock, highest altitude first */
 	_Atomic(struct fm_stack *) stack; /* swapped by fm__volume_rebuild_stack (model lock) */
 	struct fm_volume *next;		  /* fm__volumes list, model lock */
