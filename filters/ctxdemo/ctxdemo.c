@@ -136,7 +136,7 @@ static VOID CdAttachHandle(_In_ PCFLT_RELATED_OBJECTS FltObjects, _In_ PCD_STREA
 	if (NT_SUCCESS(status))
 		DbgPrint("ctxdemo: stream-handle context #%ld (pid %lu) for %wZ, open %ld of the "
 			 "stream\n",
-			 hc->Id, ProcessId, &sc->Name, sc->Opens);
+			 hc->Id, ProcessId, &sc->Name, ReadNoFence(&sc->Opens));
 	/* Set or not, our allocation reference goes; if it was set the handle keeps it alive. */
 	FltReleaseContext(hc);
 }
