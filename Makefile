@@ -39,13 +39,20 @@ check-fuzz:
 	ninja -C $(FUZZ_BUILD)
 	@tests/run.sh $(FUZZ_BUILD) --suite fuzzrun
 
-# The dispatch engine's and the fiber primitive's tests under ThreadSanitizer.
-TSAN_TESTS ?= core-dispatch core-hotpath nt_ke fiber
+# The dispatch engine's and the fiber primitive's tests, and the stress test (a TSan fltmgrd,
+# filters and driver; scaled down: TSan runs them several times slower), under
+# ThreadSanitizer.  Any report fails: the programs exit 66, e2e-stress also looks for reports
+# in fltmgrd's output (docs/reliability.md).
+TSAN_TESTS ?= core-dispatch core-hotpath nt_ke fiber e2e-stress
+TSAN_STRESS_WORKERS ?= 12
+TSAN_STRESS_SECONDS ?= 30
 check-tsan:
 	@scripts/deps.sh check
 	@[ -f $(TSAN_BUILD)/build.ninja ] || $(MESON) setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false
 	ninja -C $(TSAN_BUILD)
-	@TSAN_OPTIONS="halt_on_error=1 exitcode=66" tests/run.sh $(TSAN_BUILD) $(TSAN_TESTS)
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+		STRESS_WORKERS=$(TSAN_STRESS_WORKERS) STRESS_SECONDS=$(TSAN_STRESS_SECONDS) \
+		tests/run.sh $(TSAN_BUILD) $(TSAN_TESTS)
 
 demo:
 	@scripts/deps.sh demo

@@ -2,7 +2,10 @@
 # e2e: 64 processes of mixed operations (stress) on a volume with passthrough, xorcrypt,
 # minispy and ctxdemo attached, while filters are unloaded, loaded, detached and attached;
 # every result checked against each worker's model, then the backing store (xorcrypt undone).
-# STRESS_SECONDS (default 60) and STRESS_WORKERS (default 64); docs/reliability.md.
+# STRESS_SECONDS (default 60), STRESS_WORKERS (default 64), STRESS_SEED, STRESS_CHURN_PAUSE
+# (seconds between churn cycles, default 0.2), STRESS_CTXDEMO_CHURN; docs/reliability.md.
+# In a sanitizer build a report in fltmgrd's output fails the test (`make check-tsan` runs it
+# on a ThreadSanitizer build with fewer workers and seconds).
 . "$FM_SOURCE/tests/e2e/lib.sh"
 fm_require_root
 fm_require_fuse
@@ -12,6 +15,7 @@ stress=$FM_BUILD/tests/stress/stress
 secs=${STRESS_SECONDS:-60}
 workers=${STRESS_WORKERS:-64}
 seed=${STRESS_SEED:-$(date +%s)}
+pause=${STRESS_CHURN_PAUSE:-0.2}
 back=$FM_T/back
 mnt=$FM_T/mnt
 mkdir -p "$back" "$mnt"
@@ -72,7 +76,7 @@ while kill -0 "$spid" 2>/dev/null; do
 	churn attach nullfilter "$mnt"
 	churn unload nullfilter
 	cycles=$((cycles + 1))
-	sleep 0.2
+	sleep "$pause"
 done
 wait "$spid"
 src=$?
@@ -99,4 +103,15 @@ fm_is "the four instances are back" "$(echo "$FM_OUT" | grep -cE '^(passthrough|
 fm_ok "unmount" fm_fltmc unmount "$mnt"
 fm_stop_daemon
 fm_is "clean stop" "$FM_DSTATUS" 0
+# ThreadSanitizer (races, lock-order inversions), AddressSanitizer and UBSan reports: none.
+san='WARNING: ThreadSanitizer|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:'
+nsan=$(grep -acE "$san" "$FM_T/fltmgrd.out")
+if [ "$nsan" -eq 0 ]; then
+	fm_pass "no sanitizer report from fltmgrd"
+else
+	fm_fail "no sanitizer report from fltmgrd: $nsan" \
+		"$(grep -aE "$san|^SUMMARY: " "$FM_T/fltmgrd.out" | head -n 20)" \
+		"the first report:" \
+		"$(grep -aE -m1 -A60 "$san" "$FM_T/fltmgrd.out" | grep -av ' INFO ')"
+fi
 fm_done
