@@ -665,20 +665,30 @@ void ExInitializeFastMutex(PFAST_MUTEX FastMutex)
 	KeInitializeEvent(&FastMutex->Event, SynchronizationEvent, FALSE);
 }
 
+/*
+ * Owner is read by threads that do not hold the mutex (the recursion check, before they
+ * wait), so every access to it is atomic; relaxed is enough, since only the owner itself can
+ * find its own pointer there.
+ */
+static void fast_set_owner(PFAST_MUTEX m, PVOID owner)
+{
+	__atomic_store_n(&m->Owner, owner, __ATOMIC_RELAXED);
+}
+
 static void fast_acquire(PFAST_MUTEX m)
 {
-	if (m->Owner == (PVOID)fm_nt_current_thread())
+	if (__atomic_load_n(&m->Owner, __ATOMIC_RELAXED) == (PVOID)fm_nt_current_thread())
 		fm_nt_misuse("recursive acquisition of a FAST_MUTEX (deadlock)");
 	if (__atomic_sub_fetch(&m->Count, 1, __ATOMIC_ACQUIRE) != 0) {
 		__atomic_add_fetch(&m->Contention, 1, __ATOMIC_RELAXED);
 		KeWaitForSingleObject(&m->Event, WrExecutive, KernelMode, FALSE, NULL);
 	}
-	m->Owner = fm_nt_current_thread();
+	fast_set_owner(m, fm_nt_current_thread());
 }
 
 static void fast_release(PFAST_MUTEX m)
 {
-	m->Owner = NULL;
+	fast_set_owner(m, NULL);
 	if (__atomic_add_fetch(&m->Count, 1, __ATOMIC_RELEASE) != 1)
 		KeSetEvent(&m->Event, 0, FALSE);
 }
@@ -709,7 +719,7 @@ BOOLEAN ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex)
 		KeLowerIrql(old);
 		return FALSE;
 	}
-	FastMutex->Owner = fm_nt_current_thread();
+	fast_set_owner(FastMutex, fm_nt_current_thread());
 	FastMutex->OldIrql = old;
 	return TRUE;
 }
@@ -759,7 +769,7 @@ BOOLEAN KeTryToAcquireGuardedMutex(PKGUARDED_MUTEX Mutex)
 		KeLeaveGuardedRegion();
 		return FALSE;
 	}
-	Mutex->Owner = (PKTHREAD)fm_nt_current_thread();
+	fast_set_owner((PFAST_MUTEX)Mutex, fm_nt_current_thread());
 	return TRUE;
 }
 
