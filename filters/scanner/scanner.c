@@ -68,15 +68,18 @@ static NTSTATUS FLTAPI ScConnect(_In_ PFLT_PORT ClientPort, _In_opt_ PVOID Serve
 				 _In_ ULONG SizeOfContext,
 				 _Outptr_result_maybenull_ PVOID *ConnectionCookie)
 {
+	ULONG pid = (ULONG)(ULONG_PTR)PsGetCurrentProcessId();
+
 	UNREFERENCED_PARAMETER(ServerPortCookie);
 	UNREFERENCED_PARAMETER(ConnectionContext);
 	UNREFERENCED_PARAMETER(SizeOfContext);
-	/* MaxConnections is 1, so there is no other client to race with. */
-	gClientPort = ClientPort;
-	/* Runs in the connecting process: remember it so that its own opens are not scanned. */
-	gScannerPid = (ULONG)(ULONG_PTR)PsGetCurrentProcessId();
+	/* Runs in the connecting process: remember it so that its own opens are not scanned.
+	 * MaxConnections is 1, so there is no other client to race with, but opens being scanned
+	 * read both variables meanwhile. */
+	WriteNoFence(&gScannerPid, pid);
+	WritePointerRelease(&gClientPort, ClientPort);
 	*ConnectionCookie = NULL;
-	DbgPrint("scanner: user-mode scanner connected, pid %lu\n", gScannerPid);
+	DbgPrint("scanner: user-mode scanner connected, pid %lu\n", pid);
 	return STATUS_SUCCESS;
 }
 
@@ -84,7 +87,7 @@ static VOID FLTAPI ScDisconnect(_In_opt_ PVOID ConnectionCookie)
 {
 	UNREFERENCED_PARAMETER(ConnectionCookie);
 	FltCloseClientPort(gFilter, &gClientPort);
-	gScannerPid = 0;
+	WriteNoFence(&gScannerPid, 0);
 	DbgPrint("scanner: user-mode scanner disconnected\n");
 }
 
@@ -107,8 +110,8 @@ static NTSTATUS FLTAPI ScMessage(
 		return STATUS_INVALID_PARAMETER;
 	if (OutputBuffer == NULL || OutputBufferLength < sizeof(SCANNER_STATS))
 		return STATUS_BUFFER_TOO_SMALL;
-	stats.FilesScanned = (ULONG)gFilesScanned;
-	stats.FilesInfected = (ULONG)gFilesInfected;
+	stats.FilesScanned = (ULONG)ReadNoFence(&gFilesScanned);
+	stats.FilesInfected = (ULONG)ReadNoFence(&gFilesInfected);
 	stats.CallerPid = (ULONG)(ULONG_PTR)PsGetCurrentProcessId();
 	RtlCopyMemory(OutputBuffer, &stats, sizeof(stats));
 	*ReturnOutputBufferLength = sizeof(stats);
@@ -132,7 +135,7 @@ static NTSTATUS ScScanFile(_In_ PFLT_INSTANCE Instance, _In_ PFILE_OBJECT FileOb
 	NTSTATUS status = STATUS_SUCCESS;
 
 	*Infected = FALSE;
-	if (gClientPort == NULL)
+	if (ReadPointerAcquire(&gClientPort) == NULL)
 		return STATUS_PORT_DISCONNECTED;
 	notification = ExAllocatePoolZero(NonPagedPool, sizeof(SCANNER_NOTIFICATION), SC_TAG);
 	if (notification == NULL)
@@ -204,7 +207,7 @@ static FLT_POSTOP_CALLBACK_STATUS FLTAPI ScPostCreate(_Inout_ PFLT_CALLBACK_DATA
 	    (Flags & FLTFL_POST_OPERATION_DRAINING))
 		return FLT_POSTOP_FINISHED_PROCESSING;
 	pid = FltGetRequestorProcessId(Data);
-	if (pid != 0 && pid == gScannerPid)
+	if (pid != 0 && pid == ReadNoFence(&gScannerPid))
 		return FLT_POSTOP_FINISHED_PROCESSING;
 	status = FltIsDirectory(FltObjects->FileObject, FltObjects->Instance, &isDir);
 	if (!NT_SUCCESS(status) || isDir)
@@ -289,7 +292,7 @@ ScPreCleanup(_Inout_ PFLT_CALLBACK_DATA Data, _In_ PCFLT_RELATED_OBJECTS FltObje
 					   (PFLT_CONTEXT *)&ctx);
 	if (!NT_SUCCESS(status))
 		return FLT_PREOP_SUCCESS_NO_CALLBACK;
-	if (ctx->RescanRequired && gClientPort != NULL) {
+	if (ctx->RescanRequired && ReadPointerAcquire(&gClientPort) != NULL) {
 		status = ScScanByName(Data, FltObjects, &infected, &nameInfo);
 		if (infected)
 			/* The file is already written: report it (a product would quarantine). */

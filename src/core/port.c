@@ -835,8 +835,8 @@ VOID FLTAPI FltCloseClientPort(PFLT_FILTER Filter, PFLT_PORT *ClientPort)
 	if (!ClientPort)
 		return;
 	pthread_mutex_lock(&g_lock);
-	cp = (struct fm_cport *)*ClientPort;
-	*ClientPort = NULL;
+	/* The filter's variable may be read by its other threads meanwhile (scanner): atomic. */
+	cp = (struct fm_cport *)__atomic_exchange_n(ClientPort, NULL, __ATOMIC_ACQ_REL);
 	if (cp && cp->magic == FM_MAGIC_CPORT && !cp->filter_closed) {
 		cp->filter_closed = true;
 		/* Closed by the filter itself: no DisconnectNotify for it afterwards. */
@@ -872,7 +872,7 @@ NTSTATUS FLTAPI FltSendMessage(PFLT_FILTER Filter, PFLT_PORT *ClientPort, PVOID 
 	    SenderBufferLength > FM_PW_MAX_PAYLOAD || (ReplyBuffer && !ReplyLength))
 		return STATUS_INVALID_PARAMETER;
 	pthread_mutex_lock(&g_lock);
-	cp = (struct fm_cport *)*ClientPort;
+	cp = (struct fm_cport *)__atomic_load_n(ClientPort, __ATOMIC_ACQUIRE);
 	if (!cp || cp->magic != FM_MAGIC_CPORT || cp->dead || cp->filter_closed) {
 		pthread_mutex_unlock(&g_lock);
 		return STATUS_PORT_DISCONNECTED;
