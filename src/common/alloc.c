@@ -17,9 +17,18 @@ static _Atomic unsigned long alloc_seq;
 /* Allocations made by the calling thread (tests prove hot paths allocate nothing). */
 static __thread unsigned long thread_allocs __attribute__((tls_model("initial-exec")));
 
+/* And the bytes they asked for (a realloc counts its new size). */
+static __thread unsigned long long thread_bytes __attribute__((tls_model("initial-exec")));
+
 unsigned long fm_alloc_thread_count(void)
 {
 	return thread_allocs;
+}
+
+void fm_alloc_thread_stats(struct fm_alloc_stats *out)
+{
+	out->calls = thread_allocs;
+	out->bytes = thread_bytes;
 }
 
 /* True when this allocation must fail (and a one-shot injection then switches itself off). */
@@ -89,6 +98,7 @@ __attribute__((constructor)) static void fail_alloc_from_env(void)
 void *fm_malloc(size_t size)
 {
 	thread_allocs++;
+	thread_bytes += size;
 	if (inject_failure())
 		return NULL;
 	/* malloc(0) may return NULL, which callers would take for a failure. */
@@ -98,6 +108,7 @@ void *fm_malloc(size_t size)
 void *fm_calloc(size_t n, size_t size)
 {
 	thread_allocs++;
+	thread_bytes += (unsigned long long)n * size;
 	if (inject_failure())
 		return NULL;
 	if (n == 0 || size == 0)
@@ -108,6 +119,7 @@ void *fm_calloc(size_t n, size_t size)
 void *fm_realloc(void *p, size_t size)
 {
 	thread_allocs++;
+	thread_bytes += size;
 	if (inject_failure())
 		return NULL;
 	return realloc(p, size ? size : 1);

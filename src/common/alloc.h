@@ -14,6 +14,13 @@ void fm_free(void *p);
 /* How many allocations (fm_malloc, fm_calloc, fm_realloc, fm_str*dup) the calling thread has
  * made since it started: a test reads it before and after an operation. */
 unsigned long fm_alloc_thread_count(void);
+/* The same count with the bytes asked for (a realloc counts its new size): tests bound the
+ * work of a parser with it. */
+struct fm_alloc_stats {
+	unsigned long calls;
+	unsigned long long bytes;
+};
+void fm_alloc_thread_stats(struct fm_alloc_stats *out);
 
 /*
  * Fault injection for tests: after `countdown` more successful allocations, the next

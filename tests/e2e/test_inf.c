@@ -6,6 +6,7 @@
 #include "core/registry.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,10 +132,147 @@ static void t_damage(void)
 	TAP_CHECK(ok > 0);
 }
 
+/* A growing text buffer for the pathological inputs. */
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void put(struct text *t, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (t->len + n + 1 > t->cap) {
+		t->cap = (t->len + n + 1) * 2;
+		t->p = realloc(t->p, t->cap);
+		if (!t->p)
+			abort();
+	}
+	memcpy(t->p + t->len, s, n + 1);
+	t->len += n;
+}
+
+/* fm_inf_parse's result with what it allocated (through the fm_* wrappers) in *st. */
+static int parse_counted(const char *text, struct fm_alloc_stats *st, char *err, size_t errcap)
+{
+	struct fm_alloc_stats a, b;
+	struct fm_inf_service s;
+	int rc;
+
+	fm_alloc_thread_stats(&a);
+	rc = fm_inf_parse(text, &s, err, errcap);
+	fm_alloc_thread_stats(&b);
+	st->calls = b.calls - a.calls;
+	st->bytes = b.bytes - a.bytes;
+	if (rc == 0)
+		fm_inf_free(&s);
+	return rc;
+}
+
+static const char head[] = "[A.Services]\nAddService=svc,,S\n[S]\nAddReg=R\n[R]\n"
+			   "HKR,Instances,DefaultInstance,,i\n"
+			   "HKR,Instances\\i,Altitude,,%alt%\n";
+
+/*
+ * Hostile shapes parse in work and memory linear in the input: a 64 KiB line of thousands of
+ * fields, thousands of %strkey% substitutions, thousands of sections, long continuations.
+ * Bounded by what the parser allocates through the fm_* wrappers, not by time.
+ */
+static void t_linear(void)
+{
+	struct fm_alloc_stats st;
+	struct text t = {0};
+	char err[200], key[32];
+	int rc;
+
+	/* One AddReg line with 21845 binary fields (64 KiB). */
+	put(&t, head);
+	put(&t, "HKR,,Blob,1");
+	for (int i = 0; i < 21845; i++)
+		put(&t, ",a5");
+	put(&t, "\n[Strings]\nalt=1000\n");
+	rc = parse_counted(t.p, &st, err, sizeof(err));
+	TAP_EQ_INT(rc, 0);
+	TAP_CHECK(st.calls < 200);
+	TAP_CHECK(st.bytes < 24 * t.len);
+	printf("# 64 KiB line, 21845 fields: %lu allocations, %llu bytes (input %zu)\n", st.calls,
+	       st.bytes, t.len);
+	t.len = 0;
+
+	/* 16384 substitutions of a 16-byte string in one REG_MULTI_SZ line. */
+	put(&t, head);
+	put(&t, "HKR,,Multi,0x00010000");
+	for (int i = 0; i < 16384; i++)
+		put(&t, ",%s%");
+	put(&t, "\n[Strings]\nalt=1000\ns=\"0123456789abcdef\"\n");
+	rc = parse_counted(t.p, &st, err, sizeof(err));
+	TAP_EQ_INT(rc, 0);
+	TAP_CHECK(st.calls < 200);
+	/* 256 KiB of expanded text, twice that as UTF-16, plus the buffers it passes through. */
+	TAP_CHECK(st.bytes < 4u << 20);
+	printf("# 16384 substitutions: %lu allocations, %llu bytes (input %zu)\n", st.calls,
+	       st.bytes, t.len);
+	t.len = 0;
+
+	/* Substitutions that would add more than 1 MiB are refused, with the line named. */
+	put(&t, head);
+	put(&t, "HKR,,Big,,\"");
+	for (int i = 0; i < 40000; i++)
+		put(&t, "%b%");
+	put(&t, "\"\n[Strings]\nalt=1000\nb=");
+	for (int i = 0; i < 64; i++)
+		put(&t, "x");
+	put(&t, "\n");
+	rc = parse_counted(t.p, &st, err, sizeof(err));
+	TAP_EQ_INT(rc, -EINVAL);
+	TAP_CHECK(strstr(err, "line 8") && strstr(err, "substitutions"));
+	TAP_CHECK(st.bytes < (4u << 20) + 16 * t.len);
+	printf("# refused expansion: %s; %llu bytes\n", err, st.bytes);
+	t.len = 0;
+
+	/* 8192 sections and 8192 [Strings] keys, each key used once. */
+	put(&t, head);
+	put(&t, "HKR,,Many,0x00010000");
+	for (int i = 0; i < 8192; i++) {
+		snprintf(key, sizeof(key), ",%%k%d%%", i);
+		put(&t, key);
+	}
+	put(&t, "\n");
+	for (int i = 0; i < 8192; i++) {
+		snprintf(key, sizeof(key), "[sec%d]\n", i);
+		put(&t, key);
+	}
+	put(&t, "[Strings]\nalt=1000\n");
+	for (int i = 0; i < 8192; i++) {
+		snprintf(key, sizeof(key), "k%d=v%d\n", i, i);
+		put(&t, key);
+	}
+	rc = parse_counted(t.p, &st, err, sizeof(err));
+	TAP_EQ_INT(rc, 0);
+	TAP_CHECK(st.calls < 400);
+	TAP_CHECK(st.bytes < 32 * t.len);
+	printf("# 8192 sections and keys: %lu allocations, %llu bytes (input %zu)\n", st.calls,
+	       st.bytes, t.len);
+	t.len = 0;
+
+	/* A line continued 20000 times. */
+	put(&t, head);
+	put(&t, "HKR,,Cont,0x00010000");
+	for (int i = 0; i < 20000; i++)
+		put(&t, ",x\\\n");
+	put(&t, ",y\n[Strings]\nalt=1000\n");
+	rc = parse_counted(t.p, &st, err, sizeof(err));
+	TAP_EQ_INT(rc, 0);
+	TAP_CHECK(st.calls < 200);
+	TAP_CHECK(st.bytes < 24 * t.len);
+	free(t.p);
+}
+
 int main(void)
 {
 	TAP_RUN(t_sample);
 	TAP_RUN(t_errors);
 	TAP_RUN(t_damage);
+	TAP_RUN(t_linear);
 	return tap_done();
 }
