@@ -419,19 +419,12 @@ static struct value *find_value(struct fm_regkey *k, const char *name)
 	return NULL;
 }
 
-/* Store a value, taking ownership of `data` (fm_malloc'ed) on success.  Caller holds reg_lock. */
-static int put_value(struct fm_regkey *k, const char *name, uint32_t type, uint8_t *data,
-		     size_t len)
+/* Add a value that is not there yet, taking ownership of `data` on success. */
+static int append_value(struct fm_regkey *k, const char *name, uint32_t type, uint8_t *data,
+			size_t len)
 {
-	struct value *v = find_value(k, name);
+	struct value *v;
 
-	if (v) {
-		fm_free(v->data);
-		v->type = type;
-		v->data = data;
-		v->len = len;
-		return 0;
-	}
 	if (k->nvals == k->vcap) {
 		size_t ncap = k->vcap ? k->vcap * 2 : 4;
 		struct value *nv = fm_realloc(k->vals, ncap * sizeof(*nv));
@@ -450,6 +443,22 @@ static int put_value(struct fm_regkey *k, const char *name, uint32_t type, uint8
 	v->len = len;
 	k->nvals++;
 	return 0;
+}
+
+/* Store a value, taking ownership of `data` (fm_malloc'ed) on success.  Caller holds reg_lock. */
+static int put_value(struct fm_regkey *k, const char *name, uint32_t type, uint8_t *data,
+		     size_t len)
+{
+	struct value *v = find_value(k, name);
+
+	if (v) {
+		fm_free(v->data);
+		v->type = type;
+		v->data = data;
+		v->len = len;
+		return 0;
+	}
+	return append_value(k, name, type, data, len);
 }
 
 /* ---- Public API: keys -------------------------------------------------------------------- */
@@ -1336,8 +1345,14 @@ out:
 static char *parse_quoted(const char **p, const char **why)
 {
 	const char *s = *p + 1;
-	size_t cap = strlen(s) + 1, n = 0;
-	char *out = fm_malloc(cap);
+	size_t cap = 1, n = 0;
+	char *out;
+
+	/* Room for the string up to its closing quote (an escape never yields more bytes). */
+	for (const char *t = s; *t && *t != '"'; t++, cap++)
+		if (*t == '\\' && t[1])
+			t++;
+	out = fm_malloc(cap);
 
 	if (!out) {
 		*why = "out of memory";
@@ -1395,6 +1410,141 @@ fail:
 	return NULL;
 }
 
+/*
+ * While a file loads: the subkeys and values already read under each key, found by hash, so a
+ * key with many subkeys or values (in any order) loads in linear time.  Subkeys are appended
+ * as they come and each key's list is sorted once at the end.
+ */
+struct seen_slot {
+	const struct fm_regkey *owner; /* NULL: free slot */
+	const char *name;
+	size_t len;
+	struct fm_regkey *kid; /* NULL for a value */
+};
+
+struct seen {
+	struct seen_slot *slots;
+	size_t cap, n; /* cap: 0 or a power of two */
+};
+
+static size_t seen_hash(const struct fm_regkey *owner, bool value, const char *name, size_t len)
+{
+	uint64_t h = 14695981039346656037ull ^ (uint64_t)(uintptr_t)owner ^ value;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		h = (h ^ (c >= 'a' && c <= 'z' ? c - 32u : c)) * 1099511628211ull;
+	}
+	return (size_t)(h ^ (h >> 31));
+}
+
+/* The slot of (owner, kind, name), or the free slot where it would go. */
+static struct seen_slot *seen_slot(const struct seen *t, const struct fm_regkey *owner, bool value,
+				   const char *name, size_t len)
+{
+	size_t i = seen_hash(owner, value, name, len) & (t->cap - 1);
+
+	for (;; i = (i + 1) & (t->cap - 1)) {
+		struct seen_slot *sl = &t->slots[i];
+
+		if (!sl->owner || (sl->owner == owner && (sl->kid == NULL) == value &&
+				   ci_cmp(sl->name, sl->len, name, len) == 0))
+			return sl;
+	}
+}
+
+/* Make room for one more entry (before seen_slot for an insertion). */
+static int seen_reserve(struct seen *t)
+{
+	struct seen g;
+
+	if ((t->n + 1) * 2 <= t->cap)
+		return 0;
+	g.cap = t->cap ? t->cap * 2 : 64;
+	g.n = t->n;
+	g.slots = fm_calloc(g.cap, sizeof(*g.slots));
+	if (!g.slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap; i++) {
+		const struct seen_slot *o = &t->slots[i];
+
+		if (o->owner)
+			*seen_slot(&g, o->owner, o->kid == NULL, o->name, o->len) = *o;
+	}
+	fm_free(t->slots);
+	*t = g;
+	return 0;
+}
+
+/* walk() with creation, for loading: new subkeys are appended (sorted by sort_kids later). */
+static int load_walk(struct seen *t, struct fm_regkey *root, const char *path,
+		     struct fm_regkey **out)
+{
+	struct fm_regkey *k = root;
+	const char *p = path;
+
+	while (*p) {
+		const char *e = strchr(p, '\\');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		struct seen_slot *sl;
+
+		if (!valid_component(p, len))
+			return -EINVAL;
+		if (seen_reserve(t))
+			return -ENOMEM;
+		sl = seen_slot(t, k, false, p, len);
+		if (sl->owner) {
+			k = sl->kid;
+		} else if (k->depth + 1 > KEY_DEPTH_MAX) {
+			return -EINVAL;
+		} else {
+			struct fm_regkey *n = key_new(p, len);
+			int rc;
+
+			if (!n)
+				return -ENOMEM;
+			n->depth = k->depth + 1;
+			rc = add_kid(k, k->nkids, n);
+			if (rc) {
+				fm_free(n->name);
+				fm_free(n);
+				return rc;
+			}
+			sl->owner = k;
+			sl->name = n->name;
+			sl->len = len;
+			sl->kid = n;
+			t->n++;
+			k = n;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+		if (!*p)
+			return -EINVAL; /* trailing backslash */
+	}
+	*out = k;
+	return 0;
+}
+
+static int kid_order(const void *a, const void *b)
+{
+	const struct fm_regkey *x = *(struct fm_regkey *const *)a,
+			       *y = *(struct fm_regkey *const *)b;
+
+	return ci_cmp(x->name, strlen(x->name), y->name, strlen(y->name));
+}
+
+/* Sort every key's subkeys, as enumeration and fm_reg_flush expect. */
+static void sort_kids(struct fm_regkey *k)
+{
+	if (k->nkids > 1)
+		qsort(k->kids, k->nkids, sizeof(*k->kids), kid_order);
+	for (size_t i = 0; i < k->nkids; i++)
+		sort_kids(k->kids[i]);
+}
+
 /* Parse the part after "type:" of a value line. */
 static int parse_data(const char *tname, const char *s, uint32_t *type, uint8_t **data, size_t *len,
 		      const char **why)
@@ -1426,7 +1576,7 @@ static int parse_data(const char *tname, const char *s, uint32_t *type, uint8_t 
 	}
 	if (strcmp(tname, "multi_sz") == 0) {
 		char **list = NULL;
-		size_t n = 0;
+		size_t n = 0, lcap = 0;
 
 		*type = FM_REG_MULTI_SZ;
 		rc = 0;
@@ -1443,13 +1593,16 @@ static int parse_data(const char *tname, const char *s, uint32_t *type, uint8_t 
 				rc = -EINVAL;
 				break;
 			}
-			nl = fm_realloc(list, (n + 1) * sizeof(*list));
-			if (!nl) {
-				*why = "out of memory";
-				rc = -ENOMEM;
-				break;
+			if (n == lcap) {
+				lcap = lcap ? lcap * 2 : 8;
+				nl = fm_realloc(list, lcap * sizeof(*list));
+				if (!nl) {
+					*why = "out of memory";
+					rc = -ENOMEM;
+					break;
+				}
+				list = nl;
 			}
-			list = nl;
 			list[n] = parse_quoted(&s, why);
 			if (!list[n]) {
 				rc = -EINVAL;
@@ -1507,8 +1660,9 @@ static int parse_data(const char *tname, const char *s, uint32_t *type, uint8_t 
 	return rc;
 }
 
-static int parse_value_line(struct fm_regkey *k, const char *line, const char **why)
+static int parse_value_line(struct seen *t, struct fm_regkey *k, const char *line, const char **why)
 {
+	struct seen_slot *sl;
 	const char *p = line;
 	char *name, tname[32];
 	const char *colon;
@@ -1539,7 +1693,13 @@ static int parse_value_line(struct fm_regkey *k, const char *line, const char **
 		rc = -EINVAL;
 		goto out;
 	}
-	if (find_value(k, name)) {
+	if (seen_reserve(t)) {
+		*why = "out of memory";
+		rc = -ENOMEM;
+		goto out;
+	}
+	sl = seen_slot(t, k, true, name, strlen(name));
+	if (sl->owner) {
 		*why = "duplicate value name";
 		rc = -EINVAL;
 		goto out;
@@ -1547,11 +1707,17 @@ static int parse_value_line(struct fm_regkey *k, const char *line, const char **
 	rc = parse_data(tname, colon + 1, &type, &data, &len, why);
 	if (rc)
 		goto out;
-	rc = put_value(k, name, type, data, len);
+	rc = append_value(k, name, type, data, len);
 	if (rc) {
 		*why = "out of memory";
 		fm_free(data);
+		goto out;
 	}
+	sl->owner = k;
+	sl->name = k->vals[k->nvals - 1].name;
+	sl->len = strlen(name);
+	sl->kid = NULL;
+	t->n++;
 out:
 	fm_free(name);
 	return rc;
@@ -1560,6 +1726,7 @@ out:
 /* Parse a whole file into the tree under `root`.  -EINVAL with a logged line number. */
 static int parse_file(FILE *f, const char *file, struct fm_regkey *root)
 {
+	struct seen seen = {0};
 	struct fm_regkey *cur = NULL;
 	char *line = NULL;
 	size_t cap = 0;
@@ -1592,7 +1759,7 @@ static int parse_file(FILE *f, const char *file, struct fm_regkey *root)
 				break;
 			}
 			p[l - 1] = '\0';
-			rc = walk(root, p + 2, true, &cur);
+			rc = load_walk(&seen, root, p + 2, &cur);
 			if (rc) {
 				why = rc == -ENOMEM ? "out of memory" : "bad key path";
 				break;
@@ -1609,7 +1776,7 @@ static int parse_file(FILE *f, const char *file, struct fm_regkey *root)
 			rc = -EINVAL;
 			break;
 		}
-		rc = parse_value_line(cur, p, &why);
+		rc = parse_value_line(&seen, cur, p, &why);
 		if (rc)
 			break;
 	}
@@ -1619,6 +1786,9 @@ static int parse_file(FILE *f, const char *file, struct fm_regkey *root)
 	}
 	if (rc)
 		fm_err("registry: %s:%u: %s", file, lineno, why ? why : strerror(-rc));
+	else
+		sort_kids(root);
+	fm_free(seen.slots);
 	free(line); /* getline's buffer comes from libc */
 	return rc == -ENOMEM ? rc : rc ? -EINVAL : 0;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -614,6 +615,78 @@ static void t_threads(void)
 	fm_reg_fini();
 }
 
+/*
+ * A file with thousands of subkeys (out of order), values and strings loads in linear work:
+ * bounded by what the loader allocates (it once took the rest of the line for every string of
+ * a multi_sz, and compared each value name with all before it).
+ */
+static void t_load_linear(void)
+{
+	enum { N = 20000 };
+	struct fm_alloc_stats a, b;
+	struct fm_regkey *k;
+	char name[32], prev[32] = "";
+	size_t len, total = 0, cap = (size_t)N * 48 + 256;
+	char *text = malloc(cap);
+	FILE *f;
+	int rc;
+
+	if (!text) {
+		TAP_CHECK(text != NULL);
+		return;
+	}
+	text[0] = '\0';
+	for (int i = N; i > 0; i--)
+		total += (size_t)sprintf(text + total, "[\\L\\k%05d]\n", i);
+	total += (size_t)sprintf(text + total, "[\\L\\V]\n");
+	for (int i = 0; i < N; i++)
+		total += (size_t)sprintf(text + total, "\"v%05d\"=dword:%d\n", i, i);
+	total += (size_t)sprintf(text + total, "[\\L\\M]\n\"m\"=multi_sz:");
+	for (int i = 0; i < N; i++)
+		total += (size_t)sprintf(text + total, i ? ",\"ab\"" : "\"ab\"");
+	total += (size_t)sprintf(text + total, "\n[\\l\\K00007]\n\"late\"=dword:7\n");
+	f = fopen(regfile, "w");
+	if (f) {
+		fwrite(text, 1, total, f);
+		fclose(f);
+	}
+	free(text);
+	fm_alloc_thread_stats(&a);
+	rc = fm_reg_init(regfile);
+	fm_alloc_thread_stats(&b);
+	TAP_EQ_INT(rc, 0);
+	printf("# %zu bytes loaded with %lu allocations, %llu bytes\n", total, b.calls - a.calls,
+	       b.bytes - a.bytes);
+	TAP_CHECK(b.bytes - a.bytes < 64 * (unsigned long long)total);
+	TAP_CHECK(b.calls - a.calls < 8 * (unsigned long)N);
+	if (rc)
+		return;
+	/* Subkeys enumerate sorted; a later section in other case reopened the same key. */
+	TAP_EQ_INT(fm_reg_open("\\L", 0, &k), 0);
+	for (unsigned int i = 0; i < N + 2; i++) {
+		if (fm_reg_enum_key(k, i, name, sizeof(name)) != 0) {
+			TAP_EQ_INT(i, N + 2);
+			break;
+		}
+		TAP_CHECK(strcasecmp(prev, name) < 0);
+		snprintf(prev, sizeof(prev), "%s", name);
+	}
+	fm_reg_close(k);
+	TAP_EQ_INT(fm_reg_open("\\L\\k00007", 0, &k), 0);
+	len = 4;
+	TAP_EQ_INT(fm_reg_get_value(k, "late", NULL, name, &len), 0);
+	fm_reg_close(k);
+	TAP_EQ_INT(fm_reg_open("\\L\\M", 0, &k), 0);
+	len = 0;
+	TAP_EQ_INT(fm_reg_get_value(k, "m", NULL, NULL, &len), -ENOSPC);
+	TAP_EQ_INT(len, (N * 3 + 1) * 2);
+	fm_reg_close(k);
+	fm_reg_fini();
+	/* A value repeated in a second section of the same key is still a duplicate. */
+	TAP_EQ_INT(load_text("[\\A\\b]\n\"v\"=dword:1\n[\\C]\n[\\a\\B]\n\"V\"=dword:2\n"), -EINVAL);
+	unlink(regfile);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/fm-reg-XXXXXX");
@@ -633,6 +706,7 @@ int main(void)
 	TAP_RUN(t_encode);
 	TAP_RUN(t_alloc_failure);
 	TAP_RUN(t_threads);
+	TAP_RUN(t_load_linear);
 	rmdir(tmpdir);
 	return tap_done();
 }
