@@ -10,7 +10,7 @@
 #include "common/log.h"
 #include "volume/lowerfs.h"
 
-#include "tap.h"
+#include "core_fixture.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -191,39 +191,8 @@ static const FLT_REGISTRATION noop_reg = {
 
 static NTSTATUS noop_entry(PDRIVER_OBJECT drv, PUNICODE_STRING regpath)
 {
-	NTSTATUS st;
-
 	(void)regpath;
-	st = FltRegisterFilter(drv, &noop_reg, &filter);
-	if (!NT_SUCCESS(st))
-		return st;
-	st = FltStartFiltering(filter);
-	if (!NT_SUCCESS(st))
-		FltUnregisterFilter(filter);
-	return st;
-}
-
-static int reg_service(const char *svc, const char *altitude)
-{
-	char path[256], inst[128];
-	struct fm_regkey *k;
-	int rc;
-
-	snprintf(inst, sizeof(inst), "%s Instance", svc);
-	snprintf(path, sizeof(path), "%s\\%s\\Instances", FM_REG_SERVICES, svc);
-	rc = fm_reg_open(path, 1, &k);
-	if (rc)
-		return rc;
-	fm_reg_set_string(k, "DefaultInstance", inst);
-	fm_reg_close(k);
-	snprintf(path, sizeof(path), "%s\\%s\\Instances\\%s", FM_REG_SERVICES, svc, inst);
-	rc = fm_reg_open(path, 1, &k);
-	if (rc)
-		return rc;
-	fm_reg_set_string(k, "Altitude", altitude);
-	fm_reg_set_dword(k, "Flags", 0);
-	fm_reg_close(k);
-	return 0;
+	return fx_register_and_start(drv, &noop_reg, &filter);
 }
 
 /* ---- Operations ---- */
@@ -488,7 +457,7 @@ int main(void)
 	if (r == 0)
 		r = fm_core_init();
 	if (r == 0)
-		r = reg_service("hotnoop", "370100");
+		fx_reg_service("hotnoop", "370100", 0);
 	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r == 0)
 		r = fm_lower_create(fd, &lower);
