@@ -486,7 +486,8 @@ static NTSTATUS open_on_volume(struct fm_instance *inst, const WCHAR *rel, size_
 	if (!name)
 		return STATUS_INSUFFICIENT_RESOURCES;
 	memcpy(name, dev->Buffer, dn * sizeof(WCHAR));
-	memcpy(name + dn, rel, rel_len * sizeof(WCHAR));
+	if (rel_len)
+		memcpy(name + dn, rel, rel_len * sizeof(WCHAR));
 	us.Buffer = name;
 	us.Length = us.MaximumLength = (USHORT)((dn + rel_len) * sizeof(WCHAR));
 	InitializeObjectAttributes(&oa, &us, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL, NULL);

@@ -125,7 +125,7 @@ const char *fm_core_root(void)
 static bool filter_get(struct fm_filter *f, bool even_unloading)
 {
 	atomic_fetch_add(&f->refs, 1);
-	if (!even_unloading && __atomic_load_n(&f->unloading, __ATOMIC_SEQ_CST)) {
+	if (!even_unloading && atomic_load(&f->unloading)) {
 		atomic_fetch_sub(&f->refs, 1);
 		return false;
 	}
@@ -695,7 +695,7 @@ NTSTATUS FLTAPI FltCreateCommunicationPort(PFLT_FILTER Filter, PFLT_PORT *Server
 	on = ObjectAttributes->ObjectName;
 	if (!on || !on->Buffer || on->Length < sizeof(WCHAR) || (on->Length & 1))
 		return STATUS_OBJECT_NAME_INVALID;
-	if (__atomic_load_n(&f->unloading, __ATOMIC_SEQ_CST))
+	if (atomic_load(&f->unloading))
 		return STATUS_FLT_DELETING_OBJECT;
 	st = port_access_of(ObjectAttributes->SecurityDescriptor, &access, &dacl);
 	if (!NT_SUCCESS(st))

@@ -94,7 +94,7 @@ struct task {
 	size_t n;
 	char *scratch; /* from fm_fuse_req_scratch, or NULL */
 	bool own_buf, own_scratch;
-	char small[SMALL_REQ];
+	_Alignas(8) char small[SMALL_REQ]; /* the kernel's structures need 8-byte alignment */
 };
 
 struct worker {
