@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "driver_rng.h"
+
 /*
  * One file, opened read-write, and a model of what it must hold.  Each operation is drawn from
  * a seeded generator: pread, pwrite, mmap read, mmap write, ftruncate, hole punching
@@ -63,25 +65,10 @@ static const char *backing;
 static const char *key = XORVIEW_DEFAULT_KEY;
 static unsigned char *model, *buf, *wbuf;
 static uint64_t model_size, max_len = 256 * 1024, max_op = 64 * 1024;
-static uint64_t rng;
 static int fd = -1;
 static long page;
 static bool quiet;
 static unsigned long count[OP_COUNT], skipped_punch;
-
-static uint64_t next(void)
-{
-	/* xorshift64*: fast, and a seed reproduces a run exactly. */
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ull;
-}
-
-static uint64_t below(uint64_t n)
-{
-	return n ? next() % n : 0;
-}
 
 static void log_tail(void)
 {
@@ -327,17 +314,7 @@ static int check_backing(void)
 
 static enum op_kind pick(void)
 {
-	unsigned int total = 0, r;
-
-	for (int i = 0; i < OP_COUNT; i++)
-		total += weights[i];
-	r = (unsigned int)below(total);
-	for (int i = 0; i < OP_COUNT; i++) {
-		if (r < weights[i])
-			return (enum op_kind)i;
-		r -= weights[i];
-	}
-	return OP_READ;
+	return (enum op_kind)weighted_pick(weights, OP_COUNT, OP_READ);
 }
 
 static void usage(void)

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "driver_rng.h"
+
 /*
  * The parent forks -j workers (default 64) on DIR and waits, at most -t seconds plus a grace
  * period; a worker still running then is reported as hung and every worker is killed.
@@ -105,7 +107,6 @@ static struct wstat *shared;
 
 /* Worker state. */
 static int me;
-static uint64_t rng;
 static struct slot slots[SLOTS];
 static bool dir_exists;
 static unsigned char rbuf[FMAX + 1], wbuf[WMAX];
@@ -115,19 +116,6 @@ static struct {
 	long a, b;
 } oplog[LOG_RING];
 static long nops;
-
-static uint64_t next(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ull;
-}
-
-static uint64_t below(uint64_t n)
-{
-	return n ? next() % n : 0;
-}
 
 static void name_of(char *out, size_t cap, const char *base, int s, int variant)
 {
@@ -617,17 +605,7 @@ static void op_fsync(int s)
 
 static enum op pick(void)
 {
-	unsigned int total = 0, r;
-
-	for (int i = 0; i < OP_COUNT; i++)
-		total += weights[i];
-	r = (unsigned int)below(total);
-	for (int i = 0; i < OP_COUNT; i++) {
-		if (r < weights[i])
-			return (enum op)i;
-		r -= weights[i];
-	}
-	return OP_READ;
+	return (enum op)weighted_pick(weights, OP_COUNT, OP_READ);
 }
 
 static double now(void)
