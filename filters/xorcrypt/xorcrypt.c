@@ -22,33 +22,48 @@ DRIVER_INITIALIZE DriverEntry;
 static PFLT_FILTER gFilter;
 static UCHAR gKey[XC_MAX_KEY] = "fltmgr-xorcrypt";
 static ULONG gKeyLength = 15;
+static UCHAR gRotation[XC_MAX_KEY];
 
 typedef struct _XC_SWAP {
 	PVOID Buffer; /* the filter's buffer, freed in the post-operation */
 } XC_SWAP, *PXC_SWAP;
 
-static UCHAR XcRotation(LONGLONG Position)
+/*
+ * Byte i of a file is rotated by 1 + key[i mod keylength] mod 7 bits.  The rotations of one
+ * key period are computed once (XcPrepareKey), so a transform costs one table load per byte
+ * and one division per buffer, not per byte.
+ */
+static VOID XcPrepareKey(VOID)
 {
-	return (UCHAR)(1 + gKey[(ULONGLONG)Position % gKeyLength] % 7);
+	ULONG i;
+
+	for (i = 0; i < gKeyLength; i++)
+		gRotation[i] = (UCHAR)(1 + gKey[i] % 7);
 }
 
 static VOID XcEncode(PUCHAR Out, const UCHAR *In, ULONG Length, LONGLONG Position)
 {
-	ULONG i;
+	ULONG i, k = (ULONG)((ULONGLONG)Position % gKeyLength);
 
 	for (i = 0; i < Length; i++) {
-		UCHAR r = XcRotation(Position + i);
+		UCHAR r = gRotation[k];
+
 		Out[i] = (UCHAR)((In[i] << r) | (In[i] >> (8 - r)));
+		if (++k == gKeyLength)
+			k = 0;
 	}
 }
 
 static VOID XcDecode(PUCHAR Out, const UCHAR *In, ULONG Length, LONGLONG Position)
 {
-	ULONG i;
+	ULONG i, k = (ULONG)((ULONGLONG)Position % gKeyLength);
 
 	for (i = 0; i < Length; i++) {
-		UCHAR r = XcRotation(Position + i);
+		UCHAR r = gRotation[k];
+
 		Out[i] = (UCHAR)((In[i] >> r) | (In[i] << (8 - r)));
+		if (++k == gKeyLength)
+			k = 0;
 	}
 }
 
@@ -63,7 +78,9 @@ static PVOID XcUserBuffer(PMDL Mdl, PVOID Buffer)
 /* Allocate the replacement buffer and, unless the data is a system buffer, its MDL. */
 static PVOID XcSwapIn(PFLT_CALLBACK_DATA Data, ULONG Length, PMDL *NewMdl)
 {
-	PVOID buffer = ExAllocatePoolZero(NonPagedPoolNx, Length, XC_TAG);
+	/* Not zeroed: a write fills it whole, a read decodes only the bytes it returned. */
+	PVOID buffer =
+	    ExAllocatePool2(POOL_FLAG_NON_PAGED | POOL_FLAG_UNINITIALIZED, Length, XC_TAG);
 
 	*NewMdl = NULL;
 	if (buffer == NULL)
@@ -259,6 +276,7 @@ NTSTATUS DriverEntry(_In_ PDRIVER_OBJECT DriverObject, _In_ PUNICODE_STRING Regi
 	NTSTATUS status;
 
 	XcReadKey(RegistryPath);
+	XcPrepareKey();
 	status = FltRegisterFilter(DriverObject, &Registration, &gFilter);
 	if (!NT_SUCCESS(status))
 		return status;
