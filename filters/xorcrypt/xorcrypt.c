@@ -22,49 +22,49 @@ DRIVER_INITIALIZE DriverEntry;
 static PFLT_FILTER gFilter;
 static UCHAR gKey[XC_MAX_KEY] = "fltmgr-xorcrypt";
 static ULONG gKeyLength = 15;
-static UCHAR gRotation[XC_MAX_KEY];
 
 typedef struct _XC_SWAP {
 	PVOID Buffer; /* the filter's buffer, freed in the post-operation */
 } XC_SWAP, *PXC_SWAP;
 
 /*
- * Byte i of a file is rotated by 1 + key[i mod keylength] mod 7 bits.  The rotations of one
- * key period are computed once (XcPrepareKey), so a transform costs one table load per byte
- * and one division per buffer, not per byte.
+ * Byte i of a file is rotated left by 1 + key[i mod keylength] mod 7 bits when written, right
+ * when read.  XcPrepareKey builds the 256-byte answer table of each rotation and, for two key
+ * periods, the table each position uses: a transform is then one table load per byte and one
+ * division per buffer.
  */
+enum { XC_ENCODE, XC_DECODE };
+
+static UCHAR gRotate[2][8][256];
+static const UCHAR *gStep[2][2 * XC_MAX_KEY];
+
 static VOID XcPrepareKey(VOID)
 {
-	ULONG i;
+	ULONG r, b, i;
 
-	for (i = 0; i < gKeyLength; i++)
-		gRotation[i] = (UCHAR)(1 + gKey[i] % 7);
-}
-
-static VOID XcEncode(PUCHAR Out, const UCHAR *In, ULONG Length, LONGLONG Position)
-{
-	ULONG i, k = (ULONG)((ULONGLONG)Position % gKeyLength);
-
-	for (i = 0; i < Length; i++) {
-		UCHAR r = gRotation[k];
-
-		Out[i] = (UCHAR)((In[i] << r) | (In[i] >> (8 - r)));
-		if (++k == gKeyLength)
-			k = 0;
+	for (r = 0; r < 8; r++)
+		for (b = 0; b < 256; b++) {
+			gRotate[XC_ENCODE][r][b] = (UCHAR)((b << r) | (b >> ((8 - r) & 7)));
+			gRotate[XC_DECODE][r][b] = (UCHAR)((b >> r) | (b << ((8 - r) & 7)));
+		}
+	for (i = 0; i < 2 * gKeyLength; i++) {
+		r = 1 + gKey[i % gKeyLength] % 7;
+		gStep[XC_ENCODE][i] = gRotate[XC_ENCODE][r];
+		gStep[XC_DECODE][i] = gRotate[XC_DECODE][r];
 	}
 }
 
-static VOID XcDecode(PUCHAR Out, const UCHAR *In, ULONG Length, LONGLONG Position)
+static VOID XcTransform(int Direction, PUCHAR Out, const UCHAR *In, ULONG Length, LONGLONG Position)
 {
-	ULONG i, k = (ULONG)((ULONGLONG)Position % gKeyLength);
+	/* step[j] serves file position Position + j for j < gKeyLength, whatever Position is. */
+	const UCHAR *const *step = &gStep[Direction][(ULONGLONG)Position % gKeyLength];
+	ULONG i = 0, j;
 
-	for (i = 0; i < Length; i++) {
-		UCHAR r = gRotation[k];
-
-		Out[i] = (UCHAR)((In[i] >> r) | (In[i] << (8 - r)));
-		if (++k == gKeyLength)
-			k = 0;
-	}
+	for (; Length - i >= gKeyLength; i += gKeyLength)
+		for (j = 0; j < gKeyLength; j++)
+			Out[i + j] = step[j][In[i + j]];
+	for (j = 0; i < Length; i++, j++)
+		Out[i] = step[j][In[i]];
 }
 
 /* The caller's buffer of a read or write, wherever the parameters keep it. */
@@ -121,7 +121,8 @@ XcPreWrite(_Inout_ PFLT_CALLBACK_DATA Data, _In_ PCFLT_RELATED_OBJECTS FltObject
 		Data->IoStatus.Information = 0;
 		return FLT_PREOP_COMPLETE;
 	}
-	XcEncode(buffer, original, length, iopb->Parameters.Write.ByteOffset.QuadPart);
+	XcTransform(XC_ENCODE, buffer, original, length,
+		    iopb->Parameters.Write.ByteOffset.QuadPart);
 	iopb->Parameters.Write.WriteBuffer = buffer;
 	iopb->Parameters.Write.MdlAddress = mdl;
 	FltSetCallbackDataDirty(Data);
@@ -193,8 +194,9 @@ static FLT_POSTOP_CALLBACK_STATUS FLTAPI XcPostRead(_Inout_ PFLT_CALLBACK_DATA D
 		original = XcUserBuffer(iopb->Parameters.Read.MdlAddress,
 					iopb->Parameters.Read.ReadBuffer);
 		if (original != NULL)
-			XcDecode(original, swap->Buffer, (ULONG)Data->IoStatus.Information,
-				 iopb->Parameters.Read.ByteOffset.QuadPart);
+			XcTransform(XC_DECODE, original, swap->Buffer,
+				    (ULONG)Data->IoStatus.Information,
+				    iopb->Parameters.Read.ByteOffset.QuadPart);
 		else
 			Data->IoStatus.Status = STATUS_INSUFFICIENT_RESOURCES;
 	}
