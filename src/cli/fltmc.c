@@ -615,11 +615,11 @@ static int run_instances(const struct verb *v, int argc, char **argv)
 
 static int run_volumes(const struct verb *v, int argc, char **argv)
 {
-	static const struct colspec spec[] = {{30, false}, {39, false}, {10, false},
-					      {8, false},  {0, false},	{0, false}};
-	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem",
-					   "Status",   "Backing",     "Cache"};
-	struct table t = {.ncols = 6};
+	static const struct colspec spec[] = {{30, false}, {39, false}, {10, false}, {8, false},
+					      {0, false},  {0, false},	{0, false}};
+	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem", "Status",
+					   "Backing",  "Cache",	      "Transport"};
+	struct table t = {.ncols = 7};
 	struct enum_buf eb = {0};
 	HANDLE h = INVALID_HANDLE_VALUE;
 	DWORD ret = 0;
@@ -634,8 +634,9 @@ static int run_volumes(const struct verb *v, int argc, char **argv)
 	for (;;) {
 		PFILTER_VOLUME_STANDARD_INFORMATION vs;
 		WCHAR dev16[1024], dos16[1024];
-		char dev[2048], dos[2048] = "", backing[2048] = "", cache[128] = "";
-		const char *row[6] = {dos, dev, NULL, NULL, backing, cache};
+		char dev[2048], dos[2048] = "", backing[2048] = "", cache[128] = "",
+				transport[128] = "";
+		const char *row[7] = {dos, dev, NULL, NULL, backing, cache, transport};
 		size_t units;
 
 		do {
@@ -669,12 +670,14 @@ static int run_volumes(const struct verb *v, int argc, char **argv)
 			backing[0] = '\0';
 		if (FAILED(fm_fltlib_volume_cache(h, cache, sizeof(cache))))
 			cache[0] = '\0';
+		if (FAILED(fm_fltlib_volume_transport(h, transport, sizeof(transport))))
+			transport[0] = '\0';
 		table_row(&t, row);
 	}
 	if (h != INVALID_HANDLE_VALUE)
 		FilterVolumeFindClose(h);
 	if (enum_end(hr))
-		print_table(&t, spec, 6);
+		print_table(&t, spec, 7);
 	else
 		rc = finish(hr, "volumes failed", false);
 	table_free(&t);
@@ -821,7 +824,7 @@ static int run_mount(const struct verb *v, int argc, char **argv)
 {
 	struct fm_request req = {.type = FM_MSG_MOUNT, .mount_point = "", .fs_type = ""};
 	char b[PATH_MAX], m[PATH_MAX], what[PATH_MAX + 32], type[128];
-	const char *pos[2] = {NULL, NULL}, *cache = NULL;
+	const char *pos[2] = {NULL, NULL}, *cache = NULL, *transport = NULL;
 	int npos = 0;
 
 	for (int i = 0; i < argc; i++) {
@@ -830,6 +833,8 @@ static int run_mount(const struct verb *v, int argc, char **argv)
 			req.fs_type = argv[++i];
 		else if (strcmp(argv[i], "--cache") == 0 && i + 1 < argc)
 			cache = argv[++i];
+		else if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc)
+			transport = argv[++i];
 		else if (argv[i][0] == '-')
 			return usage_error(v, "unknown option or missing value: %s", argv[i]);
 		else if (npos < 2)
@@ -839,9 +844,11 @@ static int run_mount(const struct verb *v, int argc, char **argv)
 	}
 	if (npos == 0)
 		return usage_error(v, "expected a backing directory");
-	if (cache) {
-		/* Volume options travel after the type: "TYPE,cache=POLICY". */
-		snprintf(type, sizeof(type), "%s,cache=%s", req.fs_type, cache);
+	if (cache || transport) {
+		/* Volume options travel after the type: "TYPE,cache=POLICY,transport=T". */
+		snprintf(type, sizeof(type), "%s%s%s%s%s", req.fs_type, cache ? ",cache=" : "",
+			 cache ? cache : "", transport ? ",transport=" : "",
+			 transport ? transport : "");
 		req.fs_type = type;
 	}
 	req.backing = absolute(pos[0], b, sizeof(b));
@@ -1035,7 +1042,7 @@ static const struct verb verbs[] = {
      "Write a registry value under a service key (a filter's own parameters).", run_set},
     {"mount",
      "<backing-dir> [<mount-point>] [--fs-type NTFS|FAT|EXFAT|REFS|...] [--cache "
-     "auto|cached|direct]",
+     "auto|cached|direct] [--transport dev|uring]",
      "Mount a filtered volume (by default over the backing directory itself).", run_mount},
     {"unmount", "<mount-point|backing-dir|\\Device\\HarddiskVolumeN>", "Unmount a filtered volume.",
      run_unmount},

@@ -388,8 +388,8 @@ static size_t nvols, vcap;
 
 static void do_list_volumes(struct fm_daemon_reply *r)
 {
-	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem",
-					   "Status",   "Backing",     "Cache"};
+	static const char *const head[] = {"Dos Name", "Volume Name", "FileSystem", "Status",
+					   "Backing",  "Cache",	      "Transport"};
 	struct fm_volume_info *vi = NULL;
 	size_t n = 0;
 	int rc = fm_list_volumes(&vi, &n);
@@ -398,18 +398,20 @@ static void do_list_volumes(struct fm_daemon_reply *r)
 		fm_daemon_reply_status(r, FM_STATUS_ERRNO, rc, "cannot list volumes");
 		return;
 	}
-	r->rep.ncols = 6;
+	r->rep.ncols = 7;
 	fm_daemon_reply_row(r, head);
 	for (size_t i = 0; i < n; i++) {
-		char backing[320], cache[96] = "";
-		const char *row[6] = {vi[i].dos_name, vi[i].device, vi[i].fs_type, "",
-				      backing,	      cache};
+		char backing[320], cache[96] = "", transport[64] = "";
+		const char *row[7] = {vi[i].dos_name, vi[i].device, vi[i].fs_type, "",
+				      backing,	      cache,	    transport};
 
 		snprintf(backing, sizeof(backing), "%s (%s)", vi[i].backing_dir,
 			 vi[i].backing_fs[0] ? vi[i].backing_fs : "?");
 		for (size_t j = 0; j < nvols; j++)
-			if (strcmp(fm_vol_mount_point(vols[j]), vi[i].dos_name) == 0)
+			if (strcmp(fm_vol_mount_point(vols[j]), vi[i].dos_name) == 0) {
 				fm_vol_cache_describe(vols[j], cache, sizeof(cache));
+				fm_vol_transport_describe(vols[j], transport, sizeof(transport));
+			}
 		fm_daemon_reply_row(r, row);
 	}
 	free(vi);
@@ -460,21 +462,33 @@ static void do_mount(const struct fm_request *req, struct fm_daemon_reply *r)
 	long dup;
 	int rc;
 
-	/* "TYPE[,cache=POLICY]": the reported type, then volume options. */
-	char type[64];
+	/* "TYPE[,cache=POLICY][,transport=dev|uring]": the reported type, then volume options. */
+	char type[64], optv[64];
 	const char *opt = strchr(req->fs_type, ',');
 
 	snprintf(type, sizeof(type), "%.*s",
 		 (int)(opt ? (size_t)(opt - req->fs_type) : strlen(req->fs_type)), req->fs_type);
-	if (opt) {
-		if (strncmp(opt, ",cache=", 7) != 0 ||
-		    fm_vol_cache_policy_parse(opt + 7, &opts.cache) < 0) {
+	while (opt) {
+		const char *end = strchr(opt + 1, ',');
+		bool ok;
+
+		snprintf(optv, sizeof(optv), "%.*s",
+			 (int)(end ? (size_t)(end - opt - 1) : strlen(opt + 1)), opt + 1);
+		if (strncmp(optv, "cache=", 6) == 0)
+			ok = fm_vol_cache_policy_parse(optv + 6, &opts.cache) == 0;
+		else if (strncmp(optv, "transport=", 10) == 0)
+			ok = fm_vol_transport_parse(optv + 10, &opts.transport) == 0;
+		else
+			ok = false;
+		if (!ok) {
 			fm_daemon_reply_status(r, FM_STATUS_ERRNO, -EINVAL,
 					       "unknown volume option \"%s\" (cache=auto, "
-					       "cache=cached or cache=direct)",
-					       opt + 1);
+					       "cache=cached or cache=direct; transport=dev or "
+					       "transport=uring)",
+					       optv);
 			return;
 		}
+		opt = end;
 	}
 	if (type[0]) {
 		size_t i;

@@ -48,6 +48,8 @@ HRESULT fm_fltlib_unload(LPCWSTR lpFilterName, DWORD flags);
 HRESULT fm_fltlib_volume_backing(HANDLE hVolumeFind, char *buf, size_t cap);
 /* The same for the volume's cache policy and passthrough state ("auto, passthrough on ..."). */
 HRESULT fm_fltlib_volume_cache(HANDLE hVolumeFind, char *buf, size_t cap);
+/* The same for the transport in use ("io_uring (2 queues)", "/dev/fuse"). */
+HRESULT fm_fltlib_volume_transport(HANDLE hVolumeFind, char *buf, size_t cap);
 
 /* The meaning of an HRESULT libfltlib returns, as a sentence ("The system cannot find the
  * file specified."); a generic text for others.  Static storage. */

@@ -634,6 +634,20 @@ HRESULT fm_fltlib_volume_cache(HANDLE hVolumeFind, char *buf, size_t cap)
 	return S_OK;
 }
 
+HRESULT fm_fltlib_volume_transport(HANDLE hVolumeFind, char *buf, size_t cap)
+{
+	struct fl_find *f = (struct fl_find *)fl_obj_of(hVolumeFind, FL_FIND);
+
+	if (!f || f->what != FL_FIND_VOLUMES)
+		return E_HANDLE;
+	if (!buf || !cap)
+		return E_INVALIDARG;
+	if (f->next <= 1)
+		return HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS);
+	snprintf(buf, cap, "%s", cell(f, f->next - 1, 6));
+	return S_OK;
+}
+
 static HRESULT find_close(HANDLE h, enum fl_find_what what)
 {
 	struct fl_find *f = (struct fl_find *)fl_obj_of(h, FL_FIND);

@@ -46,7 +46,7 @@ enum fm_msg_type {
  *   LOAD: service;  UNLOAD: service, flags (1 = mandatory)
  *   LIST_INSTANCES: filter, volume ("" = any)
  *   MOUNT: backing, mount_point ("" = over the backing dir), fs_type ("" = NTFS), optionally
- *          followed by volume options: "TYPE,cache=auto|cached|direct"
+ *          followed by volume options: "TYPE,cache=auto|cached|direct,transport=dev|uring"
  *   UNMOUNT: target (mount point, backing dir or \Device\HarddiskVolumeN)
  *   ATTACH: filter, volume, instance ("" = default), altitude ("" = the instance's)
  *   DETACH: filter, volume, instance ("" = the filter's highest on the volume)

@@ -2,6 +2,7 @@
 #include "volume/fuse_dev.h"
 #include "volume/fiber.h"
 #include "volume/fuse_proto.h"
+#include "volume/fuse_uring.h"
 
 #include "common/alloc.h"
 #include "common/log.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -47,11 +49,19 @@
 /* How long unmount waits for held requests to be answered. */
 #define HELD_DRAIN_MS 10000
 #define INFLIGHT_BUCKETS 64
+/* Interrupts remembered per in-flight bucket for requests not read yet (io_uring). */
+#define EARLY_INTR 4
 /* Requests up to this size are copied onto their fiber, so the worker keeps its buffer. */
 #define SMALL_REQ 4096
 /* Finished fibers kept for reuse, and spare request/scratch buffers kept per session. */
 #define IDLE_FIBERS 64
 #define SPARE_BUFS 8
+/* Entries each io_uring queue registers (see "Threads" in docs/volume.md). */
+#define URING_ENTRIES 8
+/* How long INIT waits for the ring threads to set up, then to register. */
+#define URING_START_MS 5000
+/* user_data of a ring thread's eventfd read (entries use their address). */
+#define URING_WAKE_TAG 1u
 #define REQ_MAGIC 0x66757271u
 #define REQ_DEAD 0xdeadfa11u
 
@@ -65,6 +75,7 @@ struct fm_fuse_req {
 	bool kill_suidgid;
 	bool cache_write; /* a WRITE with FUSE_WRITE_CACHE: page-cache writeback */
 	int fd;		  /* the clone it was read from: the kernel only accepts the reply there */
+	struct ring_ent *ent; /* the io_uring entry it came in, whose commit replies; or NULL */
 	uint32_t opcode;
 	uint32_t max_out; /* largest variable reply the kernel accepts; 0 = not checked */
 	uint64_t unique;
@@ -103,10 +114,54 @@ struct worker {
 	bool started;
 	bool live; /* guarded by s->lock: false once the thread left its loop */
 	int fd;
-	char *buf;		/* NULL after a suspended request took it */
-	char *scratch;		/* allocated when first needed */
-	struct fm_fuse_req req; /* the request being served without a fiber; reused */
+	char *buf;		  /* NULL after a suspended request took it */
+	char *scratch;		  /* allocated when first needed */
+	struct fm_fuse_req req;	  /* the request being served without a fiber; reused */
+	struct ring_ent *cur_ent; /* a ring thread's entry being handed to handle_request */
 };
+
+/*
+ * FUSE over io_uring.  One queue per possible CPU, each served by a ring thread pinned to that
+ * CPU with its own io_uring, on which it keeps URING_ENTRIES entries registered.  The kernel
+ * queues a request on the queue of the CPU its caller runs on and completes one of that
+ * queue's commands with it, in the ring thread (task work), so the request, its handling and
+ * the reply stay on that CPU.  The ring thread rebuilds the classic message and hands it to
+ * handle_request as a /dev/fuse worker would; the reply goes back as the entry's
+ * COMMIT_AND_FETCH, which also waits for the entry's next request.  A reply made on another
+ * thread (a request that suspended and finished on a continuation thread) is queued to the
+ * ring thread, which alone submits on its ring: io_uring delivers completions (the next
+ * request) to the submitting task.
+ */
+struct ring_ent {
+	struct ring_q *q;
+	struct fm_fuse_uring_req_header *hdr;
+	char *payload;
+	struct iovec iov[2];   /* what REGISTER names: header, payload */
+	uint64_t commit_id;    /* the unique of the request it holds */
+	uint32_t last_cmd;     /* the command it was last submitted with (ring thread only) */
+	bool busy;	       /* holds a request (ring thread only) */
+	bool dead;	       /* the kernel gave it back for good (ring thread only) */
+	struct ring_ent *next; /* on a queue's done stack or local list */
+};
+
+struct ring_q {
+	struct fm_fuse_session *s;
+	unsigned int qid;
+	pthread_t thread;
+	bool started;
+	int efd;	  /* eventfd: replies were queued, or the session stops */
+	uint64_t efd_val; /* the eventfd read's buffer */
+	struct fm_uring ring;
+	struct ring_ent ents[URING_ENTRIES];
+	_Atomic(struct ring_ent *) done; /* replies made on other threads: a lock-free stack */
+	struct ring_ent *local;		 /* replies made on the ring thread (ring thread only) */
+	struct worker w;		 /* request and scratch buffers, as a worker's */
+	uint64_t served; /* requests it took (ring thread; read once it is joined) */
+	int state;	 /* enum ring_state; s->lock */
+	int err;	 /* why it failed; s->lock */
+};
+
+enum ring_state { RING_NEW, RING_READY, RING_REGISTERED, RING_FAILED };
 
 struct fm_fuse_session {
 	char *mountpoint; /* canonical path */
@@ -149,10 +204,29 @@ struct fm_fuse_session {
 	/* RELEASEs read from the device and not yet replied to (fm_fuse_session_releasing). */
 	_Atomic unsigned int releasing;
 
+	/*
+	 * io_uring transport: asked for by the options, offered by the kernel; queues set up at
+	 * INIT.  uring_go (s->lock) releases the ring threads after the INIT reply (1) or
+	 * sends them home (-1); uring_queues is what serves requests (0: /dev/fuse only).
+	 */
+	bool want_uring;
+	bool uring_offered;
+	unsigned int nqueues;
+	struct ring_q *queues;
+	int uring_go;
+	_Atomic bool uring_stop;
+	_Atomic unsigned int uring_queues;
+
 	/* Requests awaiting their reply, by unique; one lock per bucket. */
 	struct inflight_bucket {
 		pthread_mutex_t lock;
 		struct fm_fuse_req *head; /* guarded by lock */
+		/*
+		 * Interrupts that came before their request (io_uring: the interrupt is read on
+		 * /dev/fuse while the request waits in its ring thread); guarded by lock.
+		 */
+		uint64_t early[EARLY_INTR];
+		unsigned int nearly, next_early;
 	} inflight_tab[INFLIGHT_BUCKETS];
 };
 
@@ -254,8 +328,16 @@ static struct inflight_bucket *bucket_of(struct fm_fuse_session *s, uint64_t uni
 static void inflight_add(struct fm_fuse_session *s, struct fm_fuse_req *req)
 {
 	struct inflight_bucket *b = bucket_of(s, req->unique);
+	unsigned int i;
 
 	pthread_mutex_lock(&b->lock);
+	for (i = 0; b->nearly && i < EARLY_INTR; i++) {
+		if (b->early[i] == req->unique) {
+			atomic_store(&req->interrupted, true);
+			b->early[i] = 0;
+			b->nearly--;
+		}
+	}
 	req->next = b->head;
 	b->head = req;
 	pthread_mutex_unlock(&b->lock);
@@ -296,7 +378,7 @@ static void inflight_remove(struct fm_fuse_session *s, struct fm_fuse_req *req)
  * A suspended request's interrupt callback runs here, outside the lock; the request cannot go
  * away meanwhile (fm_fuse_req_suspend waits for intr_calls to drop to 0 before it returns).
  */
-static bool inflight_interrupt(struct fm_fuse_session *s, uint64_t unique)
+static bool inflight_interrupt(struct fm_fuse_session *s, uint64_t unique, bool remember)
 {
 	struct inflight_bucket *b = bucket_of(s, unique);
 	struct fm_fuse_req *r;
@@ -314,6 +396,12 @@ static bool inflight_interrupt(struct fm_fuse_session *s, uint64_t unique)
 		r->intr_fn = NULL;
 		if (fn)
 			r->intr_calls++;
+	} else if (remember) {
+		/* Its request is still on its way; inflight_add marks it when it comes. */
+		if (!b->early[b->next_early])
+			b->nearly++;
+		b->early[b->next_early] = unique;
+		b->next_early = (b->next_early + 1) % EARLY_INTR;
 	}
 	pthread_mutex_unlock(&b->lock);
 	if (fn) {
@@ -352,6 +440,95 @@ static void raw_reply(int fd, uint64_t unique, int err)
 	if (res < 0 && res != -ENOENT)
 		fm_log(FM_LOG_DEBUG, TAG, "reply to %llu: %s", (unsigned long long)unique,
 		       strerror(-res));
+}
+
+/* ---- replying through an io_uring entry ---- */
+
+/* The ring thread the caller is (NULL on other threads); read afresh where fibers migrate. */
+static __thread struct ring_q *current_ring;
+
+static NOIPA_TLS struct ring_q *thread_ring(void)
+{
+	return current_ring;
+}
+
+/*
+ * Put a reply into its entry: the out header into in_out, every out argument one after the
+ * other into the payload.  A reply too large for the payload (never, by the kernel's own
+ * limits) becomes EIO.
+ */
+static void ring_fill(struct ring_ent *e, const struct iovec *iov, int cnt)
+{
+	struct fuse_out_header oh;
+	size_t cap = e->iov[1].iov_len, used = 0;
+	int i;
+
+	memcpy(&oh, iov[0].iov_base, sizeof(oh));
+	for (i = 1; i < cnt; i++)
+		used += iov[i].iov_len;
+	if (used > cap) {
+		fm_log(FM_LOG_ERROR, TAG,
+		       "reply of %zu bytes to request %llu exceeds the ring's %zu", used,
+		       (unsigned long long)oh.unique, cap);
+		oh.error = -EIO;
+		oh.len = sizeof(oh);
+		cnt = 1;
+		used = 0;
+	}
+	used = 0;
+	for (i = 1; i < cnt; i++) {
+		/* Read data and listings are usually there already (fm_fuse_req_scratch). */
+		if (iov[i].iov_len && iov[i].iov_base != e->payload + used)
+			memmove(e->payload + used, iov[i].iov_base, iov[i].iov_len);
+		used += iov[i].iov_len;
+	}
+	memset(e->hdr->in_out, 0, sizeof(oh));
+	memcpy(e->hdr->in_out, &oh, sizeof(oh));
+	memset(&e->hdr->ring_ent_in_out, 0, sizeof(e->hdr->ring_ent_in_out));
+	e->hdr->ring_ent_in_out.payload_sz = (uint32_t)used;
+}
+
+/*
+ * Hand a filled entry back to its ring thread, which commits it.  On that thread itself it
+ * only joins the list the thread submits from when the handler returns; from any other thread
+ * it goes on the queue's lock-free stack, and the first reply stacked wakes the thread.
+ */
+static void ring_post(struct ring_ent *e)
+{
+	struct ring_q *q = e->q;
+	struct ring_ent *old;
+	uint64_t one = 1;
+
+	if (thread_ring() == q) {
+		e->next = q->local;
+		q->local = e;
+		return;
+	}
+	old = atomic_load(&q->done);
+	do {
+		e->next = old;
+	} while (!atomic_compare_exchange_weak(&q->done, &old, e));
+	if (!old && write(q->efd, &one, sizeof(one)) < 0)
+		fm_log(FM_LOG_ERROR, TAG, "waking ring thread %u: %s", q->qid, strerror(errno));
+}
+
+/* An error reply to the request in `e`, for messages that have no fm_fuse_req. */
+static void ring_raw_reply(struct ring_ent *e, uint64_t unique, int err)
+{
+	struct fuse_out_header oh = {.len = sizeof(oh), .error = -err, .unique = unique};
+	struct iovec iov = {.iov_base = &oh, .iov_len = sizeof(oh)};
+
+	ring_fill(e, &iov, 1);
+	ring_post(e);
+}
+
+/* Answer a message without fm_fuse_req the way it came: through its ring entry or the fd. */
+static void raw_reply_w(struct worker *w, uint64_t unique, int err)
+{
+	if (w->cur_ent)
+		ring_raw_reply(w->cur_ent, unique, err);
+	else
+		raw_reply(w->fd, unique, err);
 }
 
 /* Take the one right to answer `req`; false (and logged) if it was answered or moved. */
@@ -400,10 +577,18 @@ static int send_claimed(struct fm_fuse_req *req, int err, struct iovec *iov, int
 	oh.unique = req->unique;
 	iov[0].iov_base = &oh;
 	iov[0].iov_len = sizeof(oh);
+	if (req->ent)
+		ring_fill(req->ent, iov, cnt);
 	inflight_remove(req->s, req);
 	if (req->opcode == FUSE_RELEASE)
 		atomic_fetch_sub(&req->s->releasing, 1);
-	res = write_iov(req->fd, iov, cnt, len);
+	if (req->ent) {
+		/* The kernel's verdict comes back with the entry's next completion. */
+		ring_post(req->ent);
+		res = 0;
+	} else {
+		res = write_iov(req->fd, iov, cnt, len);
+	}
 	if (res == -ENOENT)
 		fm_log(FM_LOG_DEBUG, TAG, "request %llu gone before its reply (interrupted)",
 		       (unsigned long long)req->unique);
@@ -746,6 +931,12 @@ void *fm_fuse_req_scratch(struct fm_fuse_req *req, size_t size)
 
 	if (!req || req->magic != REQ_MAGIC || req->held || size > req->s->scratch_size)
 		return NULL;
+	/*
+	 * A ring request's payload buffer is free until its reply (the request was copied
+	 * out of it) and is where the reply goes: data put there needs no copy.
+	 */
+	if (req->ent && size <= req->ent->iov[1].iov_len)
+		return req->ent->payload;
 	t = req->task;
 	if (!t) {
 		if (!req->w)
@@ -1323,6 +1514,9 @@ static uint32_t page_size(void)
 	return ps > 0 ? (uint32_t)ps : 4096u;
 }
 
+static int uring_prepare(struct fm_fuse_session *s, size_t payload);
+static void uring_start(struct fm_fuse_session *s, bool reply_ok);
+
 static void do_init(struct fm_fuse_req *req, struct cur *c)
 {
 	struct fm_fuse_session *s = req->s;
@@ -1374,6 +1568,9 @@ static void do_init(struct fm_fuse_req *req, struct cur *c)
 		want |= FUSE_POSIX_LOCKS | FUSE_FLOCK_LOCKS;
 	if (s->want_passthrough)
 		want |= FUSE_PASSTHROUGH;
+	if (s->want_uring)
+		want |= FUSE_OVER_IO_URING;
+	s->uring_offered = (kflags & FUSE_OVER_IO_URING) != 0;
 
 	memset(conn, 0, sizeof(*conn));
 	conn->proto_major = FUSE_KERNEL_VERSION;
@@ -1408,6 +1605,25 @@ static void do_init(struct fm_fuse_req *req, struct cur *c)
 	if (pages > MAX_PAGES_LIMIT)
 		pages = MAX_PAGES_LIMIT;
 	conn->max_pages = pages;
+	if (want & FUSE_OVER_IO_URING) {
+		/* The kernel's payload size: its largest argument, at least 8 KiB. */
+		size_t payload = (size_t)pages * ps;
+
+		if (payload < conn->max_write)
+			payload = conn->max_write;
+		if (payload < 8192)
+			payload = 8192;
+		res = uring_prepare(s, payload);
+		if (res < 0) {
+			fm_log(FM_LOG_WARN, TAG, "io_uring unavailable (%s): serving on /dev/fuse",
+			       strerror(-res));
+			want &= ~FUSE_OVER_IO_URING;
+		}
+	} else if (s->want_uring) {
+		fm_log(FM_LOG_INFO, TAG,
+		       "the kernel does not offer FUSE over io_uring (module parameter "
+		       "fuse.enable_uring): serving on /dev/fuse");
+	}
 	conn->want_flags = want;
 	s->setxattr_ext = (want & FUSE_SETXATTR_EXT) != 0;
 
@@ -1423,6 +1639,8 @@ static void do_init(struct fm_fuse_req *req, struct cur *c)
 	res = reply_one(req, &out, sizeof(out));
 	if (res < 0)
 		atomic_store(&s->initialized, false);
+	if (s->nqueues)
+		uring_start(s, res == 0);
 	if (res == 0)
 		fm_log(FM_LOG_DEBUG, TAG,
 		       "INIT: kernel 7.%u flags %#llx, agreed 7.%u flags %#llx max_write %u "
@@ -1508,6 +1726,7 @@ static void do_noreply(struct worker *w, const struct fuse_in_header *h, struct 
 	}
 	case FUSE_INTERRUPT: {
 		const struct fuse_interrupt_in *in = take(c, sizeof(*in));
+		bool ring = atomic_load(&s->uring_queues) > 0;
 
 		if (!in)
 			break;
@@ -1515,8 +1734,10 @@ static void do_noreply(struct worker *w, const struct fuse_in_header *h, struct 
 		 * The kernel sends the interrupt only once the target was read, but another
 		 * worker may not have registered it yet: EAGAIN makes the kernel queue the
 		 * interrupt again.  If the target was answered meanwhile, the kernel drops it.
+		 * Over io_uring the kernel cannot match an EAGAIN to a ring request: the
+		 * interrupt is remembered for the request instead.
 		 */
-		if (!inflight_interrupt(s, in->unique)) {
+		if (!inflight_interrupt(s, in->unique, ring) && !ring) {
 			sched_yield();
 			raw_reply(w->fd, h->unique, EAGAIN);
 		}
@@ -1602,6 +1823,7 @@ static void req_init(struct fm_fuse_req *req, struct worker *w, const struct fus
 	memset(req, 0, sizeof(*req));
 	req->magic = REQ_MAGIC;
 	req->fd = w->fd;
+	req->ent = w->cur_ent;
 	req->opcode = h->opcode;
 	req->unique = h->unique;
 	req->nodeid = h->nodeid;
@@ -1629,8 +1851,8 @@ static void handle_request(struct worker *w, size_t n)
 	if (h->len != n || extlen > n - sizeof(*h)) {
 		fm_log(FM_LOG_ERROR, TAG, "request %llu: length %u, read %zu, extensions %zu",
 		       (unsigned long long)h->unique, h->len, n, extlen);
-		if (opcode_takes_reply(h->opcode))
-			raw_reply(w->fd, h->unique, EIO);
+		if (opcode_takes_reply(h->opcode) || w->cur_ent)
+			raw_reply_w(w, h->unique, EIO);
 		return;
 	}
 	/* Extensions (security context, supplementary groups) trail the arguments. */
@@ -1638,7 +1860,11 @@ static void handle_request(struct worker *w, size_t n)
 	c.left = n - sizeof(*h) - extlen;
 
 	if (!opcode_takes_reply(h->opcode)) {
-		do_noreply(w, h, &c);
+		/* The kernel sends these on /dev/fuse only; an entry must come back all the same. */
+		if (w->cur_ent)
+			raw_reply_w(w, h->unique, EIO);
+		else
+			do_noreply(w, h, &c);
 		return;
 	}
 	if (h->opcode == FUSE_RELEASE)
@@ -1737,6 +1963,434 @@ static void *worker_main(void *arg)
 	}
 	pthread_cleanup_pop(1);
 	return NULL;
+}
+
+/* ---- the io_uring transport: ring threads ---- */
+
+/* The number of possible CPUs, as the kernel counts its queues (num_possible_cpus). */
+static unsigned int possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+	char line[512], *p, *save = NULL;
+	unsigned int n = 0, a, b;
+	long conf;
+
+	if (f && fgets(line, sizeof(line), f)) {
+		for (p = strtok_r(line, ",\n", &save); p; p = strtok_r(NULL, ",\n", &save)) {
+			if (sscanf(p, "%u-%u", &a, &b) == 2 && b >= a)
+				n += b - a + 1;
+			else if (sscanf(p, "%u", &a) == 1)
+				n++;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (n == 0) {
+		conf = sysconf(_SC_NPROCESSORS_CONF);
+		n = conf > 0 ? (unsigned int)conf : 1;
+	}
+	return n;
+}
+
+/* Queue a REGISTER or COMMIT_AND_FETCH of `e`; the ring has room for every entry's. */
+static void ring_prep_cmd(struct ring_q *q, struct ring_ent *e, uint32_t cmd_op)
+{
+	struct io_uring_sqe *sqe = fm_uring_get_sqe(&q->ring);
+	struct fm_fuse_uring_cmd_req *cr;
+
+	if (!sqe) {
+		fm_log(FM_LOG_ERROR, TAG, "ring %u: submission queue full; entry lost", q->qid);
+		e->dead = true;
+		return;
+	}
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = q->s->fd;
+	sqe->cmd_op = cmd_op;
+	sqe->user_data = (uintptr_t)e;
+	if (cmd_op == FM_FUSE_URING_CMD_REGISTER) {
+		sqe->addr = (uintptr_t)e->iov;
+		sqe->len = 2;
+	}
+	cr = fm_uring_sqe_cmd(sqe);
+	cr->qid = (uint16_t)q->qid;
+	cr->commit_id = cmd_op == FM_FUSE_URING_CMD_COMMIT_AND_FETCH ? e->commit_id : 0;
+	e->last_cmd = cmd_op;
+	e->busy = false;
+}
+
+/* Keep a read on the eventfd, whose completion wakes the thread for queued replies. */
+static void ring_arm_wake(struct ring_q *q)
+{
+	struct io_uring_sqe *sqe = fm_uring_get_sqe(&q->ring);
+
+	if (!sqe) {
+		fm_log(FM_LOG_ERROR, TAG, "ring %u: no room for its wake-up read", q->qid);
+		return;
+	}
+	sqe->opcode = IORING_OP_READ;
+	sqe->fd = q->efd;
+	sqe->addr = (uintptr_t)&q->efd_val;
+	sqe->len = sizeof(q->efd_val);
+	sqe->user_data = URING_WAKE_TAG;
+}
+
+/* Submit a commit for every reply made since the last time. */
+static void ring_flush_local(struct ring_q *q)
+{
+	struct ring_ent *e;
+
+	while ((e = q->local)) {
+		q->local = e->next;
+		e->next = NULL;
+		ring_prep_cmd(q, e, FM_FUSE_URING_CMD_COMMIT_AND_FETCH);
+	}
+}
+
+/* Move the replies other threads made to the local list. */
+static void ring_take_done(struct ring_q *q)
+{
+	struct ring_ent *e = atomic_exchange(&q->done, NULL), *next;
+
+	for (; e; e = next) {
+		next = e->next;
+		e->next = q->local;
+		q->local = e;
+	}
+}
+
+/*
+ * A request arrived in `e`: rebuild the message /dev/fuse would have given (in_header, the
+ * operation's argument structure, the rest) in the thread's request buffer and serve it like a
+ * worker does.
+ */
+static void ring_serve(struct ring_q *q, struct ring_ent *e)
+{
+	struct fm_fuse_session *s = q->s;
+	struct worker *w = &q->w;
+	struct fuse_in_header ih;
+	size_t payload_sz, op_sz;
+
+	memcpy(&ih, e->hdr->in_out, sizeof(ih));
+	payload_sz = e->hdr->ring_ent_in_out.payload_sz;
+	e->commit_id = e->hdr->ring_ent_in_out.commit_id;
+	e->busy = true;
+	if (ih.len < sizeof(ih) || payload_sz > e->iov[1].iov_len ||
+	    ih.len - sizeof(ih) < payload_sz ||
+	    (op_sz = ih.len - sizeof(ih) - payload_sz) > sizeof(e->hdr->op_in) ||
+	    ih.len > s->buf_size) {
+		fm_log(FM_LOG_ERROR, TAG, "ring %u: request %llu: length %u, payload %zu", q->qid,
+		       (unsigned long long)ih.unique, ih.len, payload_sz);
+		ring_raw_reply(e, e->commit_id, EIO);
+		return;
+	}
+	while (!w->buf && !(w->buf = spare_get(s, false))) {
+		fm_log(FM_LOG_ERROR, TAG, "no memory for a request buffer; retrying");
+		usleep(10000);
+	}
+	memcpy(w->buf, &ih, sizeof(ih));
+	memcpy(w->buf + sizeof(ih), e->hdr->op_in, op_sz);
+	memcpy(w->buf + sizeof(ih) + op_sz, e->payload, payload_sz);
+	w->cur_ent = e;
+	q->served++;
+	handle_request(w, ih.len);
+	w->cur_ent = NULL;
+}
+
+/* The kernel gave `e` back with an error instead of a request. */
+static void ring_entry_error(struct ring_q *q, struct ring_ent *e, int res)
+{
+	/*
+	 * ENOENT: the commit named a request the kernel no longer has; the entry stays with
+	 * the kernel's dead one, so register the buffers again as a new entry.  The connection
+	 * ending (ENOTCONN, ECONNABORTED) or the ring closing (ECANCELED) retires it.
+	 */
+	if (res == -ENOENT && e->last_cmd == FM_FUSE_URING_CMD_COMMIT_AND_FETCH) {
+		fm_log(FM_LOG_DEBUG, TAG, "ring %u: commit of %llu: no such request", q->qid,
+		       (unsigned long long)e->commit_id);
+		ring_prep_cmd(q, e, FM_FUSE_URING_CMD_REGISTER);
+		return;
+	}
+	if (res != -ENOTCONN && res != -ECONNABORTED && res != -ECANCELED)
+		fm_log(FM_LOG_WARN, TAG, "ring %u: entry returned %s", q->qid, strerror(-res));
+	e->dead = true;
+}
+
+static void ring_set_state(struct ring_q *q, int state, int err)
+{
+	struct fm_fuse_session *s = q->s;
+
+	pthread_mutex_lock(&s->lock);
+	q->state = state;
+	q->err = err;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* True if a REGISTER failed at once: its completion is already there. */
+static int ring_register_error(struct ring_q *q)
+{
+	unsigned int head = atomic_load(q->ring.cq_head), tail = atomic_load(q->ring.cq_tail);
+	struct io_uring_cqe *cqe;
+
+	for (; head != tail; head++) {
+		cqe = &q->ring.cqes[head & *q->ring.cq_mask];
+		if (cqe->user_data != URING_WAKE_TAG && cqe->res < 0)
+			return cqe->res;
+	}
+	return 0;
+}
+
+static void *ring_main(void *arg)
+{
+	struct ring_q *q = arg;
+	struct fm_fuse_session *s = q->s;
+	struct io_uring_cqe *cqe;
+	cpu_set_t cpus;
+	unsigned int i;
+	bool stop = false;
+	int res, go;
+
+	current_ring = q;
+	/* On the CPU whose callers the kernel queues here (best effort: the mask may forbid). */
+	CPU_ZERO(&cpus);
+	CPU_SET(q->qid, &cpus);
+	if (sched_setaffinity(0, sizeof(cpus), &cpus) < 0)
+		fm_log(FM_LOG_DEBUG, TAG, "ring %u: cannot pin to its CPU: %s", q->qid,
+		       strerror(errno));
+	/* The ring is created here: it is single-issuer, and completions go to this thread. */
+	res = fm_uring_init(&q->ring, URING_ENTRIES + 2);
+	ring_set_state(q, res < 0 ? RING_FAILED : RING_READY, res);
+	if (res < 0)
+		return NULL;
+
+	pthread_mutex_lock(&s->lock);
+	while (!(go = s->uring_go))
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	if (go < 0)
+		goto out;
+
+	for (i = 0; i < URING_ENTRIES; i++)
+		ring_prep_cmd(q, &q->ents[i], FM_FUSE_URING_CMD_REGISTER);
+	ring_arm_wake(q);
+	res = fm_uring_submit(&q->ring, false);
+	if (res == 0)
+		res = ring_register_error(q);
+	ring_set_state(q, res < 0 ? RING_FAILED : RING_REGISTERED, res);
+
+	while (!stop) {
+		ring_flush_local(q);
+		res = fm_uring_submit(&q->ring, true);
+		if (res < 0 && res != -EAGAIN && res != -EBUSY) {
+			fm_log(FM_LOG_ERROR, TAG, "ring %u: io_uring_enter: %s", q->qid,
+			       strerror(-res));
+			break;
+		}
+		while ((cqe = fm_uring_peek_cqe(&q->ring))) {
+			uint64_t ud = cqe->user_data;
+			struct ring_ent *e = (struct ring_ent *)(uintptr_t)ud;
+
+			res = cqe->res;
+			fm_uring_cqe_seen(&q->ring);
+			if (ud == URING_WAKE_TAG) {
+				ring_take_done(q);
+				if (atomic_load(&s->uring_stop))
+					stop = true;
+				else
+					ring_arm_wake(q);
+			} else if (res == 0) {
+				ring_serve(q, e);
+			} else {
+				ring_entry_error(q, e, res);
+			}
+		}
+	}
+out:
+	/* Closing the ring cancels the commands the kernel still holds. */
+	fm_uring_fini(&q->ring);
+	return NULL;
+}
+
+/* Wait until every ring thread left state `from` (or `ms` passed); the first error or 0. */
+static int uring_wait_state(struct fm_fuse_session *s, int from, long ms)
+{
+	struct timespec ts;
+	unsigned int i;
+	int err = 0;
+	bool waiting;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		waiting = false;
+		for (i = 0; i < s->nqueues; i++)
+			if (s->queues[i].started && s->queues[i].state == from)
+				waiting = true;
+		if (!waiting || pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	for (i = 0; i < s->nqueues && !err; i++) {
+		if (!s->queues[i].started)
+			err = -EAGAIN;
+		else if (s->queues[i].state == RING_FAILED)
+			err = s->queues[i].err < 0 ? s->queues[i].err : -EIO;
+		else if (s->queues[i].state == from)
+			err = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static void uring_release(struct fm_fuse_session *s, int go)
+{
+	pthread_mutex_lock(&s->lock);
+	s->uring_go = go;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Stop and join the ring threads (they must have been released, or be released here). */
+static void uring_stop(struct fm_fuse_session *s)
+{
+	uint64_t one = 1;
+	unsigned int i;
+
+	if (!s->nqueues)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (!s->uring_go)
+		s->uring_go = -1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	atomic_store(&s->uring_stop, true);
+	for (i = 0; i < s->nqueues; i++)
+		if (s->queues[i].started && write(s->queues[i].efd, &one, sizeof(one)) < 0)
+			fm_log(FM_LOG_WARN, TAG, "waking ring thread %u: %s", i, strerror(errno));
+	for (i = 0; i < s->nqueues; i++) {
+		if (s->queues[i].started) {
+			pthread_join(s->queues[i].thread, NULL);
+			s->queues[i].started = false;
+			fm_log(FM_LOG_DEBUG, TAG, "ring %u served %llu requests", i,
+			       (unsigned long long)s->queues[i].served);
+		}
+	}
+}
+
+static void uring_free(struct fm_fuse_session *s)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < s->nqueues; i++) {
+		struct ring_q *q = &s->queues[i];
+
+		for (j = 0; j < URING_ENTRIES; j++) {
+			fm_free(q->ents[j].hdr);
+			fm_free(q->ents[j].payload);
+		}
+		fm_free(q->w.buf);
+		fm_free(q->w.scratch);
+		if (q->efd >= 0)
+			close(q->efd);
+	}
+	fm_free(s->queues);
+	s->queues = NULL;
+	s->nqueues = 0;
+}
+
+/*
+ * Before the INIT reply that takes FUSE_OVER_IO_URING: one ring thread per possible CPU, each
+ * with its ring set up and its entries' buffers (payload: the connection's largest argument),
+ * waiting to register.  0, or -errno with nothing left behind: the reply then does without.
+ */
+static int uring_prepare(struct fm_fuse_session *s, size_t payload)
+{
+	unsigned int i, j, n = possible_cpus();
+	sigset_t all, old;
+	int res = 0;
+
+	s->queues = fm_calloc(n, sizeof(*s->queues));
+	if (!s->queues)
+		return -ENOMEM;
+	s->nqueues = n;
+	for (i = 0; i < n; i++) {
+		s->queues[i].efd = -1;
+		s->queues[i].w.fd = -1;
+	}
+	for (i = 0; i < n && res == 0; i++) {
+		struct ring_q *q = &s->queues[i];
+
+		q->s = s;
+		q->qid = i;
+		q->w.s = s;
+		q->efd = eventfd(0, EFD_CLOEXEC);
+		if (q->efd < 0)
+			res = -errno;
+		q->w.buf = fm_malloc(s->buf_size);
+		if (!q->w.buf)
+			res = -ENOMEM;
+		for (j = 0; j < URING_ENTRIES && res == 0; j++) {
+			struct ring_ent *e = &q->ents[j];
+
+			e->q = q;
+			e->hdr = fm_calloc(1, sizeof(*e->hdr));
+			e->payload = fm_malloc(payload);
+			if (!e->hdr || !e->payload) {
+				res = -ENOMEM;
+				break;
+			}
+			e->iov[0].iov_base = e->hdr;
+			e->iov[0].iov_len = sizeof(*e->hdr);
+			e->iov[1].iov_base = e->payload;
+			e->iov[1].iov_len = payload;
+		}
+		if (res == 0) {
+			/* As workers: every signal blocked but the faults. */
+			sigfillset(&all);
+			sigdelset(&all, SIGSEGV);
+			sigdelset(&all, SIGBUS);
+			sigdelset(&all, SIGILL);
+			sigdelset(&all, SIGFPE);
+			pthread_sigmask(SIG_SETMASK, &all, &old);
+			res = -pthread_create(&q->thread, NULL, ring_main, q);
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			q->started = res == 0;
+		}
+	}
+	if (res == 0)
+		res = uring_wait_state(s, RING_NEW, URING_START_MS);
+	if (res < 0) {
+		uring_stop(s);
+		uring_free(s);
+		atomic_store(&s->uring_stop, false);
+	}
+	return res;
+}
+
+/*
+ * After the INIT reply: let the ring threads register (reply_ok) or go home.  The kernel holds
+ * every new request until each queue has an entry, and falls back to /dev/fuse by itself when
+ * a REGISTER fails; only then is the ring not in use.
+ */
+static void uring_start(struct fm_fuse_session *s, bool reply_ok)
+{
+	unsigned int i;
+	int res;
+
+	uring_release(s, reply_ok ? 1 : -1);
+	if (!reply_ok)
+		return;
+	res = uring_wait_state(s, RING_READY, URING_START_MS);
+	if (res < 0) {
+		for (i = 0; i < s->nqueues; i++)
+			if (s->queues[i].state == RING_FAILED)
+				break;
+		fm_log(FM_LOG_WARN, TAG,
+		       "%s: io_uring registration failed (queue %u: %s): serving on /dev/fuse",
+		       s->mountpoint ? s->mountpoint : "?", i, strerror(-res));
+		return;
+	}
+	atomic_store(&s->uring_queues, s->nqueues);
 }
 
 /* ---- mounting ---- */
@@ -1850,6 +2504,7 @@ static void free_session(struct fm_fuse_session *s)
 {
 	unsigned int i;
 
+	uring_free(s);
 	fm_fiber_sched_destroy(s->sched);
 	if (s->fibers) {
 		size_t peak = fm_fiber_pool_stack_peak(s->fibers);
@@ -1959,6 +2614,8 @@ static bool stop_session(struct fm_fuse_session *s)
 		       (unsigned long long)atomic_load(&s->inflight), s->mountpoint);
 		return false;
 	}
+	/* Held requests are answered: the ring threads have nothing left to commit. */
+	uring_stop(s);
 	if (busy)
 		abort_connection(s);
 	/* Closing the last descriptor aborts a connection still busy: callers get ENOTCONN. */
@@ -2087,6 +2744,7 @@ static struct fm_fuse_session *session_alloc(const struct fm_fuse_options *opts,
 	s->ops = *ops;
 	s->ud = ud;
 	s->want_passthrough = opts->want_passthrough;
+	s->want_uring = opts->want_uring;
 	s->max_threads = max_threads;
 	s->max_write = opts->max_write ? opts->max_write : DEFAULT_MAX_WRITE;
 	if (s->max_write < MIN_MAX_WRITE)
@@ -2203,8 +2861,9 @@ int fm_fuse_mount(const char *mountpoint, const struct fm_fuse_options *opts,
 			free_session(s);
 		return res;
 	}
-	fm_log(FM_LOG_INFO, TAG, "mounted %s (%u workers, passthrough %s)", s->mountpoint, nthreads,
-	       s->conn.passthrough ? "on" : "off");
+	fm_log(FM_LOG_INFO, TAG, "mounted %s (%u workers, passthrough %s, %u io_uring queues)",
+	       s->mountpoint, nthreads, s->conn.passthrough ? "on" : "off",
+	       atomic_load(&s->uring_queues));
 	*out = s;
 	return 0;
 
@@ -2300,6 +2959,25 @@ void fm_fuse_unmount(struct fm_fuse_session *s)
 const struct fm_fuse_conn *fm_fuse_session_conn(const struct fm_fuse_session *s)
 {
 	return &s->conn;
+}
+
+unsigned int fm_fuse_session_uring_queues(const struct fm_fuse_session *s)
+{
+	return atomic_load(&((struct fm_fuse_session *)s)->uring_queues);
+}
+
+void fm_fuse_session_transport(const struct fm_fuse_session *s, char *buf, size_t cap)
+{
+	unsigned int n = fm_fuse_session_uring_queues(s);
+
+	if (n)
+		snprintf(buf, cap, "io_uring (%u queue%s)", n, n == 1 ? "" : "s");
+	else if (s->want_uring && !s->uring_offered)
+		snprintf(buf, cap, "/dev/fuse (io_uring not offered by the kernel)");
+	else if (s->want_uring)
+		snprintf(buf, cap, "/dev/fuse (io_uring failed)");
+	else
+		snprintf(buf, cap, "/dev/fuse");
 }
 
 uint64_t fm_fuse_session_inflight(struct fm_fuse_session *s)

@@ -177,7 +177,13 @@ struct fm_fuse_options {
 	bool allow_other;	  /* other users may use the mount */
 	bool default_permissions; /* the kernel checks mode bits */
 	bool want_passthrough;	  /* negotiate FUSE_PASSTHROUGH if the kernel has it */
-	uint32_t max_write;	  /* 0 = 1 MiB */
+	/*
+	 * Serve requests over io_uring (FUSE_OVER_IO_URING) when the kernel offers it: one ring
+	 * thread per possible CPU, pinned to it.  /dev/fuse workers keep running for FORGET,
+	 * INTERRUPT and notifications.  Not offered, or the rings cannot be set up: /dev/fuse.
+	 */
+	bool want_uring;
+	uint32_t max_write; /* 0 = 1 MiB */
 	/*
 	 * Stack of the fibers requests run on (0 = 256 KiB; see fm_fuse_req_suspend): filters'
 	 * callbacks, the front-end and the lower file system run on it.
@@ -214,6 +220,13 @@ uint64_t fm_fuse_session_inflight(struct fm_fuse_session *s);
 
 /* The negotiated connection parameters (valid after fm_fuse_mount returned). */
 const struct fm_fuse_conn *fm_fuse_session_conn(const struct fm_fuse_session *s);
+/* io_uring queues serving requests (valid after fm_fuse_mount returned); 0: /dev/fuse. */
+unsigned int fm_fuse_session_uring_queues(const struct fm_fuse_session *s);
+/*
+ * The transport in use, for people: "io_uring (2 queues)", "/dev/fuse", or "/dev/fuse
+ * (io_uring not offered by the kernel)" / "(io_uring failed)" when io_uring was asked for.
+ */
+void fm_fuse_session_transport(const struct fm_fuse_session *s, char *buf, size_t cap);
 /*
  * RELEASE requests read from the device and not yet answered.  The kernel sends RELEASE in the
  * background after a close: an open that depends on what earlier closes gave back (the kernel

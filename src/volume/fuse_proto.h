@@ -31,6 +31,51 @@
 #define FUSE_HAS_RESEND (1ULL << 39)
 #endif
 
+/*
+ * FUSE over io_uring (protocol 7.42, Linux 6.14; include/uapi/linux/fuse.h and
+ * fs/fuse/dev_uring.c).  The kernel offers FUSE_OVER_IO_URING in INIT when its module
+ * parameter enable_uring is set; once the reply takes it, requests go to one queue per
+ * possible CPU, each served by entries the daemon registers with IORING_OP_URING_CMD on the
+ * /dev/fuse descriptor (SQE128 rings).  An entry is two buffers: a header (below) and a
+ * payload of at least the connection's largest argument.
+ */
+#ifndef FUSE_OVER_IO_URING
+#define FUSE_OVER_IO_URING (1ULL << 41)
+#endif
+
+/* cmd_op of the IORING_OP_URING_CMD commands. */
+#define FM_FUSE_URING_CMD_REGISTER 1u	      /* hand an entry to a queue, wait for a request */
+#define FM_FUSE_URING_CMD_COMMIT_AND_FETCH 2u /* reply to its request, wait for the next */
+
+/* The trailer of an entry's header: written by the kernel with a request, by us with a reply. */
+struct fm_fuse_uring_ent_in_out {
+	uint64_t flags;
+	uint64_t commit_id;  /* the request's unique: what the commit names */
+	uint32_t payload_sz; /* bytes used in the payload buffer, either way */
+	uint32_t padding;
+	uint64_t reserved;
+};
+
+/*
+ * iov[0] of a registered entry.  A request: fuse_in_header in in_out, the operation's own
+ * argument structure (its first argument; empty for LOOKUP-like requests) in op_in, every
+ * other argument in the payload.  A reply: fuse_out_header in in_out, every out argument in
+ * the payload.
+ */
+struct fm_fuse_uring_req_header {
+	char in_out[128];
+	char op_in[128];
+	struct fm_fuse_uring_ent_in_out ring_ent_in_out;
+};
+
+/* In the SQE's 80-byte command area. */
+struct fm_fuse_uring_cmd_req {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint16_t qid;
+	uint8_t padding[6];
+};
+
 /* Open reply flag of 7.40: read/write of this open file go straight to the backing file. */
 #ifndef FOPEN_PASSTHROUGH
 #define FOPEN_PASSTHROUGH (1 << 7)
@@ -84,6 +129,9 @@ _Static_assert(sizeof(struct fm_fuse_init_out) == sizeof(struct fuse_init_out),
 	       "fuse_init_out layout");
 _Static_assert(sizeof(struct fm_fuse_backing_map) == 16, "fuse_backing_map layout");
 _Static_assert(sizeof(struct fuse_in_header) == 40, "fuse_in_header layout");
+_Static_assert(sizeof(struct fm_fuse_uring_ent_in_out) == 32, "fuse_uring_ent_in_out layout");
+_Static_assert(sizeof(struct fm_fuse_uring_req_header) == 288, "fuse_uring_req_header layout");
+_Static_assert(sizeof(struct fm_fuse_uring_cmd_req) == 24, "fuse_uring_cmd_req layout");
 
 /*
  * For unit tests and fuzzing, not for production: a session that is not mounted and has no

@@ -186,6 +186,7 @@ int fm_vol_mount(const char *backing_dir, const char *mount_point,
 	fopts.allow_other = true;
 	fopts.default_permissions = true;
 	fopts.want_passthrough = v->cache != FM_CACHE_DIRECT;
+	fopts.want_uring = opts && opts->transport == FM_TRANSPORT_URING;
 	r = fm_fuse_mount(v->mount_point, &fopts, &fm_frontend_ops, v->fe, &v->session);
 	if (r < 0)
 		goto destroy_core;
@@ -238,6 +239,24 @@ const char *fm_vol_mount_point(const struct fm_vol *v)
 const char *fm_vol_backing_dir(const struct fm_vol *v)
 {
 	return v->backing_dir;
+}
+
+int fm_vol_transport_parse(const char *name, enum fm_transport *out)
+{
+	if (!name || !out)
+		return -EINVAL;
+	if (strcmp(name, "dev") == 0)
+		*out = FM_TRANSPORT_DEV;
+	else if (strcmp(name, "uring") == 0)
+		*out = FM_TRANSPORT_URING;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void fm_vol_transport_describe(const struct fm_vol *v, char *buf, size_t cap)
+{
+	fm_fuse_session_transport(v->session, buf, cap);
 }
 
 int fm_vol_cache_policy_parse(const char *name, enum fm_cache_policy *out)

@@ -24,11 +24,20 @@ enum fm_cache_policy {
 	FM_CACHE_CACHED,
 };
 
+/* How the volume talks to the kernel (docs/volume.md, "Threads"). */
+enum fm_transport {
+	FM_TRANSPORT_DEV = 0, /* worker threads reading /dev/fuse */
+	/* FUSE over io_uring, one ring thread per CPU, when the kernel offers it (its module
+	 * parameter fuse.enable_uring, read at mount); otherwise /dev/fuse. */
+	FM_TRANSPORT_URING,
+};
+
 struct fm_vol_options {
 	FLT_FILESYSTEM_TYPE fs_type; /* reported to filters; 0 means FLT_FSTYPE_NTFS */
 	unsigned int nthreads;	     /* FUSE worker threads; 0 = default */
 	size_t fiber_stack;	     /* stack of the fibers requests run on; 0 = 256 KiB */
 	enum fm_cache_policy cache;
+	enum fm_transport transport;
 };
 
 /*
@@ -59,5 +68,10 @@ int fm_vol_cache_policy_parse(const char *name, enum fm_cache_policy *out);
  * "cached, ...".
  */
 void fm_vol_cache_describe(const struct fm_vol *v, char *buf, size_t cap);
+
+/* "dev"/"uring" from a name; -EINVAL for another. */
+int fm_vol_transport_parse(const char *name, enum fm_transport *out);
+/* The transport actually in use: "io_uring (2 queues)", "/dev/fuse", ... (fltmc volumes). */
+void fm_vol_transport_describe(const struct fm_vol *v, char *buf, size_t cap);
 
 #endif

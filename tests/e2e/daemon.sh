@@ -22,7 +22,7 @@ fm_is "and no filter rows" "$(printf '%s\n' "$FM_OUT" | grep -c .)" 2
 fm_ok "fltmc instances on an empty system" fm_fltmc instances
 fm_like "prints its header" "$FM_OUT" "^Filter +Volume Name +Altitude +Instance Name +Frame$"
 fm_ok "fltmc volumes on an empty system" fm_fltmc volumes
-fm_like "prints its header" "$FM_OUT" "^Dos Name +Volume Name +FileSystem +Status +Backing +Cache$"
+fm_like "prints its header" "$FM_OUT" "^Dos Name +Volume Name +FileSystem +Status +Backing +Cache +Transport$"
 
 fm_run timeout 10 "$FM_FLTMGRD" --root "$FM_ROOT"
 fm_is "a second fltmgrd on the same root exits 1" "$FM_RC" 1

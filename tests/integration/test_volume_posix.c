@@ -1723,9 +1723,76 @@ static void t_backing_matches_native(void)
 	TAP_EQ_INT(d2, 0);
 }
 
+/*
+ * FM_POSIX_TRANSPORT=uring: the volume serves requests over io_uring.  The kernel offers it
+ * only while its module parameter is Y when the volume mounts (a connection keeps it): the
+ * test sets Y for the mount and puts the old value back right after it, and on a timeout.
+ */
+#define URING_PARAM "/sys/module/fuse/parameters/enable_uring"
+static char uring_saved; /* the parameter's value before, or 0 when untouched */
+
+static int uring_param_set(char c)
+{
+	int fd = open(URING_PARAM, O_WRONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, &c, 1) != 1)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static void uring_param_restore(void)
+{
+	if (uring_saved)
+		uring_param_set(uring_saved);
+	uring_saved = 0;
+}
+
+/* 1: set to Y (saved); 0: skip (reason printed); -1: error. */
+static int uring_param_enable(void)
+{
+	char v = 0, dis = '0';
+	int fd = open(URING_PARAM, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0) {
+		tap_skip("volume posix over io_uring",
+			 "no " URING_PARAM " (kernel without FUSE io_uring)");
+		return 0;
+	}
+	r = (int)read(fd, &v, 1);
+	close(fd);
+	fd = open("/proc/sys/kernel/io_uring_disabled", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &dis, 1) != 1)
+			dis = '0';
+		close(fd);
+	}
+	if (dis != '0') {
+		tap_skip("volume posix over io_uring", "kernel.io_uring_disabled is set");
+		return 0;
+	}
+	if (r != 1 || (v != 'Y' && v != 'N'))
+		return -1;
+	uring_saved = v;
+	return uring_param_set('Y') < 0 ? -1 : 1;
+}
+
+static void t_transport(void)
+{
+	char t[96];
+
+	fm_vol_transport_describe(vol, t, sizeof(t));
+	printf("# transport: %s\n", t);
+	TAP_CHECK(strncmp(t, "io_uring (", 10) == 0);
+}
+
 static void on_timeout(int sig)
 {
 	(void)sig;
+	uring_param_restore();
 	if (volpath[0])
 		umount2(volpath, MNT_DETACH);
 	printf("Bail out! timed out\n");
@@ -1837,13 +1904,32 @@ int main(void)
 		rm_rf(base);
 		return 1;
 	}
+	if (getenv("FM_POSIX_TRANSPORT") &&
+	    fm_vol_transport_parse(getenv("FM_POSIX_TRANSPORT"), &vopts.transport) < 0) {
+		printf("Bail out! FM_POSIX_TRANSPORT: unknown transport\n");
+		rm_rf(base);
+		return 1;
+	}
+	if (vopts.transport == FM_TRANSPORT_URING) {
+		r = uring_param_enable();
+		if (r <= 0) {
+			if (r < 0)
+				printf("Bail out! cannot set %s\n", URING_PARAM);
+			fm_core_shutdown();
+			rm_rf(base);
+			return r < 0 ? 1 : tap_done();
+		}
+	}
 	r = fm_vol_mount(volpath, NULL, &vopts, &vol);
+	uring_param_restore();
 	if (r < 0) {
 		printf("Bail out! fm_vol_mount: %s\n", strerror(-r));
 		rm_rf(base);
 		return 1;
 	}
 	TAP_RUN(t_mounted);
+	if (vopts.transport == FM_TRANSPORT_URING)
+		TAP_RUN(t_transport);
 	TAP_RUN(t_script_ran);
 	compare_sections();
 	TAP_RUN(t_permissions);
