@@ -56,8 +56,18 @@
 /* Finished fibers kept for reuse, and spare request/scratch buffers kept per session. */
 #define IDLE_FIBERS 64
 #define SPARE_BUFS 8
-/* Entries each io_uring queue registers (see "Threads" in docs/volume.md). */
-#define URING_ENTRIES 8
+/*
+ * Entries each io_uring queue registers at first; when fewer than URING_LOW are left with the
+ * kernel (the others hold requests, suspended ones included) it registers URING_GROW more, up
+ * to URING_MAX (see "The io_uring transport" in docs/volume.md).
+ */
+#define URING_ENTRIES 32
+#define URING_LOW 16
+#define URING_GROW 32
+#define URING_MAX 1024
+/* Submission queue of a ring (refilled as often as needed); its completion queue holds one
+ * completion per entry and the wake-up read. */
+#define URING_SQ 64
 /* How long INIT waits for the ring threads to set up, then to register. */
 #define URING_START_MS 5000
 /* user_data of a ring thread's eventfd read (entries use their address). */
@@ -122,7 +132,7 @@ struct worker {
 
 /*
  * FUSE over io_uring.  One queue per possible CPU, each served by a ring thread pinned to that
- * CPU with its own io_uring, on which it keeps URING_ENTRIES entries registered.  The kernel
+ * CPU with its own io_uring, on which it keeps entries registered.  The kernel
  * queues a request on the queue of the CPU its caller runs on and completes one of that
  * queue's commands with it, in the ring thread (task work), so the request, its handling and
  * the reply stay on that CPU.  The ring thread rebuilds the classic message and hands it to
@@ -152,7 +162,10 @@ struct ring_q {
 	int efd;	  /* eventfd: replies were queued, or the session stops */
 	uint64_t efd_val; /* the eventfd read's buffer */
 	struct fm_uring ring;
-	struct ring_ent ents[URING_ENTRIES];
+	struct ring_ent **ents; /* nents of cap; grown by the ring thread only */
+	unsigned int nents, cap;
+	unsigned int nfree; /* entries the kernel has, waiting for a request (ring thread) */
+	size_t payload;	    /* each entry's payload buffer */
 	_Atomic(struct ring_ent *) done; /* replies made on other threads: a lock-free stack */
 	struct ring_ent *local;		 /* replies made on the ring thread (ring thread only) */
 	struct worker w;		 /* request and scratch buffers, as a worker's */
@@ -1997,7 +2010,13 @@ static void ring_prep_cmd(struct ring_q *q, struct ring_ent *e, uint32_t cmd_op)
 {
 	struct io_uring_sqe *sqe = fm_uring_get_sqe(&q->ring);
 	struct fm_fuse_uring_cmd_req *cr;
+	int res;
 
+	if (!sqe) {
+		/* Full: hand what is there to the kernel, which makes room at once. */
+		res = fm_uring_submit(&q->ring, false);
+		sqe = res < 0 ? NULL : fm_uring_get_sqe(&q->ring);
+	}
 	if (!sqe) {
 		fm_log(FM_LOG_ERROR, TAG, "ring %u: submission queue full; entry lost", q->qid);
 		e->dead = true;
@@ -2016,6 +2035,7 @@ static void ring_prep_cmd(struct ring_q *q, struct ring_ent *e, uint32_t cmd_op)
 	cr->commit_id = cmd_op == FM_FUSE_URING_CMD_COMMIT_AND_FETCH ? e->commit_id : 0;
 	e->last_cmd = cmd_op;
 	e->busy = false;
+	q->nfree++;
 }
 
 /* Keep a read on the eventfd, whose completion wakes the thread for queued replies. */
@@ -2023,6 +2043,8 @@ static void ring_arm_wake(struct ring_q *q)
 {
 	struct io_uring_sqe *sqe = fm_uring_get_sqe(&q->ring);
 
+	if (!sqe && fm_uring_submit(&q->ring, false) == 0)
+		sqe = fm_uring_get_sqe(&q->ring);
 	if (!sqe) {
 		fm_log(FM_LOG_ERROR, TAG, "ring %u: no room for its wake-up read", q->qid);
 		return;
@@ -2032,6 +2054,62 @@ static void ring_arm_wake(struct ring_q *q)
 	sqe->addr = (uintptr_t)&q->efd_val;
 	sqe->len = sizeof(q->efd_val);
 	sqe->user_data = URING_WAKE_TAG;
+}
+
+/*
+ * Add up to n entries to the queue (not registered yet); returns how many.  The payload
+ * buffers are only touched where the kernel writes, so a large one costs address space.
+ */
+static unsigned int ring_new_entries(struct ring_q *q, unsigned int n)
+{
+	unsigned int added = 0;
+
+	while (added < n && q->nents < URING_MAX) {
+		struct ring_ent *e;
+
+		if (q->nents == q->cap) {
+			unsigned int cap = q->cap ? q->cap * 2 : URING_ENTRIES;
+			struct ring_ent **ents = fm_realloc(q->ents, cap * sizeof(*ents));
+
+			if (!ents)
+				break;
+			q->ents = ents;
+			q->cap = cap;
+		}
+		e = fm_calloc(1, sizeof(*e));
+		if (!e)
+			break;
+		e->hdr = fm_calloc(1, sizeof(*e->hdr));
+		e->payload = fm_malloc(q->payload);
+		if (!e->hdr || !e->payload) {
+			fm_free(e->hdr);
+			fm_free(e->payload);
+			fm_free(e);
+			break;
+		}
+		e->q = q;
+		e->iov[0].iov_base = e->hdr;
+		e->iov[0].iov_len = sizeof(*e->hdr);
+		e->iov[1].iov_base = e->payload;
+		e->iov[1].iov_len = q->payload;
+		q->ents[q->nents++] = e;
+		added++;
+	}
+	return added;
+}
+
+/* Keep entries with the kernel: requests that come while none is there wait for a commit. */
+static void ring_grow(struct ring_q *q)
+{
+	unsigned int first = q->nents, i, n;
+
+	if (q->nfree >= URING_LOW || q->nents >= URING_MAX)
+		return;
+	n = ring_new_entries(q, URING_GROW);
+	for (i = first; i < first + n; i++)
+		ring_prep_cmd(q, q->ents[i], FM_FUSE_URING_CMD_REGISTER);
+	if (n)
+		fm_log(FM_LOG_DEBUG, TAG, "ring %u: %u entries", q->qid, q->nents);
 }
 
 /* Submit a commit for every reply made since the last time. */
@@ -2074,6 +2152,7 @@ static void ring_serve(struct ring_q *q, struct ring_ent *e)
 	payload_sz = e->hdr->ring_ent_in_out.payload_sz;
 	e->commit_id = e->hdr->ring_ent_in_out.commit_id;
 	e->busy = true;
+	q->nfree--;
 	if (ih.len < sizeof(ih) || payload_sz > e->iov[1].iov_len ||
 	    ih.len - sizeof(ih) < payload_sz ||
 	    (op_sz = ih.len - sizeof(ih) - payload_sz) > sizeof(e->hdr->op_in) ||
@@ -2099,6 +2178,7 @@ static void ring_serve(struct ring_q *q, struct ring_ent *e)
 /* The kernel gave `e` back with an error instead of a request. */
 static void ring_entry_error(struct ring_q *q, struct ring_ent *e, int res)
 {
+	q->nfree--;
 	/*
 	 * ENOENT: the commit named a request the kernel no longer has; the entry stays with
 	 * the kernel's dead one, so register the buffers again as a new entry.  The connection
@@ -2158,7 +2238,7 @@ static void *ring_main(void *arg)
 		fm_log(FM_LOG_DEBUG, TAG, "ring %u: cannot pin to its CPU: %s", q->qid,
 		       strerror(errno));
 	/* The ring is created here: it is single-issuer, and completions go to this thread. */
-	res = fm_uring_init(&q->ring, URING_ENTRIES + 2);
+	res = fm_uring_init(&q->ring, URING_SQ, 2 * URING_MAX);
 	ring_set_state(q, res < 0 ? RING_FAILED : RING_READY, res);
 	if (res < 0)
 		return NULL;
@@ -2170,8 +2250,8 @@ static void *ring_main(void *arg)
 	if (go < 0)
 		goto out;
 
-	for (i = 0; i < URING_ENTRIES; i++)
-		ring_prep_cmd(q, &q->ents[i], FM_FUSE_URING_CMD_REGISTER);
+	for (i = 0; i < q->nents; i++)
+		ring_prep_cmd(q, q->ents[i], FM_FUSE_URING_CMD_REGISTER);
 	ring_arm_wake(q);
 	res = fm_uring_submit(&q->ring, false);
 	if (res == 0)
@@ -2204,6 +2284,8 @@ static void *ring_main(void *arg)
 				ring_entry_error(q, e, res);
 			}
 		}
+		if (!stop)
+			ring_grow(q);
 	}
 out:
 	/* Closing the ring cancels the commands the kernel still holds. */
@@ -2284,10 +2366,12 @@ static void uring_free(struct fm_fuse_session *s)
 	for (i = 0; i < s->nqueues; i++) {
 		struct ring_q *q = &s->queues[i];
 
-		for (j = 0; j < URING_ENTRIES; j++) {
-			fm_free(q->ents[j].hdr);
-			fm_free(q->ents[j].payload);
+		for (j = 0; j < q->nents; j++) {
+			fm_free(q->ents[j]->hdr);
+			fm_free(q->ents[j]->payload);
+			fm_free(q->ents[j]);
 		}
+		fm_free(q->ents);
 		fm_free(q->w.buf);
 		fm_free(q->w.scratch);
 		if (q->efd >= 0)
@@ -2305,7 +2389,7 @@ static void uring_free(struct fm_fuse_session *s)
  */
 static int uring_prepare(struct fm_fuse_session *s, size_t payload)
 {
-	unsigned int i, j, n = possible_cpus();
+	unsigned int i, n = possible_cpus();
 	sigset_t all, old;
 	int res = 0;
 
@@ -2329,21 +2413,9 @@ static int uring_prepare(struct fm_fuse_session *s, size_t payload)
 		q->w.buf = fm_malloc(s->buf_size);
 		if (!q->w.buf)
 			res = -ENOMEM;
-		for (j = 0; j < URING_ENTRIES && res == 0; j++) {
-			struct ring_ent *e = &q->ents[j];
-
-			e->q = q;
-			e->hdr = fm_calloc(1, sizeof(*e->hdr));
-			e->payload = fm_malloc(payload);
-			if (!e->hdr || !e->payload) {
-				res = -ENOMEM;
-				break;
-			}
-			e->iov[0].iov_base = e->hdr;
-			e->iov[0].iov_len = sizeof(*e->hdr);
-			e->iov[1].iov_base = e->payload;
-			e->iov[1].iov_len = payload;
-		}
+		q->payload = payload;
+		if (res == 0 && ring_new_entries(q, URING_ENTRIES) < URING_ENTRIES)
+			res = -ENOMEM;
 		if (res == 0) {
 			/* As workers: every signal blocked but the faults. */
 			sigfillset(&all);

@@ -37,12 +37,13 @@ static void unmap(struct fm_uring *r)
 	r->sq_map = NULL;
 }
 
-int fm_uring_init(struct fm_uring *r, unsigned int entries)
+int fm_uring_init(struct fm_uring *r, unsigned int entries, unsigned int cq_entries)
 {
 	/* Single issuer and cooperative task work where the kernel knows them (5.19, 6.0). */
 	static const unsigned int flag_sets[] = {
-	    IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
-	    IORING_SETUP_SQE128,
+	    IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
+		IORING_SETUP_COOP_TASKRUN,
+	    IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE,
 	};
 	struct io_uring_params p;
 	char *sq, *cq;
@@ -54,6 +55,7 @@ int fm_uring_init(struct fm_uring *r, unsigned int entries)
 	for (i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
 		memset(&p, 0, sizeof(p));
 		p.flags = flag_sets[i];
+		p.cq_entries = cq_entries;
 		fd = uring_setup(entries, &p);
 		if (fd != -EINVAL)
 			break;

@@ -29,8 +29,11 @@ struct fm_uring {
 	size_t sq_map_len, cq_map_len, sqes_len;
 };
 
-/* 0 or -errno (-EPERM / -ENOSYS: io_uring disabled or missing). */
-int fm_uring_init(struct fm_uring *r, unsigned int entries);
+/*
+ * A ring of `entries` submission slots and room for `cq_entries` completions not consumed
+ * yet.  0 or -errno (-EPERM / -ENOSYS: io_uring disabled or missing).
+ */
+int fm_uring_init(struct fm_uring *r, unsigned int entries, unsigned int cq_entries);
 void fm_uring_fini(struct fm_uring *r);
 
 /* A zeroed 128-byte SQE to fill, or NULL when the submission queue is full. */

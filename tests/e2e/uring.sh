@@ -117,6 +117,40 @@ fi
 fm_ok "unload xorcrypt" fm_fltmc unload xorcrypt
 fm_ok "unmount the second ring volume" fm_fltmc unmount "$mnt"
 
+# ---- pended operations on a ring volume: each keeps its entry, the queues grow ----
+held=$FM_T/held
+nproc=${URING_FIBER_NPROC:-2}
+nthreads=${URING_FIBER_NTHREADS:-60}
+total=$((nproc * nthreads))
+mkdir -p "$held"
+mkdir $(for i in $(seq 0 $((total - 1))); do echo "$held/d$i"; done)
+for i in $(seq 0 $((total - 1))); do echo payload >"$held/d$i/held$i"; done
+echo go >"$held/release-now"
+echo plain >"$held/plain"
+mount_with_param Y "$held" --transport uring
+fm_is "mount a ring volume for pended operations" "$FM_RC" 0
+fm_ok "register fx_hold" fm_fltmc register fx_hold "$FM_BUILD/tests/fixtures/fx_hold.so" \
+	--altitude 300000
+fm_ok "load it" fm_fltmc load fx_hold
+log="$FM_ROOT/fltmgrd.log"
+base=$(grep -ac 'hold: held' "$log")
+"$FM_BUILD/tests/e2e/manyops" "$held" "$nproc" "$nthreads" >"$FM_T/manyops.out" 2>&1 &
+ops=$!
+for i in $(seq 600); do
+	[ "$(grep -ac 'hold: held' "$log")" -ge $((base + total)) ] && break
+	sleep 0.1
+done
+fm_is "all $total operations are pended by the filter, each holding a ring entry" \
+	"$(($(grep -ac 'hold: held' "$log") - base))" "$total"
+fm_is "the volume still serves other requests meanwhile" "$(timeout 10 cat "$held/plain")" "plain"
+fm_ok "an open that releases them" timeout 10 cat "$held/release-now"
+fm_ok "every operation completes" timeout 60 tail --pid="$ops" -f /dev/null
+kill -KILL "$ops" 2>/dev/null
+wait "$ops"
+fm_is "every process saw the right outcome" "$(tail -1 "$FM_T/manyops.out")" "ok=$total bad=0"
+fm_ok "unload fx_hold" fm_fltmc unload fx_hold
+fm_ok "unmount" fm_fltmc unmount "$held"
+
 # ---- fallback: io_uring asked for, not offered ----
 fall=$FM_T/fall
 mkdir -p "$fall/work"
