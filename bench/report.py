@@ -31,12 +31,15 @@ def main():
     workloads += ["fio_%s_" + w for w in ("seqread", "randread4k", "seqwrite")]
     for w in workloads:
         short = w.replace("%s_", "")
-        for ours in ("fm0", "fm1", "fm4", "fm1c", "xor", "xorc"):
+        for ours in ("fm0", "fm1", "fm4", "fm1c", "fm0u", "fm1u", "xor", "xorc"):
             ratio("%s_vs_native_%s" % (ours, short), w % ours, w % "native")
             ratio("%s_vs_ptll_%s" % (ours, short), w % ours, w % "ptll")
         ratio("ptll_vs_native_%s" % short, w % "ptll", w % "native")
         # Throughput of 4 filters over 1: >= 0.91 means 4 cost at most 10% more than 1.
         ratio("fm4_vs_fm1_%s" % short, w % "fm4", w % "fm1")
+        # What the io_uring transport gains over /dev/fuse (> 1: faster).
+        ratio("fm1u_vs_fm1_%s" % short, w % "fm1u", w % "fm1")
+        ratio("fm0u_vs_fm0_%s" % short, w % "fm0u", w % "fm0")
     if "dispatch_read_ns_per_filter_4" in figs:
         # The target, <= 30 ns per no-op filter: the measured cost over 30 ns.
         ratios["dispatch_ns_per_filter_vs_target_30ns"] = round(

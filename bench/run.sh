@@ -19,7 +19,7 @@ BENCH_DISPATCH_ROUNDS=${BENCH_DISPATCH_ROUNDS:-3}
 BENCH_SEQ_SIZE=${BENCH_SEQ_SIZE:-1g}
 BENCH_RAND_RUNTIME=${BENCH_RAND_RUNTIME:-5}
 BENCH_RAND_JOBS=${BENCH_RAND_JOBS:-4}
-BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4 fm1c xor xorc}
+BENCH_TARGETS=${BENCH_TARGETS:-native ptll fm0 fm1 fm4 fm1c fm0u fm1u xor xorc}
 BENCH_FIO=${BENCH_FIO:-1}
 BENCH_STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-300}
 BENCH_WALK_FILES=${BENCH_WALK_FILES:-1000000}
@@ -116,6 +116,7 @@ detach_loops() {
 cleanup() {
 	local rc=$? mp pid
 	trap - EXIT INT TERM HUP
+	uring_param_restore
 	for pid in $STEP_PID $STRACE_PID; do
 		stop_pid "$pid"
 	done
@@ -525,13 +526,20 @@ run_fm() {
 	# shellcheck disable=SC2086
 	fltmc mount "$DATA" "$mp" ${FM_MOUNT_OPTS:-} >/dev/null || {
 		note "fltmc mount failed: $(tail -5 "$T/fltmgrd.out")"
+		${FM_AFTER_MOUNT:-true}
 		return 0
 	}
+	${FM_AFTER_MOUNT:-true}
 	got=$(fltmc instances | grep -cE "benchnoop|xorcrypt")
 	[ "$got" -eq $# ] || note "$label: expected $# attached instances, fltmc instances lists $got"
-	note "$label: cache policy: $(fltmc volumes | awk -v m="$mp" '$1 == m' | sed 's/.*)  *//')"
+	note "$label: volume: $(fltmc volumes | awk -v m="$mp" '$1 == m' | tr -s ' ')"
 	run_workloads "$label" "$mp"
-	count_requests "$label" "$mp" "$DPID"
+	if [ -n "${FM_AFTER_MOUNT:-}" ]; then
+		# strace counts read(2)s of /dev/fuse; requests from a ring are not read(2)s.
+		note "$label: FUSE requests not counted (io_uring transport)"
+	else
+		count_requests "$label" "$mp" "$DPID"
+	fi
 	fltmc unmount "$mp" >/dev/null || umount "$mp" || umount -l "$mp"
 }
 
@@ -599,6 +607,33 @@ PY
 	fi
 }
 
+# FUSE over io_uring is offered by the kernel only while the fuse module's enable_uring
+# parameter is Y (N by default); the kernel reads it when a volume mounts, and a connection
+# keeps io_uring once it has it. The *u targets turn it on just around their mount and the
+# driver restores the saved value as soon as they are mounted, and on exit.
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+URING_SAVED=
+uring_param_set() {
+	[ -w "$URING_PARAM" ] || return 1
+	[ -n "$URING_SAVED" ] || URING_SAVED=$(cat "$URING_PARAM")
+	echo Y >"$URING_PARAM" 2>/dev/null
+}
+uring_param_restore() {
+	[ -n "$URING_SAVED" ] || return 0
+	echo "$URING_SAVED" >"$URING_PARAM" 2>/dev/null
+	URING_SAVED=
+}
+
+# run_uring LABEL SERVICE...: run_fm on a volume mounted with --transport uring.
+run_uring() {
+	if ! uring_param_set; then
+		note "$1: $URING_PARAM not writable (kernel without FUSE over io_uring?); skipped"
+		return 0
+	fi
+	FM_MOUNT_OPTS="--transport uring" FM_AFTER_MOUNT=uring_param_restore run_fm "$@"
+	uring_param_restore
+}
+
 # run_target LABEL CMD...: CMD on the target's own backing directory.
 run_target() {
 	local label=$1
@@ -622,6 +657,9 @@ for t in $BENCH_TARGETS; do
 	fm4) run_target fm4 run_fm fm4 benchnoop1 benchnoop2 benchnoop3 benchnoop4 ;;
 	# fm1c: fm1 through the page cache (--cache cached, as xorc).
 	fm1c) FM_MOUNT_OPTS="--cache cached" run_target fm1c run_fm fm1c benchnoop1 ;;
+	# fm0u, fm1u: fm0 and fm1 over FUSE over io_uring (one queue per CPU) instead of /dev/fuse.
+	fm0u) run_target fm0u run_uring fm0u ;;
+	fm1u) run_target fm1u run_uring fm1u benchnoop1 ;;
 	xor | xorc)
 		# xorc: the same through the page cache (--cache cached: paging I/O to the filter).
 		if [ -f "$BUILD/filters/xorcrypt.so" ]; then
