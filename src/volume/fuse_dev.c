@@ -2287,6 +2287,10 @@ static void *ring_main(void *arg)
 		if (!stop)
 			ring_grow(q);
 	}
+	/* Replies made before the session stopped still reach the kernel. */
+	ring_flush_local(q);
+	if (q->ring.to_submit)
+		fm_uring_submit(&q->ring, false);
 out:
 	/* Closing the ring cancels the commands the kernel still holds. */
 	fm_uring_fini(&q->ring);

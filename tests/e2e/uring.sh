@@ -148,6 +148,17 @@ fm_ok "every operation completes" timeout 60 tail --pid="$ops" -f /dev/null
 kill -KILL "$ops" 2>/dev/null
 wait "$ops"
 fm_is "every process saw the right outcome" "$(tail -1 "$FM_T/manyops.out")" "ok=$total bad=0"
+# FUSE_INTERRUPT comes on /dev/fuse while the request came through the ring: a killed process's
+# pended open is still cancelled.
+n=$(grep -ac 'hold: held' "$log")
+cat "$held/d0/held0" >/dev/null 2>&1 &
+reader=$!
+for i in $(seq 100); do [ "$(grep -ac 'hold: held' "$log")" -gt "$n" ] && break; sleep 0.1; done
+kill -KILL "$reader"
+wait "$reader" 2>/dev/null
+for i in $(seq 50); do grep -aq "hold: canceled an open of pid $reader" "$log" && break; sleep 0.1; done
+fm_like "a killed process's pended open is cancelled (interrupt of a ring request)" \
+	"$(cat "$log")" "hold: canceled an open of pid $reader"
 fm_ok "unload fx_hold" fm_fltmc unload fx_hold
 fm_ok "unmount" fm_fltmc unmount "$held"
 
