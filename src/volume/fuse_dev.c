@@ -149,8 +149,6 @@ struct ring_ent {
 	struct iovec iov[2];   /* what REGISTER names: header, payload */
 	uint64_t commit_id;    /* the unique of the request it holds */
 	uint32_t last_cmd;     /* the command it was last submitted with (ring thread only) */
-	bool busy;	       /* holds a request (ring thread only) */
-	bool dead;	       /* the kernel gave it back for good (ring thread only) */
 	struct ring_ent *next; /* on a queue's done stack or local list */
 };
 
@@ -2019,7 +2017,6 @@ static void ring_prep_cmd(struct ring_q *q, struct ring_ent *e, uint32_t cmd_op)
 	}
 	if (!sqe) {
 		fm_log(FM_LOG_ERROR, TAG, "ring %u: submission queue full; entry lost", q->qid);
-		e->dead = true;
 		return;
 	}
 	sqe->opcode = IORING_OP_URING_CMD;
@@ -2034,7 +2031,6 @@ static void ring_prep_cmd(struct ring_q *q, struct ring_ent *e, uint32_t cmd_op)
 	cr->qid = (uint16_t)q->qid;
 	cr->commit_id = cmd_op == FM_FUSE_URING_CMD_COMMIT_AND_FETCH ? e->commit_id : 0;
 	e->last_cmd = cmd_op;
-	e->busy = false;
 	q->nfree++;
 }
 
@@ -2151,7 +2147,6 @@ static void ring_serve(struct ring_q *q, struct ring_ent *e)
 	memcpy(&ih, e->hdr->in_out, sizeof(ih));
 	payload_sz = e->hdr->ring_ent_in_out.payload_sz;
 	e->commit_id = e->hdr->ring_ent_in_out.commit_id;
-	e->busy = true;
 	q->nfree--;
 	if (ih.len < sizeof(ih) || payload_sz > e->iov[1].iov_len ||
 	    ih.len - sizeof(ih) < payload_sz ||
@@ -2180,8 +2175,8 @@ static void ring_entry_error(struct ring_q *q, struct ring_ent *e, int res)
 {
 	q->nfree--;
 	/*
-	 * ENOENT: the commit named a request the kernel no longer has; the entry stays with
-	 * the kernel's dead one, so register the buffers again as a new entry.  The connection
+	 * ENOENT: the commit named a request the kernel no longer has, and the kernel's side of
+	 * the entry stays unusable: register the buffers again as a new entry.  The connection
 	 * ending (ENOTCONN, ECONNABORTED) or the ring closing (ECANCELED) retires it.
 	 */
 	if (res == -ENOENT && e->last_cmd == FM_FUSE_URING_CMD_COMMIT_AND_FETCH) {
@@ -2192,7 +2187,6 @@ static void ring_entry_error(struct ring_q *q, struct ring_ent *e, int res)
 	}
 	if (res != -ENOTCONN && res != -ECONNABORTED && res != -ECANCELED)
 		fm_log(FM_LOG_WARN, TAG, "ring %u: entry returned %s", q->qid, strerror(-res));
-	e->dead = true;
 }
 
 static void ring_set_state(struct ring_q *q, int state, int err)
