@@ -606,7 +606,8 @@ BOOL fl_find_close(struct fl_obj *o)
 	return TRUE;
 }
 
-HRESULT fm_fltlib_volume_backing(HANDLE hVolumeFind, char *buf, size_t cap)
+/* Column `col` of the row FilterVolumeFindFirst/Next returned last (our extra columns). */
+static HRESULT volume_cell(HANDLE hVolumeFind, int col, char *buf, size_t cap)
 {
 	struct fl_find *f = (struct fl_find *)fl_obj_of(hVolumeFind, FL_FIND);
 
@@ -616,36 +617,23 @@ HRESULT fm_fltlib_volume_backing(HANDLE hVolumeFind, char *buf, size_t cap)
 		return E_INVALIDARG;
 	if (f->next <= 1)
 		return HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS);
-	snprintf(buf, cap, "%s", cell(f, f->next - 1, 4));
+	snprintf(buf, cap, "%s", cell(f, f->next - 1, col));
 	return S_OK;
+}
+
+HRESULT fm_fltlib_volume_backing(HANDLE hVolumeFind, char *buf, size_t cap)
+{
+	return volume_cell(hVolumeFind, 4, buf, cap);
 }
 
 HRESULT fm_fltlib_volume_cache(HANDLE hVolumeFind, char *buf, size_t cap)
 {
-	struct fl_find *f = (struct fl_find *)fl_obj_of(hVolumeFind, FL_FIND);
-
-	if (!f || f->what != FL_FIND_VOLUMES)
-		return E_HANDLE;
-	if (!buf || !cap)
-		return E_INVALIDARG;
-	if (f->next <= 1)
-		return HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS);
-	snprintf(buf, cap, "%s", cell(f, f->next - 1, 5));
-	return S_OK;
+	return volume_cell(hVolumeFind, 5, buf, cap);
 }
 
 HRESULT fm_fltlib_volume_transport(HANDLE hVolumeFind, char *buf, size_t cap)
 {
-	struct fl_find *f = (struct fl_find *)fl_obj_of(hVolumeFind, FL_FIND);
-
-	if (!f || f->what != FL_FIND_VOLUMES)
-		return E_HANDLE;
-	if (!buf || !cap)
-		return E_INVALIDARG;
-	if (f->next <= 1)
-		return HRESULT_FROM_WIN32(ERROR_NO_MORE_ITEMS);
-	snprintf(buf, cap, "%s", cell(f, f->next - 1, 6));
-	return S_OK;
+	return volume_cell(hVolumeFind, 6, buf, cap);
 }
 
 static HRESULT find_close(HANDLE h, enum fl_find_what what)

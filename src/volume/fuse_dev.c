@@ -2385,10 +2385,31 @@ static void uring_free(struct fm_fuse_session *s)
  * with its ring set up and its entries' buffers (payload: the connection's largest argument),
  * waiting to register.  0, or -errno with nothing left behind: the reply then does without.
  */
+/*
+ * Start a thread that serves requests (a /dev/fuse worker, a ring thread) with every signal
+ * blocked but the faults: the process's handlers run in its own threads, and a fault (a filter
+ * crashing in a callback) must reach the daemon's crash report rather than kill silently.
+ * 0 or -errno.
+ */
+static int start_serving_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int res;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	res = -pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return res;
+}
+
 static int uring_prepare(struct fm_fuse_session *s, size_t payload)
 {
 	unsigned int i, n = possible_cpus();
-	sigset_t all, old;
 	int res = 0;
 
 	s->queues = fm_calloc(n, sizeof(*s->queues));
@@ -2415,15 +2436,7 @@ static int uring_prepare(struct fm_fuse_session *s, size_t payload)
 		if (res == 0 && ring_new_entries(q, URING_ENTRIES) < URING_ENTRIES)
 			res = -ENOMEM;
 		if (res == 0) {
-			/* As workers: every signal blocked but the faults. */
-			sigfillset(&all);
-			sigdelset(&all, SIGSEGV);
-			sigdelset(&all, SIGBUS);
-			sigdelset(&all, SIGILL);
-			sigdelset(&all, SIGFPE);
-			pthread_sigmask(SIG_SETMASK, &all, &old);
-			res = -pthread_create(&q->thread, NULL, ring_main, q);
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			res = start_serving_thread(&q->thread, ring_main, q);
 			q->started = res == 0;
 		}
 	}
@@ -2707,7 +2720,6 @@ static bool stop_session(struct fm_fuse_session *s)
  */
 static int add_worker(struct fm_fuse_session *s)
 {
-	sigset_t all, old;
 	struct worker *w;
 	unsigned int i;
 	int res = 0;
@@ -2743,17 +2755,7 @@ static int add_worker(struct fm_fuse_session *s)
 		w->fd = fd >= 0 ? fd : s->fd;
 	}
 	if (res == 0) {
-		/* Workers block every signal but the faults: the process's handlers run in its own
-		 * threads, and a fault (a filter crashing in a callback) must reach the daemon's
-		 * crash report rather than kill silently. */
-		sigfillset(&all);
-		sigdelset(&all, SIGSEGV);
-		sigdelset(&all, SIGBUS);
-		sigdelset(&all, SIGILL);
-		sigdelset(&all, SIGFPE);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		res = -pthread_create(&w->thread, NULL, worker_main, w);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		res = start_serving_thread(&w->thread, worker_main, w);
 	}
 
 	pthread_mutex_lock(&s->lock);
