@@ -1583,20 +1583,9 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 			fd = -errno;
 	}
 	creds_leave(lw, &cr);
-	if (fd >= 0 && pfd >= 0) {
-		/*
-		 * Whether the open went through a final symbolic link: the file is then not
-		 * (parent, name), and its real name is unknown until a lookup finds it.
-		 */
-		struct stat lst, fst;
-
-		followed = fstatat(pfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
-			   fstat(fd, &fst) == 0 &&
-			   (lst.st_ino != fst.st_ino || lst.st_dev != fst.st_dev);
-	}
-	if (pfd >= 0)
-		close(pfd);
 	if (fd < 0) {
+		if (pfd >= 0)
+			close(pfd);
 		fm_stream_put(lw, pstream);
 		if (fd == -EEXIST)
 			return fail_status_errno(data, STATUS_OBJECT_NAME_COLLISION, EEXIST);
@@ -1604,8 +1593,23 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
+		if (pfd >= 0)
+			close(pfd);
 		goto fail;
 	}
+	/*
+	 * Whether the open went through a final symbolic link: the file is then not (parent,
+	 * name), and its real name is unknown until a lookup finds it.  What this create made
+	 * (O_EXCL, or mkdir then an O_NOFOLLOW open) never did.
+	 */
+	if (pfd >= 0 && info != FILE_CREATED) {
+		struct stat lst;
+
+		followed = fstatat(pfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			   (lst.st_ino != st.st_ino || lst.st_dev != st.st_dev);
+	}
+	if (pfd >= 0)
+		close(pfd);
 	if (want_dir && !S_ISDIR(st.st_mode)) {
 		r = -ENOTDIR;
 		goto fail;
