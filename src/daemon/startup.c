@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "core/core_i.h"
 #include "core/registry.h"
+#include "volume/volume.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,15 +12,46 @@
 #include <string.h>
 
 /*
- * <root>/volumes.conf: one volume per line, "<backing-dir> [<mount-point>] [fstype=<type>]",
- * '#' starts a comment.  Without a mount point the volume is mounted over its backing directory.
+ * <root>/volumes.conf: one volume per line, "<backing-dir> [<mount-point>] [fstype=<type>]
+ * [cache=auto|cached|direct] [transport=dev|uring]", '#' starts a comment.  Without a mount
+ * point the volume is mounted over its backing directory.
  */
 
 struct vol_line {
 	char backing[4096];
 	char mount_point[4096];
 	char fs_type[16];
+	char cache[16], transport[16];
+	char type_opts[64]; /* what the mount request carries: "TYPE[,cache=P][,transport=T]" */
 };
+
+/* A "key=value" option of a line into `dst`, checked by `valid`; false (msg set) if bad. */
+static bool take_option(const char *tok, size_t keylen, char *dst, size_t cap,
+			bool (*valid)(const char *), const char **msg, const char *bad)
+{
+	const char *val = tok + keylen;
+
+	if (!*val || strlen(val) >= cap || (valid && !valid(val))) {
+		*msg = bad;
+		return false;
+	}
+	snprintf(dst, cap, "%s", val);
+	return true;
+}
+
+static bool cache_ok(const char *v)
+{
+	enum fm_cache_policy p;
+
+	return fm_vol_cache_policy_parse(v, &p) == 0;
+}
+
+static bool transport_ok(const char *v)
+{
+	enum fm_transport t;
+
+	return fm_vol_transport_parse(v, &t) == 0;
+}
 
 /* Parse one line; 0 ok, 1 blank, -EINVAL malformed (msg says why). */
 static int parse_line(char *line, struct vol_line *v, const char **msg)
@@ -31,11 +63,17 @@ static int parse_line(char *line, struct vol_line *v, const char **msg)
 	line[strcspn(line, "#\r\n")] = '\0';
 	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		if (strncmp(tok, "fstype=", 7) == 0) {
-			if (strlen(tok + 7) >= sizeof(v->fs_type) || !tok[7]) {
-				*msg = "bad fstype=";
+			if (!take_option(tok, 7, v->fs_type, sizeof(v->fs_type), NULL, msg,
+					 "bad fstype="))
 				return -EINVAL;
-			}
-			snprintf(v->fs_type, sizeof(v->fs_type), "%s", tok + 7);
+		} else if (strncmp(tok, "cache=", 6) == 0) {
+			if (!take_option(tok, 6, v->cache, sizeof(v->cache), cache_ok, msg,
+					 "bad cache= (auto, cached or direct)"))
+				return -EINVAL;
+		} else if (strncmp(tok, "transport=", 10) == 0) {
+			if (!take_option(tok, 10, v->transport, sizeof(v->transport), transport_ok,
+					 msg, "bad transport= (dev or uring)"))
+				return -EINVAL;
 		} else if (n == 0 || n == 1) {
 			char *dst = n == 0 ? v->backing : v->mount_point;
 			if (tok[0] != '/' || strlen(tok) >= sizeof(v->backing)) {
@@ -50,12 +88,15 @@ static int parse_line(char *line, struct vol_line *v, const char **msg)
 		}
 	}
 	if (n == 0) {
-		if (v->fs_type[0]) {
+		if (v->fs_type[0] || v->cache[0] || v->transport[0]) {
 			*msg = "no backing directory";
 			return -EINVAL;
 		}
 		return 1;
 	}
+	snprintf(v->type_opts, sizeof(v->type_opts), "%s%s%s%s%s", v->fs_type,
+		 v->cache[0] ? ",cache=" : "", v->cache, v->transport[0] ? ",transport=" : "",
+		 v->transport);
 	return 0;
 }
 
@@ -87,8 +128,10 @@ static int walk_volumes(const char *root, bool apply)
 			continue;
 		}
 		if (!apply) {
-			printf("volume %s%s%s%s%s\n", v.backing, v.mount_point[0] ? " at " : "",
-			       v.mount_point, v.fs_type[0] ? " as " : "", v.fs_type);
+			printf("volume %s%s%s%s%s%s%s%s%s\n", v.backing,
+			       v.mount_point[0] ? " at " : "", v.mount_point,
+			       v.fs_type[0] ? " as " : "", v.fs_type, v.cache[0] ? ", cache " : "",
+			       v.cache, v.transport[0] ? ", transport " : "", v.transport);
 			continue;
 		}
 		{
@@ -97,7 +140,7 @@ static int walk_volumes(const char *root, bool apply)
 
 			req.backing = v.backing;
 			req.mount_point = v.mount_point;
-			req.fs_type = v.fs_type;
+			req.fs_type = v.type_opts;
 			fm_daemon_reply_init(&r);
 			fm_daemon_handle(&req, &r);
 			if (r.rep.status) {

@@ -20,11 +20,13 @@ fm_ok "passthrough: Activity Monitor group" fm_fltmc set passthrough Group sz "F
 fm_ok "protect: system start" fm_fltmc set protect Start dword 1
 fm_ok "protect: Anti-Virus group" fm_fltmc set protect Group sz "FSFilter Anti-Virus"
 fm_stop_daemon
-printf '# volumes mounted at start\n%s fstype=NTFS\n' "$data" >"$FM_ROOT/volumes.conf"
+printf '# volumes mounted at start\n%s fstype=NTFS cache=cached transport=dev\n' "$data" \
+	>"$FM_ROOT/volumes.conf"
 
 fm_run "$FM_FLTMGRD" --root "$FM_ROOT" -n
 fm_is "fltmgrd -n accepts the configuration" "$FM_RC" 0
-fm_like "-n lists the volume" "$FM_OUT" "volume $data as NTFS"
+fm_like "-n lists the volume and its options" "$FM_OUT" \
+	"volume $data as NTFS, cache cached, transport dev"
 fm_like "-n lists the autostart order: the lower group first" "$(echo "$FM_OUT" | tr '\n' ' ')" \
 	"autostart 1: protect .*autostart 2: passthrough"
 fm_unlike "demand-start services are not autostarted" "$FM_OUT" "autostart [0-9]+: nullfilter"
@@ -32,6 +34,7 @@ fm_unlike "demand-start services are not autostarted" "$FM_OUT" "autostart [0-9]
 fm_start_daemon || fm_fail "fltmgrd starts again"
 fm_run fm_fltmc volumes
 fm_like "the volume was mounted at start" "$FM_OUT" "$data +\\\\Device\\\\HarddiskVolume"
+fm_like "with the cache policy of its line" "$FM_OUT" "$data .* cached, write-back cache"
 fm_run fm_fltmc filters
 fm_like "protect autostarted" "$FM_OUT" "protect +1 +320000"
 fm_like "passthrough autostarted" "$FM_OUT" "passthrough +1 +370030"
@@ -42,9 +45,12 @@ fm_ok "and the volume is filtered" cat "$data/f.txt"
 fm_stop_daemon
 fm_is "nothing left mounted after stop" "$(fm_mounts_under_tmp)" ""
 
-printf '%s %s/mnt extra\nrelative/path\n' "$data" "$FM_T" >"$FM_ROOT/volumes.conf"
+printf '%s %s/mnt extra\nrelative/path\n%s cache=bogus\n%s transport=carrier-pigeon\n' \
+	"$data" "$FM_T" "$data" "$data" >"$FM_ROOT/volumes.conf"
 fm_run "$FM_FLTMGRD" --root "$FM_ROOT" -n
 fm_is "-n rejects a malformed volumes.conf" "$FM_RC" 1
 fm_like "naming the line" "$FM_ERR" "volumes.conf:1: too many fields"
 fm_like "and the next one" "$FM_ERR" "volumes.conf:2: paths must be absolute"
+fm_like "an unknown cache policy" "$FM_ERR" "volumes.conf:3: bad cache= \\(auto, cached or direct\\)"
+fm_like "an unknown transport" "$FM_ERR" "volumes.conf:4: bad transport= \\(dev or uring\\)"
 fm_done
