@@ -31,7 +31,7 @@ def main():
     workloads += ["fio_%s_" + w for w in ("seqread", "randread4k", "seqwrite")]
     for w in workloads:
         short = w.replace("%s_", "")
-        for ours in ("fm0", "fm1", "fm4", "fm1c", "fm0u", "fm1u", "xor", "xorc"):
+        for ours in ("fm0", "fm1", "fm4", "fm1c", "fm0u", "fm1u", "xor", "xorc", "xoru"):
             ratio("%s_vs_native_%s" % (ours, short), w % ours, w % "native")
             ratio("%s_vs_ptll_%s" % (ours, short), w % ours, w % "ptll")
         ratio("ptll_vs_native_%s" % short, w % "ptll", w % "native")

@@ -660,6 +660,8 @@ for t in $BENCH_TARGETS; do
 	# fm0u, fm1u: fm0 and fm1 over FUSE over io_uring (one queue per CPU) instead of /dev/fuse.
 	fm0u) run_target fm0u run_uring fm0u ;;
 	fm1u) run_target fm1u run_uring fm1u benchnoop1 ;;
+	# xoru (not a default target): xor over io_uring.
+	xoru) run_target xoru run_uring xoru xorcrypt ;;
 	xor | xorc)
 		# xorc: the same through the page cache (--cache cached: paging I/O to the filter).
 		if [ -f "$BUILD/filters/xorcrypt.so" ]; then

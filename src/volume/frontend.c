@@ -119,8 +119,11 @@ static void fe_leave(struct fm_fe *fe);
 static bool fe_enter(struct fm_fe *fe)
 {
 	atomic_fetch_add(&fe->inflight, 1);
-	if (!atomic_load(&fe->closing) && fe->vol)
+	if (!atomic_load(&fe->closing) && fe->vol) {
+		/* This thread serves this volume: its lookups may keep a parent directory. */
+		fm_lower_thread_keep_dirs(fe->lw);
 		return true;
+	}
 	fe_leave(fe);
 	return false;
 }

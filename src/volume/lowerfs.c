@@ -99,6 +99,8 @@ struct fm_lower {
 	gid_t groups[MAX_GROUPS];
 	atomic_ulong rename_gen; /* renames done (fm_lower_rename_gen) */
 	atomic_int renaming;	 /* renames in progress */
+	atomic_ulong rmdir_gen;	 /* directories removed (the kept directories, below) */
+	unsigned long id;	 /* unique for the process's life: a kept directory's owner */
 };
 
 struct dir_ent {
@@ -219,6 +221,111 @@ static const char *split_path(const char *path, char *pbuf, size_t cap)
 static int open_dir_path(struct fm_lower *lw, const char *path)
 {
 	return open_beneath(lw, path, O_PATH | O_DIRECTORY, 0);
+}
+
+/*
+ * A kept directory.  A thread that serves a volume's requests (fm_lower_thread_keep_dirs)
+ * keeps the O_PATH descriptor of the last parent directory it looked a name up in, so that
+ * the next lookup or stat by name in it is one fstatat instead of openat2 + fstatat + close.
+ * The descriptor is the directory the path named when it was opened: it is used only while
+ * no rename and no rmdir happened in that lower since (rename_gen, rmdir_gen), so the path
+ * still names it; the name looked up in it is one checked component, not followed, so the
+ * lookup stays beneath the root as openat2's RESOLVE_BENEATH would keep it.  A thread keeps
+ * directories of the lower it serves only (its volume's: a filter's I/O to another volume from
+ * it opens and closes as before), and frees its slot when it exits (the session's threads
+ * exit before the lower is destroyed).
+ */
+#define DIR_SLOT_PATH 256
+
+struct dir_slot {
+	unsigned long lower_id; /* the lower whose directories this thread keeps */
+	unsigned long rename_gen, rmdir_gen;
+	int fd; /* -1: none kept */
+	char path[DIR_SLOT_PATH];
+};
+
+static pthread_key_t dir_key;
+static pthread_once_t dir_once = PTHREAD_ONCE_INIT;
+static atomic_ulong lower_ids;
+static __thread struct dir_slot *t_dir_slot;
+
+/* Not inlined: a fiber may continue on another thread, its TLS address must not be reused. */
+static __attribute__((noinline)) struct dir_slot *thread_dir_slot(void)
+{
+	return t_dir_slot;
+}
+
+static void dir_slot_free(void *p)
+{
+	struct dir_slot *d = p;
+
+	if (d->fd >= 0)
+		close(d->fd);
+	fm_free(d);
+}
+
+static void dir_key_init(void)
+{
+	if (pthread_key_create(&dir_key, dir_slot_free) != 0)
+		dir_key = (pthread_key_t)-1;
+}
+
+void fm_lower_thread_keep_dirs(struct fm_lower *lw)
+{
+	struct dir_slot *d;
+
+	if (thread_dir_slot())
+		return;
+	pthread_once(&dir_once, dir_key_init);
+	if (dir_key == (pthread_key_t)-1)
+		return;
+	d = fm_calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->fd = -1;
+	d->lower_id = lw->id;
+	if (pthread_setspecific(dir_key, d) != 0) {
+		fm_free(d);
+		return;
+	}
+	t_dir_slot = d;
+}
+
+/*
+ * An O_PATH descriptor of directory `path` (beneath the root; "" is the root) for the caller
+ * to use now; pass it to dir_put after.  -errno if it cannot be opened.
+ */
+static int dir_get(struct fm_lower *lw, const char *path)
+{
+	struct dir_slot *d = thread_dir_slot();
+	unsigned long rg = fm_lower_rename_gen(lw), dg = atomic_load(&lw->rmdir_gen);
+	size_t n = strlen(path);
+	int fd;
+
+	if (!*path)
+		return lw->root_fd;
+	if (!d || d->lower_id != lw->id || rg == FM_RENAME_GEN_BUSY || n >= DIR_SLOT_PATH)
+		return open_dir_path(lw, path);
+	if (d->fd >= 0 && d->rename_gen == rg && d->rmdir_gen == dg && strcmp(d->path, path) == 0)
+		return d->fd;
+	fd = open_dir_path(lw, path);
+	if (fd < 0)
+		return fd;
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = fd;
+	d->rename_gen = rg;
+	d->rmdir_gen = dg;
+	memcpy(d->path, path, n + 1);
+	return fd;
+}
+
+static void dir_put(struct fm_lower *lw, int fd)
+{
+	struct dir_slot *d = thread_dir_slot();
+
+	if (fd >= 0 && fd != lw->root_fd && !(d && d->fd == fd))
+		close(fd);
 }
 
 static void timespec_to_nt(const struct timespec *ts, LARGE_INTEGER *out)
@@ -659,6 +766,7 @@ int fm_lower_create(int root_fd, struct fm_lower **out)
 	if (!lw)
 		return -ENOMEM;
 	lw->root_fd = root_fd;
+	lw->id = atomic_fetch_add(&lower_ids, 1) + 1;
 	lw->mount_fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	pthread_mutex_init(&lw->lock, NULL);
 	pthread_mutex_init(&lw->lklock, NULL);
@@ -776,6 +884,24 @@ static int open_stream_dir(struct fm_lower *lw, struct fm_stream *dir)
 	return r;
 }
 
+/* open_stream_dir through the thread's kept directory (dir_get); release with dir_put. */
+static int get_stream_dir(struct fm_lower *lw, struct fm_stream *dir)
+{
+	char path[PATH_MAX];
+	unsigned int tries = 0;
+	unsigned long gen;
+	int r;
+
+	do {
+		gen = fm_lower_rename_gen(lw);
+		r = fm_lower_stream_path(lw, dir, path, sizeof(path));
+		if (r < 0)
+			return r;
+		r = dir_get(lw, path);
+	} while (r < 0 && stale_retry(lw, r, gen, &tries));
+	return r;
+}
+
 static int check_name(const char *name)
 {
 	if (!*name || strchr(name, '/'))
@@ -821,11 +947,11 @@ int fm_lower_lookup(struct fm_lower *lw, struct fm_stream *parent, const char *n
 	r = check_name(name);
 	if (r < 0)
 		return r == -EINVAL ? -ENOENT : r;
-	fd = open_stream_dir(lw, parent);
+	fd = get_stream_dir(lw, parent);
 	if (fd < 0)
 		return fd;
 	r = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-	close(fd);
+	dir_put(lw, fd);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&lw->lock);
@@ -904,8 +1030,23 @@ static int open_stream(struct fm_lower *lw, struct fm_stream *s)
 
 int fm_lower_getattr(struct fm_lower *lw, struct fm_stream *s, struct stat *st)
 {
-	int fd = open_stream(lw, s), r;
+	char path[PATH_MAX], ppath[PATH_MAX];
+	const char *name;
+	int fd, r;
 
+	/* By its name in its parent, kept by this thread (dir_get): one fstatat.  A stream whose
+	 * name is gone or moved meanwhile takes the way below, as every other operation. */
+	r = fm_lower_stream_path(lw, s, path, sizeof(path));
+	if (r > 0 && (name = split_path(path, ppath, sizeof(ppath)))) {
+		fd = dir_get(lw, ppath);
+		if (fd >= 0) {
+			r = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+			dir_put(lw, fd);
+			if (r == 0)
+				return 0;
+		}
+	}
+	fd = open_stream(lw, s);
 	if (fd < 0)
 		return fd;
 	r = fstat(fd, st) < 0 ? -errno : 0;
@@ -2177,6 +2318,8 @@ static int unlink_link(struct fm_lower *lw, struct fm_handle *h, struct fm_strea
 	if (!dir)
 		keep_file_handle(lw, s, pfd, h->link_name);
 	r = unlinkat(pfd, h->link_name, dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
+	if (r == 0 && dir)
+		atomic_fetch_add(&lw->rmdir_gen, 1);
 	close(pfd);
 	if (r == 0) {
 		pthread_mutex_lock(&lw->lock);
@@ -3918,7 +4061,7 @@ static NTSTATUS irp_query_open(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	FILE_INFORMATION_CLASS cls = p->QueryOpen.FileInformationClass;
 	size_t need = cls == FileStatLxInformation ? sizeof(FILE_STAT_LX_INFORMATION)
 						   : sizeof(FILE_NETWORK_OPEN_INFORMATION);
-	char path[PATH_MAX];
+	char path[PATH_MAX], ppath[PATH_MAX];
 	struct file_facts f;
 	struct stat st;
 	int r, fd;
@@ -3932,13 +4075,20 @@ static NTSTATUS irp_query_open(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	if (r < 0)
 		return r == -EINVAL ? complete(data, STATUS_OBJECT_NAME_INVALID, 0)
 				    : fail_errno(data, -r);
-	fd = open_beneath(lw, path[0] ? path : ".", O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fail_errno(data, -fd);
-	r = fstat(fd, &st);
-	close(fd);
+	if (!path[0]) {
+		r = fstat(lw->root_fd, &st) < 0 ? -errno : 0;
+	} else {
+		/* The final name is looked up in its kept parent, not followed (dir_get). */
+		const char *name = split_path(path, ppath, sizeof(ppath));
+
+		fd = name ? dir_get(lw, ppath) : -ENAMETOOLONG;
+		if (fd < 0)
+			return fail_errno(data, -fd);
+		r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+		dir_put(lw, fd);
+	}
 	if (r < 0)
-		return fail_errno(data, errno);
+		return fail_errno(data, -r);
 	facts_of(&st, &f);
 	if (cls == FileStatLxInformation) {
 		fill_stat_lx(p->QueryOpen.FileInformation, need, &f, &st, 0, true);

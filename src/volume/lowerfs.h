@@ -36,6 +36,11 @@ extern const struct fm_lower_ops fm_lowerfs_ops;
 int fm_lower_create(int root_fd, struct fm_lower **out);
 /* Free the lower, its streams and close the root descriptor.  No handle may remain in use. */
 void fm_lower_destroy(struct fm_lower *lw);
+/*
+ * The calling thread serves one volume's requests until it exits: it may keep the descriptor
+ * of the last directory it looked a name up in (lowerfs.c, "kept directory").
+ */
+void fm_lower_thread_keep_dirs(struct fm_lower *lw);
 
 /*
  * The core volume this lower serves (for fm_volume_stream_gone): set right after creating it,

@@ -383,6 +383,37 @@ static void s_dirs(void)
 	STEP("chdir back", chdir("../.."));
 	log_content("inner", "n1/n2/inner");
 	STEP("unlink missing", unlink("nothing"));
+	/* A directory name that names another directory after an rmdir or a rename. */
+	STEP("mkdir reuse", mkdir("ru", 0755));
+	STEP("create ru/x", write_file("ru/x", "x", 0));
+	log_stat("stat ru/x", "ru/x", false);
+	STEP("unlink ru/x", unlink("ru/x"));
+	STEP("rmdir ru", rmdir("ru"));
+	STEP("mkdir ru again", mkdir("ru", 0700));
+	log_stat("stat ru/x in the new ru", "ru/x", false);
+	STEP("create ru/y", write_file("ru/y", "yy", 0));
+	log_stat("stat ru/y", "ru/y", false);
+	/* Names missing in ru reach the volume every time: every worker looks into ru. */
+	for (int i = 0; i < 32; i++) {
+		char miss[32];
+
+		snprintf(miss, sizeof(miss), "ru/missing%d", i);
+		log_stat("stat a missing name in ru", miss, false);
+	}
+	STEP("rename ru -> rv", rename("ru", "rv"));
+	STEP("mkdir ru a third time", mkdir("ru", 0750));
+	log_stat("stat ru/y after the rename", "ru/y", false);
+	for (int i = 0; i < 8; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "ru/missing%d", i);
+		log_stat("stat a name the old ru has not", name, false);
+	}
+	STEP("create rv/z", write_file("rv/z", "z", 0));
+	for (int i = 0; i < 8; i++)
+		log_stat("stat ru/z, in the old ru only", "ru/z", false);
+	log_stat("stat rv/y", "rv/y", false);
+	log_stat("stat ru", "ru", false);
 }
 
 static void s_rename(void)
