@@ -867,7 +867,11 @@ static bool stale_retry(struct fm_lower *lw, int r, unsigned long gen, unsigned 
 	return now != gen;
 }
 
-static int open_stream_dir(struct fm_lower *lw, struct fm_stream *dir)
+/*
+ * A descriptor of directory stream `dir`, by its path, again if a rename raced the walk: one
+ * of its own to close (keep false), or the thread's kept one (dir_get; release with dir_put).
+ */
+static int stream_dir_fd(struct fm_lower *lw, struct fm_stream *dir, bool keep)
 {
 	char path[PATH_MAX];
 	unsigned int tries = 0;
@@ -879,27 +883,14 @@ static int open_stream_dir(struct fm_lower *lw, struct fm_stream *dir)
 		r = fm_lower_stream_path(lw, dir, path, sizeof(path));
 		if (r < 0)
 			return r;
-		r = open_dir_path(lw, path);
+		r = keep ? dir_get(lw, path) : open_dir_path(lw, path);
 	} while (r < 0 && stale_retry(lw, r, gen, &tries));
 	return r;
 }
 
-/* open_stream_dir through the thread's kept directory (dir_get); release with dir_put. */
-static int get_stream_dir(struct fm_lower *lw, struct fm_stream *dir)
+static int open_stream_dir(struct fm_lower *lw, struct fm_stream *dir)
 {
-	char path[PATH_MAX];
-	unsigned int tries = 0;
-	unsigned long gen;
-	int r;
-
-	do {
-		gen = fm_lower_rename_gen(lw);
-		r = fm_lower_stream_path(lw, dir, path, sizeof(path));
-		if (r < 0)
-			return r;
-		r = dir_get(lw, path);
-	} while (r < 0 && stale_retry(lw, r, gen, &tries));
-	return r;
+	return stream_dir_fd(lw, dir, false);
 }
 
 static int check_name(const char *name)
@@ -947,7 +938,7 @@ int fm_lower_lookup(struct fm_lower *lw, struct fm_stream *parent, const char *n
 	r = check_name(name);
 	if (r < 0)
 		return r == -EINVAL ? -ENOENT : r;
-	fd = get_stream_dir(lw, parent);
+	fd = stream_dir_fd(lw, parent, true);
 	if (fd < 0)
 		return fd;
 	r = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
