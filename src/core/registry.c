@@ -359,6 +359,34 @@ static int add_kid(struct fm_regkey *p, size_t pos, struct fm_regkey *kid)
 }
 
 /*
+ * A new subkey of `k` named p[0..len), at kids[pos]; NULL with *rc set (-EINVAL past the
+ * depth limit, -ENOMEM) when it cannot be made.
+ */
+static struct fm_regkey *make_kid(struct fm_regkey *k, size_t pos, const char *p, size_t len,
+				  int *rc)
+{
+	struct fm_regkey *n;
+
+	if (k->depth + 1 > KEY_DEPTH_MAX) {
+		*rc = -EINVAL;
+		return NULL;
+	}
+	n = key_new(p, len);
+	if (!n) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	n->depth = k->depth + 1;
+	*rc = add_kid(k, pos, n);
+	if (*rc) {
+		fm_free(n->name);
+		fm_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/*
  * Walk `path` (components separated by backslashes, no empty component) from `start`.  With
  * `create`, missing keys are made.  Caller holds reg_lock.
  */
@@ -382,22 +410,12 @@ static int walk(struct fm_regkey *start, const char *path, bool create, struct f
 			k = k->kids[i];
 		} else if (!create) {
 			return -ENOENT;
-		} else if (k->depth + 1 > KEY_DEPTH_MAX) {
-			return -EINVAL;
 		} else {
-			struct fm_regkey *n = key_new(p, len);
 			int rc;
 
-			if (!n)
-				return -ENOMEM;
-			n->depth = k->depth + 1;
-			rc = add_kid(k, pos, n);
-			if (rc) {
-				fm_free(n->name);
-				fm_free(n);
+			k = make_kid(k, pos, p, len, &rc);
+			if (!k)
 				return rc;
-			}
-			k = n;
 		}
 		if (!e)
 			break;
@@ -1496,21 +1514,12 @@ static int load_walk(struct seen *t, struct fm_regkey *root, const char *path,
 		sl = seen_slot(t, k, false, p, len);
 		if (sl->owner) {
 			k = sl->kid;
-		} else if (k->depth + 1 > KEY_DEPTH_MAX) {
-			return -EINVAL;
 		} else {
-			struct fm_regkey *n = key_new(p, len);
 			int rc;
+			struct fm_regkey *n = make_kid(k, k->nkids, p, len, &rc);
 
 			if (!n)
-				return -ENOMEM;
-			n->depth = k->depth + 1;
-			rc = add_kid(k, k->nkids, n);
-			if (rc) {
-				fm_free(n->name);
-				fm_free(n);
 				return rc;
-			}
 			sl->owner = k;
 			sl->name = n->name;
 			sl->len = len;
