@@ -328,6 +328,29 @@ static void dir_put(struct fm_lower *lw, int fd)
 		close(fd);
 }
 
+/*
+ * lstat of `path` beneath the root ("" is the root): its final name looked up, not followed,
+ * in its parent as dir_get gives it.  0 or -errno.
+ */
+static int stat_by_name(struct fm_lower *lw, const char *path, struct stat *st)
+{
+	char ppath[PATH_MAX];
+	const char *name;
+	int fd, r;
+
+	if (!*path)
+		return fstat(lw->root_fd, st) < 0 ? -errno : 0;
+	name = split_path(path, ppath, sizeof(ppath));
+	if (!name)
+		return -ENAMETOOLONG;
+	fd = dir_get(lw, ppath);
+	if (fd < 0)
+		return fd;
+	r = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	dir_put(lw, fd);
+	return r;
+}
+
 static void timespec_to_nt(const struct timespec *ts, LARGE_INTEGER *out)
 {
 	out->QuadPart = ((LONGLONG)ts->tv_sec + 11644473600LL) * 10000000LL + ts->tv_nsec / 100;
@@ -1021,22 +1044,13 @@ static int open_stream(struct fm_lower *lw, struct fm_stream *s)
 
 int fm_lower_getattr(struct fm_lower *lw, struct fm_stream *s, struct stat *st)
 {
-	char path[PATH_MAX], ppath[PATH_MAX];
-	const char *name;
+	char path[PATH_MAX];
 	int fd, r;
 
 	/* By its name in its parent, kept by this thread (dir_get): one fstatat.  A stream whose
 	 * name is gone or moved meanwhile takes the way below, as every other operation. */
-	r = fm_lower_stream_path(lw, s, path, sizeof(path));
-	if (r > 0 && (name = split_path(path, ppath, sizeof(ppath)))) {
-		fd = dir_get(lw, ppath);
-		if (fd >= 0) {
-			r = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-			dir_put(lw, fd);
-			if (r == 0)
-				return 0;
-		}
-	}
+	if (fm_lower_stream_path(lw, s, path, sizeof(path)) >= 0 && stat_by_name(lw, path, st) == 0)
+		return 0;
 	fd = open_stream(lw, s);
 	if (fd < 0)
 		return fd;
@@ -4052,10 +4066,10 @@ static NTSTATUS irp_query_open(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	FILE_INFORMATION_CLASS cls = p->QueryOpen.FileInformationClass;
 	size_t need = cls == FileStatLxInformation ? sizeof(FILE_STAT_LX_INFORMATION)
 						   : sizeof(FILE_NETWORK_OPEN_INFORMATION);
-	char path[PATH_MAX], ppath[PATH_MAX];
+	char path[PATH_MAX];
 	struct file_facts f;
 	struct stat st;
-	int r, fd;
+	int r;
 
 	if (!fo || !p->QueryOpen.FileInformation || !p->QueryOpen.Length ||
 	    (cls != FileStatLxInformation && cls != FileNetworkOpenInformation))
@@ -4066,18 +4080,7 @@ static NTSTATUS irp_query_open(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	if (r < 0)
 		return r == -EINVAL ? complete(data, STATUS_OBJECT_NAME_INVALID, 0)
 				    : fail_errno(data, -r);
-	if (!path[0]) {
-		r = fstat(lw->root_fd, &st) < 0 ? -errno : 0;
-	} else {
-		/* The final name is looked up in its kept parent, not followed (dir_get). */
-		const char *name = split_path(path, ppath, sizeof(ppath));
-
-		fd = name ? dir_get(lw, ppath) : -ENAMETOOLONG;
-		if (fd < 0)
-			return fail_errno(data, -fd);
-		r = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-		dir_put(lw, fd);
-	}
+	r = stat_by_name(lw, path, &st);
 	if (r < 0)
 		return fail_errno(data, -r);
 	facts_of(&st, &f);
