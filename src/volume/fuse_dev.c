@@ -484,7 +484,6 @@ static void ring_fill(struct ring_ent *e, const struct iovec *iov, int cnt)
 		oh.error = -EIO;
 		oh.len = sizeof(oh);
 		cnt = 1;
-		used = 0;
 	}
 	used = 0;
 	for (i = 1; i < cnt; i++) {
@@ -2003,18 +2002,23 @@ static unsigned int possible_cpus(void)
 	return n;
 }
 
+/* A free SQE; when the queue is full, what is there goes to the kernel first, which makes
+ * room at once.  NULL if that fails. */
+static struct io_uring_sqe *ring_sqe(struct ring_q *q)
+{
+	struct io_uring_sqe *sqe = fm_uring_get_sqe(&q->ring);
+
+	if (!sqe && fm_uring_submit(&q->ring, false) == 0)
+		sqe = fm_uring_get_sqe(&q->ring);
+	return sqe;
+}
+
 /* Queue a REGISTER or COMMIT_AND_FETCH of `e`; the ring has room for every entry's. */
 static void ring_prep_cmd(struct ring_q *q, struct ring_ent *e, uint32_t cmd_op)
 {
-	struct io_uring_sqe *sqe = fm_uring_get_sqe(&q->ring);
+	struct io_uring_sqe *sqe = ring_sqe(q);
 	struct fm_fuse_uring_cmd_req *cr;
-	int res;
 
-	if (!sqe) {
-		/* Full: hand what is there to the kernel, which makes room at once. */
-		res = fm_uring_submit(&q->ring, false);
-		sqe = res < 0 ? NULL : fm_uring_get_sqe(&q->ring);
-	}
 	if (!sqe) {
 		fm_log(FM_LOG_ERROR, TAG, "ring %u: submission queue full; entry lost", q->qid);
 		return;
@@ -2037,10 +2041,8 @@ static void ring_prep_cmd(struct ring_q *q, struct ring_ent *e, uint32_t cmd_op)
 /* Keep a read on the eventfd, whose completion wakes the thread for queued replies. */
 static void ring_arm_wake(struct ring_q *q)
 {
-	struct io_uring_sqe *sqe = fm_uring_get_sqe(&q->ring);
+	struct io_uring_sqe *sqe = ring_sqe(q);
 
-	if (!sqe && fm_uring_submit(&q->ring, false) == 0)
-		sqe = fm_uring_get_sqe(&q->ring);
 	if (!sqe) {
 		fm_log(FM_LOG_ERROR, TAG, "ring %u: no room for its wake-up read", q->qid);
 		return;
