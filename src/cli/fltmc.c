@@ -846,9 +846,7 @@ static int run_mount(const struct verb *v, int argc, char **argv)
 		return usage_error(v, "expected a backing directory");
 	if (cache || transport) {
 		/* Volume options travel after the type: "TYPE,cache=POLICY,transport=T". */
-		snprintf(type, sizeof(type), "%s%s%s%s%s", req.fs_type, cache ? ",cache=" : "",
-			 cache ? cache : "", transport ? ",transport=" : "",
-			 transport ? transport : "");
+		fm_proto_mount_type(type, sizeof(type), req.fs_type, cache, transport);
 		req.fs_type = type;
 	}
 	req.backing = absolute(pos[0], b, sizeof(b));

@@ -94,9 +94,7 @@ static int parse_line(char *line, struct vol_line *v, const char **msg)
 		}
 		return 1;
 	}
-	snprintf(v->type_opts, sizeof(v->type_opts), "%s%s%s%s%s", v->fs_type,
-		 v->cache[0] ? ",cache=" : "", v->cache, v->transport[0] ? ",transport=" : "",
-		 v->transport);
+	fm_proto_mount_type(v->type_opts, sizeof(v->type_opts), v->fs_type, v->cache, v->transport);
 	return 0;
 }
 

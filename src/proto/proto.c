@@ -64,6 +64,15 @@ const char *fm_proto_type_name(uint16_t type)
 	return l ? l->name : "?";
 }
 
+int fm_proto_mount_type(char *buf, size_t cap, const char *type, const char *cache,
+			const char *transport)
+{
+	bool c = cache && *cache, t = transport && *transport;
+
+	return snprintf(buf, cap, "%s%s%s%s%s", type ? type : "", c ? ",cache=" : "",
+			c ? cache : "", t ? ",transport=" : "", t ? transport : "");
+}
+
 static void put32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;

@@ -98,6 +98,13 @@ struct fm_reply {
 const char *fm_proto_type_name(uint16_t type);
 
 /*
+ * A MOUNT request's fs_type with its volume options: "TYPE[,cache=C][,transport=T]" (type ""
+ * is the default; a NULL or empty option is left out).  snprintf's result.
+ */
+int fm_proto_mount_type(char *buf, size_t cap, const char *type, const char *cache,
+			const char *transport);
+
+/*
  * Encode a whole message (header + payload) into a buffer allocated with fm_malloc (release
  * with fm_free).  Returns 0, -EINVAL (missing string, unknown type, NUL inside a string),
  * -EMSGSIZE (over FM_PROTO_MAX_PAYLOAD) or -ENOMEM.
