@@ -240,7 +240,8 @@ static int open_dir_path(struct fm_lower *lw, const char *path)
 struct dir_slot {
 	unsigned long lower_id; /* the lower whose directories this thread keeps */
 	unsigned long rename_gen, rmdir_gen;
-	int fd; /* -1: none kept */
+	int fd;		/* -1: none kept */
+	struct stat st; /* the directory's, taken when it was opened */
 	char path[DIR_SLOT_PATH];
 };
 
@@ -291,41 +292,61 @@ void fm_lower_thread_keep_dirs(struct fm_lower *lw)
 	t_dir_slot = d;
 }
 
-/*
- * An O_PATH descriptor of directory `path` (beneath the root; "" is the root) for the caller
- * to use now; pass it to dir_put after.  -errno if it cannot be opened.
- */
-static int dir_get(struct fm_lower *lw, const char *path)
-{
-	struct dir_slot *d = thread_dir_slot();
-	unsigned long rg = fm_lower_rename_gen(lw), dg = atomic_load(&lw->rmdir_gen);
-	size_t n = strlen(path);
-	int fd;
-
-	if (!*path)
-		return lw->root_fd;
-	if (!d || d->lower_id != lw->id || rg == FM_RENAME_GEN_BUSY || n >= DIR_SLOT_PATH)
-		return open_dir_path(lw, path);
-	if (d->fd >= 0 && d->rename_gen == rg && d->rmdir_gen == dg && strcmp(d->path, path) == 0)
-		return d->fd;
-	fd = open_dir_path(lw, path);
-	if (fd < 0)
-		return fd;
-	if (d->fd >= 0)
-		close(d->fd);
-	d->fd = fd;
-	d->rename_gen = rg;
-	d->rmdir_gen = dg;
-	memcpy(d->path, path, n + 1);
-	return fd;
-}
-
 static void dir_put(struct fm_lower *lw, int fd)
 {
 	struct dir_slot *d = thread_dir_slot();
 
 	if (fd >= 0 && fd != lw->root_fd && !(d && d->fd == fd))
 		close(fd);
+}
+
+/*
+ * An O_PATH descriptor of directory `path` (beneath the root; "" is the root) for the caller
+ * to use now; pass it to dir_put after.  With `st`, also the directory's stat (a kept one's
+ * was taken when it was opened: its identity and type cannot change while the descriptor is
+ * open).  -errno if it cannot be opened.
+ */
+static int dir_get(struct fm_lower *lw, const char *path, struct stat *st)
+{
+	struct dir_slot *d = thread_dir_slot();
+	unsigned long rg = fm_lower_rename_gen(lw), dg = atomic_load(&lw->rmdir_gen);
+	size_t n = strlen(path);
+	int fd;
+
+	if (!*path || !d || d->lower_id != lw->id || rg == FM_RENAME_GEN_BUSY ||
+	    n >= DIR_SLOT_PATH) {
+		fd = *path ? open_dir_path(lw, path) : lw->root_fd;
+		if (fd >= 0 && st && fstat(fd, st) < 0) {
+			int r = -errno;
+
+			dir_put(lw, fd);
+			return r;
+		}
+		return fd;
+	}
+	if (d->fd < 0 || d->rename_gen != rg || d->rmdir_gen != dg || strcmp(d->path, path) != 0) {
+		struct stat dst;
+
+		fd = open_dir_path(lw, path);
+		if (fd < 0)
+			return fd;
+		if (fstat(fd, &dst) < 0) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+		if (d->fd >= 0)
+			close(d->fd);
+		d->fd = fd;
+		d->st = dst;
+		d->rename_gen = rg;
+		d->rmdir_gen = dg;
+		memcpy(d->path, path, n + 1);
+	}
+	if (st)
+		*st = d->st;
+	return d->fd;
 }
 
 /*
@@ -343,7 +364,7 @@ static int stat_by_name(struct fm_lower *lw, const char *path, struct stat *st)
 	name = split_path(path, ppath, sizeof(ppath));
 	if (!name)
 		return -ENAMETOOLONG;
-	fd = dir_get(lw, ppath);
+	fd = dir_get(lw, ppath, NULL);
 	if (fd < 0)
 		return fd;
 	r = fstatat(fd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
@@ -906,7 +927,7 @@ static int stream_dir_fd(struct fm_lower *lw, struct fm_stream *dir, bool keep)
 		r = fm_lower_stream_path(lw, dir, path, sizeof(path));
 		if (r < 0)
 			return r;
-		r = keep ? dir_get(lw, path) : open_dir_path(lw, path);
+		r = keep ? dir_get(lw, path, NULL) : open_dir_path(lw, path);
 	} while (r < 0 && stale_retry(lw, r, gen, &tries));
 	return r;
 }
@@ -1554,22 +1575,52 @@ static bool ea_lxmod(const void *buf, ULONG len, ULONG *mode)
 	return ea_lx_ulongs(buf, len, "$LXMOD", mode, 1);
 }
 
+/*
+ * Open `path`, whose parent directory is open as `pfd` and whose final component is `name`
+ * (pfd -1 and name NULL for the root).  Where the open cannot follow a symbolic link there
+ * (O_NOFOLLOW; O_CREAT | O_EXCL; the name turns out not to be one), it is one name opened in
+ * the parent and *direct says so: what was opened is that name's.  Otherwise the whole path
+ * is resolved from the root, which follows a final link beneath the root as before.
+ */
+static int open_child(struct fm_lower *lw, int pfd, const char *name, const char *path, int flags,
+		      mode_t mode, bool *direct)
+{
+	int fd;
+
+	*direct = false;
+	if (pfd >= 0 && name) {
+		bool cannot_follow =
+		    (flags & O_NOFOLLOW) || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+
+		if (cannot_follow || !(flags & O_PATH)) {
+			/* Without O_PATH, a final link refuses O_NOFOLLOW with ELOOP. */
+			fd = open_at_beneath(pfd, name, flags | O_NOFOLLOW, mode);
+			if (fd != -ELOOP || cannot_follow) {
+				*direct = fd >= 0;
+				return fd;
+			}
+		}
+	}
+	return open_beneath(lw, path, flags, mode);
+}
+
 /* Open an existing file; falls back to a directory or a symlink itself as the request allows. */
-static int open_existing(struct fm_lower *lw, const char *path, int *oflags, bool nofollow,
-			 bool want_file, bool dir_read)
+static int open_existing(struct fm_lower *lw, int pfd, const char *name, const char *path,
+			 int *oflags, bool nofollow, bool want_file, bool dir_read, bool *direct)
 {
 	int extra = nofollow ? O_NOFOLLOW : 0;
 	int fl = *oflags, fd;
 
 	/* O_NONBLOCK keeps a FIFO from hanging the worker; it is cleared once open. */
-	fd = open_beneath(lw, path, fl | extra | ((fl & O_PATH) ? 0 : O_NONBLOCK), 0);
+	fd = open_child(lw, pfd, name, path, fl | extra | ((fl & O_PATH) ? 0 : O_NONBLOCK), 0,
+			direct);
 	if (fd == -EISDIR && !want_file) {
 		fl = (dir_read ? O_RDONLY : O_PATH) | O_DIRECTORY;
-		fd = open_beneath(lw, path, fl | extra, 0);
+		fd = open_child(lw, pfd, name, path, fl | extra, 0, direct);
 	}
 	if ((fd == -ELOOP || fd == -ENXIO) && nofollow) {
 		fl = O_PATH;
-		fd = open_beneath(lw, path, fl | O_NOFOLLOW, 0);
+		fd = open_child(lw, pfd, name, path, fl | O_NOFOLLOW, 0, direct);
 	}
 	if (fd >= 0 && !(fl & O_PATH))
 		fcntl(fd, F_SETFL, fl & O_APPEND);
@@ -1593,6 +1644,7 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	bool want_dir = copt & FILE_DIRECTORY_FILE, want_file = copt & FILE_NON_DIRECTORY_FILE;
 	bool nofollow = copt & FILE_OPEN_REPARSE_POINT;
 	bool rd, wr, ap, overwrite, target_dir = false, target_exists = false, followed = false;
+	bool direct = false;
 	char path[PATH_MAX], ppath[PATH_MAX];
 	const char *name = NULL;
 	struct fm_stream *pstream = NULL, *s = NULL;
@@ -1622,7 +1674,7 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		if (!*path)
 			return complete(data, STATUS_OBJECT_NAME_INVALID, 0);
 		name = split_path(path, ppath, sizeof(ppath));
-		pfd = open_dir_path(lw, ppath);
+		pfd = name ? dir_get(lw, ppath, NULL) : -ENAMETOOLONG;
 		if (pfd < 0)
 			return fail_status_errno(data,
 						 pfd == -ENOENT
@@ -1630,7 +1682,7 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 						     : (NTSTATUS)fm_status_from_errno(-pfd),
 						 pfd);
 		target_exists = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-		close(pfd);
+		dir_put(lw, pfd);
 		pfd = -1;
 		memmove(path, ppath, strlen(ppath) + 1);
 		target_dir = true;
@@ -1668,18 +1720,16 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		name = split_path(path, ppath, sizeof(ppath));
 		if (!name)
 			return fail_errno(data, -ENAMETOOLONG);
-		pfd = open_dir_path(lw, ppath);
+		pfd = dir_get(lw, ppath, &pst);
 		if (pfd < 0)
 			return fail_status_errno(data,
 						 pfd == -ENOENT
 						     ? STATUS_OBJECT_PATH_NOT_FOUND
 						     : (NTSTATUS)fm_status_from_errno(-pfd),
 						 pfd);
-		r = fstat(pfd, &pst) < 0 ? -errno : 0;
-		if (r == 0)
-			r = stream_for_path(lw, ppath, &pst, &pstream);
+		r = stream_for_path(lw, ppath, &pst, &pstream);
 		if (r < 0) {
-			close(pfd);
+			dir_put(lw, pfd);
 			return fail_errno(data, r);
 		}
 	}
@@ -1689,7 +1739,8 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 		if (!*path && disp != FILE_OPEN && disp != FILE_OPEN_IF) {
 			fd = -EEXIST;
 		} else {
-			fd = open_existing(lw, path, &oflags, nofollow, want_file, rd);
+			fd = open_existing(lw, pfd, name, path, &oflags, nofollow, want_file, rd,
+					   &direct);
 			if (fd >= 0 && disp == FILE_OVERWRITE)
 				info = FILE_OVERWRITTEN;
 		}
@@ -1700,9 +1751,11 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 			if (want_dir) {
 				fd = mkdirat(pfd, name, mode) < 0 ? -errno : 0;
 				if (fd == 0)
-					fd = open_beneath(lw, path, oflags | O_NOFOLLOW, 0);
+					fd = open_child(lw, pfd, name, path, oflags | O_NOFOLLOW, 0,
+							&direct);
 			} else {
-				fd = open_beneath(lw, path, cflags | O_CREAT | O_EXCL, mode);
+				fd = open_child(lw, pfd, name, path, cflags | O_CREAT | O_EXCL,
+						mode, &direct);
 				if (fd >= 0)
 					oflags = cflags;
 			}
@@ -1712,7 +1765,8 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 			}
 			if (disp == FILE_CREATE)
 				break;
-			fd = open_existing(lw, path, &oflags, nofollow, want_file, rd);
+			fd = open_existing(lw, pfd, name, path, &oflags, nofollow, want_file, rd,
+					   &direct);
 			if (fd == -ENOENT)
 				continue;
 			info = disp == FILE_OPEN_IF	? FILE_OPENED
@@ -1731,7 +1785,7 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	creds_leave(lw, &cr);
 	if (fd < 0) {
 		if (pfd >= 0)
-			close(pfd);
+			dir_put(lw, pfd);
 		fm_stream_put(lw, pstream);
 		if (fd == -EEXIST)
 			return fail_status_errno(data, STATUS_OBJECT_NAME_COLLISION, EEXIST);
@@ -1740,22 +1794,23 @@ static NTSTATUS irp_create(struct fm_lower *lw, PFLT_CALLBACK_DATA data)
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		if (pfd >= 0)
-			close(pfd);
+			dir_put(lw, pfd);
 		goto fail;
 	}
 	/*
 	 * Whether the open went through a final symbolic link: the file is then not (parent,
 	 * name), and its real name is unknown until a lookup finds it.  What this create made
-	 * (O_EXCL, or mkdir then an O_NOFOLLOW open) never did.
+	 * (O_EXCL, or mkdir then an O_NOFOLLOW open) never did, nor an open of the name in
+	 * its parent (direct).
 	 */
-	if (pfd >= 0 && info != FILE_CREATED) {
+	if (pfd >= 0 && info != FILE_CREATED && !direct) {
 		struct stat lst;
 
 		followed = fstatat(pfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
 			   (lst.st_ino != st.st_ino || lst.st_dev != st.st_dev);
 	}
 	if (pfd >= 0)
-		close(pfd);
+		dir_put(lw, pfd);
 	if (want_dir && !S_ISDIR(st.st_mode)) {
 		r = -ENOTDIR;
 		goto fail;
@@ -2317,7 +2372,7 @@ static int unlink_link(struct fm_lower *lw, struct fm_handle *h, struct fm_strea
 
 	if (!h->link_parent)
 		return -EBUSY;
-	pfd = open_stream_dir(lw, h->link_parent);
+	pfd = stream_dir_fd(lw, h->link_parent, true);
 	if (pfd < 0)
 		return pfd;
 	if (!dir)
@@ -2325,7 +2380,7 @@ static int unlink_link(struct fm_lower *lw, struct fm_handle *h, struct fm_strea
 	r = unlinkat(pfd, h->link_name, dir ? AT_REMOVEDIR : 0) < 0 ? -errno : 0;
 	if (r == 0 && dir)
 		atomic_fetch_add(&lw->rmdir_gen, 1);
-	close(pfd);
+	dir_put(lw, pfd);
 	if (r == 0) {
 		pthread_mutex_lock(&lw->lock);
 		link_gone(lw, s, h->link_parent, h->link_name);

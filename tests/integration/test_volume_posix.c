@@ -402,6 +402,14 @@ static void s_dirs(void)
 	}
 	STEP("rename ru -> rv", rename("ru", "rv"));
 	STEP("mkdir ru a third time", mkdir("ru", 0750));
+	/* Creations and opens by name land in the new ru, not in the one now called rv. */
+	STEP("create ru/w after the rename", write_file("ru/w", "w", 0));
+	log_stat("stat rv/w, not in the old ru", "rv/w", false);
+	log_content("read ru/w", "ru/w");
+	STEP("create rv/y2", write_file("rv/y2", "y2", 0));
+	for (int i = 0; i < 8; i++)
+		log_content("open ru/y2, in the old ru only", "ru/y2");
+	log_content("read rv/y2", "rv/y2");
 	log_stat("stat ru/y after the rename", "ru/y", false);
 	for (int i = 0; i < 8; i++) {
 		char name[32];
