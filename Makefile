@@ -43,7 +43,7 @@ check-fuzz:
 # filters and driver; scaled down: TSan runs them several times slower), under
 # ThreadSanitizer.  Any report fails: the programs exit 66, e2e-stress also looks for reports
 # in fltmgrd's output (docs/reliability.md).
-TSAN_TESTS ?= core-dispatch core-hotpath nt_ke fiber e2e-stress
+TSAN_TESTS ?= core-dispatch core-hotpath nt_ke fiber e2e-stress e2e-uring
 TSAN_STRESS_WORKERS ?= 12
 TSAN_STRESS_SECONDS ?= 30
 check-tsan:

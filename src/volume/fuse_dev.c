@@ -72,6 +72,12 @@
 #define URING_START_MS 5000
 /* user_data of a ring thread's eventfd read (entries use their address). */
 #define URING_WAKE_TAG 1u
+/*
+ * Threads that may serve one queue: its ring thread and the stand-ins the watchdog adds when
+ * every one of them has been inside a request for a whole tick (URING_WATCH_MS) or more.
+ */
+#define URING_THREADS 8
+#define URING_WATCH_MS 20
 #define REQ_MAGIC 0x66757271u
 #define REQ_DEAD 0xdeadfa11u
 
@@ -148,28 +154,47 @@ struct ring_ent {
 	char *payload;
 	struct iovec iov[2];   /* what REGISTER names: header, payload */
 	uint64_t commit_id;    /* the unique of the request it holds */
-	uint32_t last_cmd;     /* the command it was last submitted with (ring thread only) */
+	uint32_t last_cmd;     /* the command it was last submitted with; own */
 	struct ring_ent *next; /* on a queue's done stack or local list */
+};
+
+/* A thread serving a queue: its ring thread (threads[0]) or a stand-in. */
+struct ring_thread {
+	struct ring_q *q;
+	pthread_t thread;
+	bool started;
+	unsigned int idx;
+	struct worker w; /* request and scratch buffers, as a worker's */
 };
 
 struct ring_q {
 	struct fm_fuse_session *s;
 	unsigned int qid;
-	pthread_t thread;
-	bool started;
+	/*
+	 * Held by the one thread that waits for and takes the ring's completions, submits, and
+	 * touches the fields marked "own"; let go while that thread serves a request, so that a
+	 * stand-in can go on taking the queue's requests if the request waits in place.
+	 */
+	pthread_mutex_t own;
+	bool stop;		      /* own: the session stops; every thread of the queue leaves */
+	bool ring_ready;	      /* the ring was set up (ring thread, before anything else) */
+	_Atomic unsigned int serving; /* threads inside a request */
+	_Atomic unsigned int nthreads; /* threads[] started; the watchdog adds */
+	_Atomic uint64_t taken;	       /* requests taken: progress, for the watchdog */
+	uint64_t seen_taken;	       /* the watchdog's last look */
+	bool seen_stalled;
+	struct ring_thread threads[URING_THREADS];
 	int efd;	  /* eventfd: replies were queued, or the session stops */
 	uint64_t efd_val; /* the eventfd read's buffer */
 	struct fm_uring ring;
-	struct ring_ent **ents; /* nents of cap; grown by the ring thread only */
+	struct ring_ent **ents; /* nents of cap; own */
 	unsigned int nents, cap;
-	unsigned int nfree; /* entries the kernel has, waiting for a request (ring thread) */
-	size_t payload;	    /* each entry's payload buffer */
+	unsigned int nfree;		 /* entries the kernel has, waiting for a request; own */
+	size_t payload;			 /* each entry's payload buffer */
 	_Atomic(struct ring_ent *) done; /* replies made on other threads: a lock-free stack */
-	struct ring_ent *local;		 /* replies made on the ring thread (ring thread only) */
-	struct worker w;		 /* request and scratch buffers, as a worker's */
-	uint64_t served; /* requests it took (ring thread; read once it is joined) */
-	int state;	 /* enum ring_state; s->lock */
-	int err;	 /* why it failed; s->lock */
+	struct ring_ent *local;		 /* replies to commit; own */
+	int state;			 /* enum ring_state; s->lock */
+	int err;			 /* why it failed; s->lock */
 };
 
 enum ring_state { RING_NEW, RING_READY, RING_REGISTERED, RING_FAILED };
@@ -224,6 +249,8 @@ struct fm_fuse_session {
 	bool uring_offered;
 	unsigned int nqueues;
 	struct ring_q *queues;
+	pthread_t uring_watch; /* adds stand-ins to queues whose threads all wait in a request */
+	bool uring_watching;
 	int uring_go;
 	_Atomic bool uring_stop;
 	_Atomic unsigned int uring_queues;
@@ -455,12 +482,21 @@ static void raw_reply(int fd, uint64_t unique, int err)
 
 /* ---- replying through an io_uring entry ---- */
 
-/* The ring thread the caller is (NULL on other threads); read afresh where fibers migrate. */
+/*
+ * The queue whose ring the calling thread serves (NULL on other threads), and the replies it
+ * made there since it last held the queue's `own`; read afresh where fibers migrate.
+ */
 static __thread struct ring_q *current_ring;
+static __thread struct ring_ent *current_replies;
 
 static NOIPA_TLS struct ring_q *thread_ring(void)
 {
 	return current_ring;
+}
+
+static NOIPA_TLS struct ring_ent **thread_replies(void)
+{
+	return &current_replies;
 }
 
 /*
@@ -499,27 +535,36 @@ static void ring_fill(struct ring_ent *e, const struct iovec *iov, int cnt)
 }
 
 /*
- * Hand a filled entry back to its ring thread, which commits it.  On that thread itself it
- * only joins the list the thread submits from when the handler returns; from any other thread
- * it goes on the queue's lock-free stack, and the first reply stacked wakes the thread.
+ * Hand a filled entry back to its queue, whose threads commit it.  On one of them it only
+ * joins that thread's own list, which goes to the queue's when the handler returns; from any
+ * other thread it goes on the queue's lock-free stack, and the first reply stacked wakes the
+ * thread waiting on the ring.
  */
+/* Push the chain first..last onto the queue's lock-free stack; the first pushed wakes. */
+static void ring_push_done(struct ring_q *q, struct ring_ent *first, struct ring_ent *last)
+{
+	struct ring_ent *old = atomic_load(&q->done);
+	uint64_t one = 1;
+
+	do {
+		last->next = old;
+	} while (!atomic_compare_exchange_weak(&q->done, &old, first));
+	if (!old && write(q->efd, &one, sizeof(one)) < 0)
+		fm_log(FM_LOG_ERROR, TAG, "waking ring thread %u: %s", q->qid, strerror(errno));
+}
+
 static void ring_post(struct ring_ent *e)
 {
 	struct ring_q *q = e->q;
-	struct ring_ent *old;
-	uint64_t one = 1;
+	struct ring_ent **mine;
 
 	if (thread_ring() == q) {
-		e->next = q->local;
-		q->local = e;
+		mine = thread_replies();
+		e->next = *mine;
+		*mine = e;
 		return;
 	}
-	old = atomic_load(&q->done);
-	do {
-		e->next = old;
-	} while (!atomic_compare_exchange_weak(&q->done, &old, e));
-	if (!old && write(q->efd, &one, sizeof(one)) < 0)
-		fm_log(FM_LOG_ERROR, TAG, "waking ring thread %u: %s", q->qid, strerror(errno));
+	ring_push_done(q, e, e);
 }
 
 /* An error reply to the request in `e`, for messages that have no fm_fuse_req. */
@@ -1525,6 +1570,7 @@ static uint32_t page_size(void)
 }
 
 static int uring_prepare(struct fm_fuse_session *s, size_t payload);
+static int start_serving_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 static void uring_start(struct fm_fuse_session *s, bool reply_ok);
 
 static void do_init(struct fm_fuse_req *req, struct cur *c)
@@ -2122,6 +2168,40 @@ static void ring_flush_local(struct ring_q *q)
 	}
 }
 
+/* Move the replies this thread made while it served to the queue's list (own). */
+static void ring_take_mine(struct ring_q *q)
+{
+	struct ring_ent **mine = thread_replies(), *e, *next;
+
+	for (e = *mine, *mine = NULL; e; e = next) {
+		next = e->next;
+		e->next = q->local;
+		q->local = e;
+	}
+}
+
+/*
+ * After serving a request, take `own` back.  If another thread of the queue has it (waiting
+ * on the ring for the next request, which may be one only this reply lets come), the replies
+ * made meanwhile go to it through the stack first, which wakes it.
+ */
+static void ring_retake(struct ring_q *q)
+{
+	struct ring_ent **mine, *last;
+
+	if (pthread_mutex_trylock(&q->own) != 0) {
+		mine = thread_replies();
+		if (*mine) {
+			for (last = *mine; last->next; last = last->next)
+				;
+			ring_push_done(q, *mine, last);
+			*mine = NULL;
+		}
+		pthread_mutex_lock(&q->own);
+	}
+	ring_take_mine(q);
+}
+
 /* Move the replies other threads made to the local list. */
 static void ring_take_done(struct ring_q *q)
 {
@@ -2139,17 +2219,17 @@ static void ring_take_done(struct ring_q *q)
  * operation's argument structure, the rest) in the thread's request buffer and serve it like a
  * worker does.
  */
-static void ring_serve(struct ring_q *q, struct ring_ent *e)
+static void ring_serve(struct ring_thread *rt, struct ring_ent *e)
 {
+	struct ring_q *q = rt->q;
 	struct fm_fuse_session *s = q->s;
-	struct worker *w = &q->w;
+	struct worker *w = &rt->w;
 	struct fuse_in_header ih;
 	size_t payload_sz, op_sz;
 
 	memcpy(&ih, e->hdr->in_out, sizeof(ih));
 	payload_sz = e->hdr->ring_ent_in_out.payload_sz;
 	e->commit_id = e->hdr->ring_ent_in_out.commit_id;
-	q->nfree--;
 	if (ih.len < sizeof(ih) || payload_sz > e->iov[1].iov_len ||
 	    ih.len - sizeof(ih) < payload_sz ||
 	    (op_sz = ih.len - sizeof(ih) - payload_sz) > sizeof(e->hdr->op_in) ||
@@ -2167,7 +2247,6 @@ static void ring_serve(struct ring_q *q, struct ring_ent *e)
 	memcpy(w->buf + sizeof(ih), e->hdr->op_in, op_sz);
 	memcpy(w->buf + sizeof(ih) + op_sz, e->payload, payload_sz);
 	w->cur_ent = e;
-	q->served++;
 	handle_request(w, ih.len);
 	w->cur_ent = NULL;
 }
@@ -2216,25 +2295,92 @@ static int ring_register_error(struct ring_q *q)
 	return 0;
 }
 
-static void *ring_main(void *arg)
+/* Pin the calling thread to the queue's CPU (best effort: the mask may forbid it). */
+static void ring_pin(struct ring_q *q)
 {
-	struct ring_q *q = arg;
-	struct fm_fuse_session *s = q->s;
-	struct io_uring_cqe *cqe;
 	cpu_set_t cpus;
-	unsigned int i;
-	bool stop = false;
-	int res, go;
 
-	current_ring = q;
-	/* On the CPU whose callers the kernel queues here (best effort: the mask may forbid). */
 	CPU_ZERO(&cpus);
 	CPU_SET(q->qid, &cpus);
 	if (sched_setaffinity(0, sizeof(cpus), &cpus) < 0)
 		fm_log(FM_LOG_DEBUG, TAG, "ring %u: cannot pin to its CPU: %s", q->qid,
 		       strerror(errno));
-	/* The ring is created here: it is single-issuer, and completions go to this thread. */
+}
+
+/*
+ * Serve the queue until the session stops.  The thread holding `own` waits on the ring and
+ * takes its completions; while it serves a request it lets go of `own`, so that when the
+ * request waits in place a stand-in (uring_watch_main) takes the ring over.  io_uring runs
+ * a command's completion in the thread that submitted it, which does so even while it waits
+ * in an interruptible sleep (a futex, a socket): the stand-in then finds it in the shared
+ * completion queue.
+ */
+static void ring_loop(struct ring_thread *rt)
+{
+	struct ring_q *q = rt->q;
+	struct fm_fuse_session *s = q->s;
+	struct io_uring_cqe *cqe;
+	int res;
+
+	pthread_mutex_lock(&q->own);
+	while (!q->stop) {
+		ring_flush_local(q);
+		res = fm_uring_submit(&q->ring, true);
+		if (res < 0 && res != -EAGAIN && res != -EBUSY) {
+			fm_log(FM_LOG_ERROR, TAG, "ring %u: io_uring_enter: %s", q->qid,
+			       strerror(-res));
+			q->stop = true;
+			break;
+		}
+		while (!q->stop && (cqe = fm_uring_peek_cqe(&q->ring))) {
+			uint64_t ud = cqe->user_data;
+			struct ring_ent *e = (struct ring_ent *)(uintptr_t)ud;
+
+			res = cqe->res;
+			fm_uring_cqe_seen(&q->ring);
+			if (ud == URING_WAKE_TAG) {
+				ring_take_done(q);
+				if (atomic_load(&s->uring_stop))
+					q->stop = true;
+				else
+					ring_arm_wake(q);
+			} else if (res == 0) {
+				q->nfree--;
+				atomic_store_explicit(&q->taken, atomic_load(&q->taken) + 1,
+						      memory_order_relaxed);
+				atomic_fetch_add_explicit(&q->serving, 1, memory_order_relaxed);
+				pthread_mutex_unlock(&q->own);
+				ring_serve(rt, e);
+				atomic_fetch_sub_explicit(&q->serving, 1, memory_order_relaxed);
+				ring_retake(q);
+			} else {
+				ring_entry_error(q, e, res);
+			}
+		}
+		if (!q->stop)
+			ring_grow(q);
+	}
+	/* Replies made before the session stopped still reach the kernel. */
+	ring_take_mine(q);
+	ring_flush_local(q);
+	if (q->ring.to_submit)
+		fm_uring_submit(&q->ring, false);
+	pthread_mutex_unlock(&q->own);
+}
+
+static void *ring_main(void *arg)
+{
+	struct ring_thread *rt = arg;
+	struct ring_q *q = rt->q;
+	struct fm_fuse_session *s = q->s;
+	unsigned int i;
+	int res, go;
+
+	current_ring = q;
+	ring_pin(q);
+	/* The ring is created here: completions of what this thread submits come to it. */
 	res = fm_uring_init(&q->ring, URING_SQ, 2 * URING_MAX);
+	q->ring_ready = res == 0;
 	ring_set_state(q, res < 0 ? RING_FAILED : RING_READY, res);
 	if (res < 0)
 		return NULL;
@@ -2244,52 +2390,100 @@ static void *ring_main(void *arg)
 		pthread_cond_wait(&s->cond, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 	if (go < 0)
-		goto out;
+		return NULL;
 
+	pthread_mutex_lock(&q->own);
 	for (i = 0; i < q->nents; i++)
 		ring_prep_cmd(q, q->ents[i], FM_FUSE_URING_CMD_REGISTER);
 	ring_arm_wake(q);
 	res = fm_uring_submit(&q->ring, false);
 	if (res == 0)
 		res = ring_register_error(q);
+	pthread_mutex_unlock(&q->own);
 	ring_set_state(q, res < 0 ? RING_FAILED : RING_REGISTERED, res);
+	ring_loop(rt);
+	return NULL;
+}
 
-	while (!stop) {
-		ring_flush_local(q);
-		res = fm_uring_submit(&q->ring, true);
-		if (res < 0 && res != -EAGAIN && res != -EBUSY) {
-			fm_log(FM_LOG_ERROR, TAG, "ring %u: io_uring_enter: %s", q->qid,
-			       strerror(-res));
+/* A stand-in: serves the queue beside its ring thread until the session stops. */
+static void *ring_standin_main(void *arg)
+{
+	struct ring_thread *rt = arg;
+
+	current_ring = rt->q;
+	ring_pin(rt->q);
+	ring_loop(rt);
+	return NULL;
+}
+
+/* Buffers for a queue's thread; 0 or -ENOMEM. */
+static int ring_thread_init(struct ring_q *q, unsigned int idx)
+{
+	struct ring_thread *rt = &q->threads[idx];
+
+	rt->q = q;
+	rt->idx = idx;
+	rt->w.s = q->s;
+	rt->w.fd = -1;
+	rt->w.buf = fm_malloc(q->s->buf_size);
+	return rt->w.buf ? 0 : -ENOMEM;
+}
+
+/*
+ * Every URING_WATCH_MS: a queue all of whose threads have been inside requests since the last
+ * look, without taking a new one, gets a stand-in (up to URING_THREADS), so that a callback
+ * waiting in place (for its user-mode service, for an event another request sets) does not
+ * keep the requests of that CPU waiting behind it.
+ */
+static void *uring_watch_main(void *arg)
+{
+	struct fm_fuse_session *s = arg;
+	struct timespec ts;
+	unsigned int i, n;
+
+	pthread_mutex_lock(&s->lock);
+	while (!atomic_load(&s->uring_stop)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += URING_WATCH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+		if (atomic_load(&s->uring_stop))
 			break;
-		}
-		while ((cqe = fm_uring_peek_cqe(&q->ring))) {
-			uint64_t ud = cqe->user_data;
-			struct ring_ent *e = (struct ring_ent *)(uintptr_t)ud;
+		for (i = 0; i < s->nqueues; i++) {
+			struct ring_q *q = &s->queues[i];
+			uint64_t taken = atomic_load_explicit(&q->taken, memory_order_relaxed);
+			bool stalled;
 
-			res = cqe->res;
-			fm_uring_cqe_seen(&q->ring);
-			if (ud == URING_WAKE_TAG) {
-				ring_take_done(q);
-				if (atomic_load(&s->uring_stop))
-					stop = true;
-				else
-					ring_arm_wake(q);
-			} else if (res == 0) {
-				ring_serve(q, e);
-			} else {
-				ring_entry_error(q, e, res);
+			n = atomic_load(&q->nthreads);
+			stalled = n && atomic_load_explicit(&q->serving, memory_order_relaxed) >= n;
+			if (stalled && q->seen_stalled && taken == q->seen_taken &&
+			    n < URING_THREADS) {
+				if (ring_thread_init(q, n) == 0 &&
+				    start_serving_thread(&q->threads[n].thread, ring_standin_main,
+							 &q->threads[n]) == 0) {
+					q->threads[n].started = true;
+					atomic_store(&q->nthreads, n + 1);
+					fm_log(FM_LOG_INFO, TAG,
+					       "%s: ring %u: every thread has waited in a request "
+					       "for %d ms or more; stand-in %u takes its requests",
+					       s->mountpoint ? s->mountpoint : "?", q->qid,
+					       URING_WATCH_MS, n);
+				} else {
+					fm_free(q->threads[n].w.buf);
+					q->threads[n].w.buf = NULL;
+					fm_log(FM_LOG_WARN, TAG, "ring %u: no stand-in thread",
+					       q->qid);
+				}
+				stalled = false;
 			}
+			q->seen_stalled = stalled;
+			q->seen_taken = taken;
 		}
-		if (!stop)
-			ring_grow(q);
 	}
-	/* Replies made before the session stopped still reach the kernel. */
-	ring_flush_local(q);
-	if (q->ring.to_submit)
-		fm_uring_submit(&q->ring, false);
-out:
-	/* Closing the ring cancels the commands the kernel still holds. */
-	fm_uring_fini(&q->ring);
+	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -2307,13 +2501,13 @@ static int uring_wait_state(struct fm_fuse_session *s, int from, long ms)
 	for (;;) {
 		waiting = false;
 		for (i = 0; i < s->nqueues; i++)
-			if (s->queues[i].started && s->queues[i].state == from)
+			if (s->queues[i].threads[0].started && s->queues[i].state == from)
 				waiting = true;
 		if (!waiting || pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
 			break;
 	}
 	for (i = 0; i < s->nqueues && !err; i++) {
-		if (!s->queues[i].started)
+		if (!s->queues[i].threads[0].started)
 			err = -EAGAIN;
 		else if (s->queues[i].state == RING_FAILED)
 			err = s->queues[i].err < 0 ? s->queues[i].err : -EIO;
@@ -2336,25 +2530,39 @@ static void uring_release(struct fm_fuse_session *s, int go)
 static void uring_stop(struct fm_fuse_session *s)
 {
 	uint64_t one = 1;
-	unsigned int i;
+	unsigned int i, j;
 
 	if (!s->nqueues)
 		return;
 	pthread_mutex_lock(&s->lock);
 	if (!s->uring_go)
 		s->uring_go = -1;
+	atomic_store(&s->uring_stop, true);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	atomic_store(&s->uring_stop, true);
+	if (s->uring_watching) {
+		pthread_join(s->uring_watch, NULL);
+		s->uring_watching = false;
+	}
 	for (i = 0; i < s->nqueues; i++)
-		if (s->queues[i].started && write(s->queues[i].efd, &one, sizeof(one)) < 0)
+		if (s->queues[i].threads[0].started &&
+		    write(s->queues[i].efd, &one, sizeof(one)) < 0)
 			fm_log(FM_LOG_WARN, TAG, "waking ring thread %u: %s", i, strerror(errno));
 	for (i = 0; i < s->nqueues; i++) {
-		if (s->queues[i].started) {
-			pthread_join(s->queues[i].thread, NULL);
-			s->queues[i].started = false;
-			fm_log(FM_LOG_DEBUG, TAG, "ring %u served %llu requests", i,
-			       (unsigned long long)s->queues[i].served);
+		struct ring_q *q = &s->queues[i];
+
+		for (j = 0; j < URING_THREADS; j++) {
+			if (q->threads[j].started) {
+				pthread_join(q->threads[j].thread, NULL);
+				q->threads[j].started = false;
+			}
+		}
+		fm_log(FM_LOG_DEBUG, TAG, "ring %u served %llu requests with %u threads", i,
+		       (unsigned long long)atomic_load(&q->taken), atomic_load(&q->nthreads));
+		/* Closing the ring cancels the commands the kernel still holds. */
+		if (q->ring_ready) {
+			fm_uring_fini(&q->ring);
+			q->ring_ready = false;
 		}
 	}
 }
@@ -2372,10 +2580,13 @@ static void uring_free(struct fm_fuse_session *s)
 			fm_free(q->ents[j]);
 		}
 		fm_free(q->ents);
-		fm_free(q->w.buf);
-		fm_free(q->w.scratch);
+		for (j = 0; j < URING_THREADS; j++) {
+			fm_free(q->threads[j].w.buf);
+			fm_free(q->threads[j].w.scratch);
+		}
 		if (q->efd >= 0)
 			close(q->efd);
+		pthread_mutex_destroy(&q->own);
 	}
 	fm_free(s->queues);
 	s->queues = NULL;
@@ -2420,26 +2631,26 @@ static int uring_prepare(struct fm_fuse_session *s, size_t payload)
 	s->nqueues = n;
 	for (i = 0; i < n; i++) {
 		s->queues[i].efd = -1;
-		s->queues[i].w.fd = -1;
+		pthread_mutex_init(&s->queues[i].own, NULL);
 	}
 	for (i = 0; i < n && res == 0; i++) {
 		struct ring_q *q = &s->queues[i];
 
 		q->s = s;
 		q->qid = i;
-		q->w.s = s;
 		q->efd = eventfd(0, EFD_CLOEXEC);
 		if (q->efd < 0)
 			res = -errno;
-		q->w.buf = fm_malloc(s->buf_size);
-		if (!q->w.buf)
-			res = -ENOMEM;
+		if (res == 0)
+			res = ring_thread_init(q, 0);
 		q->payload = payload;
 		if (res == 0 && ring_new_entries(q, URING_ENTRIES) < URING_ENTRIES)
 			res = -ENOMEM;
 		if (res == 0) {
-			res = start_serving_thread(&q->thread, ring_main, q);
-			q->started = res == 0;
+			res =
+			    start_serving_thread(&q->threads[0].thread, ring_main, &q->threads[0]);
+			q->threads[0].started = res == 0;
+			atomic_store(&q->nthreads, res == 0 ? 1 : 0);
 		}
 	}
 	if (res == 0)
@@ -2476,6 +2687,12 @@ static void uring_start(struct fm_fuse_session *s, bool reply_ok)
 		return;
 	}
 	atomic_store(&s->uring_queues, s->nqueues);
+	s->uring_watching = start_serving_thread(&s->uring_watch, uring_watch_main, s) == 0;
+	if (!s->uring_watching)
+		fm_log(FM_LOG_WARN, TAG,
+		       "%s: no ring watchdog: a request waiting in place holds "
+		       "its CPU's queue",
+		       s->mountpoint ? s->mountpoint : "?");
 }
 
 /* ---- mounting ---- */

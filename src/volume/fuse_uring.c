@@ -39,10 +39,12 @@ static void unmap(struct fm_uring *r)
 
 int fm_uring_init(struct fm_uring *r, unsigned int entries, unsigned int cq_entries)
 {
-	/* Single issuer and cooperative task work where the kernel knows them (5.19, 6.0). */
+	/*
+	 * Not single-issuer and not cooperative task work: a stand-in thread submits on a ring
+	 * another thread created, and a completion must interrupt the sleep of the thread that
+	 * submitted its command (see ring_loop in fuse_dev.c).
+	 */
 	static const unsigned int flag_sets[] = {
-	    IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER |
-		IORING_SETUP_COOP_TASKRUN,
 	    IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE,
 	};
 	struct io_uring_params p;

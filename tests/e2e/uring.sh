@@ -126,6 +126,8 @@ mkdir -p "$held"
 mkdir $(for i in $(seq 0 $((total - 1))); do echo "$held/d$i"; done)
 for i in $(seq 0 $((total - 1))); do echo payload >"$held/d$i/held$i"; done
 echo go >"$held/release-now"
+echo w >"$held/wait-here"
+echo g >"$held/open-gate"
 echo plain >"$held/plain"
 mount_with_param Y "$held" --transport uring
 fm_is "mount a ring volume for pended operations" "$FM_RC" 0
@@ -159,6 +161,22 @@ wait "$reader" 2>/dev/null
 for i in $(seq 50); do grep -aq "hold: canceled an open of pid $reader" "$log" && break; sleep 0.1; done
 fm_like "a killed process's pended open is cancelled (interrupt of a ring request)" \
 	"$(cat "$log")" "hold: canceled an open of pid $reader"
+# A callback that waits in place, on the ring thread of its caller's CPU, for something only a
+# later request from that same CPU brings about: a stand-in thread takes the queue's requests.
+n=$(grep -ac 'hold: waiting at the gate' "$log")
+taskset -c 0 cat "$held/wait-here" >/dev/null 2>&1 &
+waiter=$!
+for i in $(seq 100); do [ "$(grep -ac 'hold: waiting at the gate' "$log")" -gt "$n" ] && break; sleep 0.1; done
+start=$(date +%s%N)
+fm_ok "an open from the same CPU is served while a callback waits in place there" \
+	timeout 8 taskset -c 0 cat "$held/open-gate"
+fm_ok "the waiting open then completes" timeout 8 tail --pid="$waiter" -f /dev/null
+wait "$waiter"
+fm_like "the callback was released by that open, not by its timeout" \
+	"$(grep -a 'hold: gate' "$log" | tail -1)" "hold: gate opened"
+fm_ok "within 5 s (the stand-in starts after a ${URING_WATCH_MS:-20} ms tick or two)" \
+	test $((($(date +%s%N) - start) / 1000000)) -lt 5000
+fm_like "the daemon says a stand-in took the ring's requests" "$(cat "$log")" "stand-in 1 takes its requests"
 fm_ok "unload fx_hold" fm_fltmc unload fx_hold
 fm_ok "unmount" fm_fltmc unmount "$held"
 
