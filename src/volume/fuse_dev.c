@@ -163,7 +163,6 @@ struct ring_thread {
 	struct ring_q *q;
 	pthread_t thread;
 	bool started;
-	unsigned int idx;
 	struct worker w; /* request and scratch buffers, as a worker's */
 };
 
@@ -480,6 +479,18 @@ static void raw_reply(int fd, uint64_t unique, int err)
 		       strerror(-res));
 }
 
+/* The CLOCK_MONOTONIC time `ms` milliseconds from now, for pthread_cond_timedwait on s->cond. */
+static void deadline_in(long ms, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 /* ---- replying through an io_uring entry ---- */
 
 /*
@@ -534,12 +545,6 @@ static void ring_fill(struct ring_ent *e, const struct iovec *iov, int cnt)
 	e->hdr->ring_ent_in_out.payload_sz = (uint32_t)used;
 }
 
-/*
- * Hand a filled entry back to its queue, whose threads commit it.  On one of them it only
- * joins that thread's own list, which goes to the queue's when the handler returns; from any
- * other thread it goes on the queue's lock-free stack, and the first reply stacked wakes the
- * thread waiting on the ring.
- */
 /* Push the chain first..last onto the queue's lock-free stack; the first pushed wakes. */
 static void ring_push_done(struct ring_q *q, struct ring_ent *first, struct ring_ent *last)
 {
@@ -553,6 +558,12 @@ static void ring_push_done(struct ring_q *q, struct ring_ent *first, struct ring
 		fm_log(FM_LOG_ERROR, TAG, "waking ring thread %u: %s", q->qid, strerror(errno));
 }
 
+/*
+ * Hand a filled entry back to its queue, whose threads commit it.  On one of them it only
+ * joins that thread's own list, which goes to the queue's when the handler returns; from any
+ * other thread it goes on the queue's lock-free stack, and the first reply stacked wakes the
+ * thread waiting on the ring.
+ */
 static void ring_post(struct ring_ent *e)
 {
 	struct ring_q *q = e->q;
@@ -2422,7 +2433,6 @@ static int ring_thread_init(struct ring_q *q, unsigned int idx)
 	struct ring_thread *rt = &q->threads[idx];
 
 	rt->q = q;
-	rt->idx = idx;
 	rt->w.s = q->s;
 	rt->w.fd = -1;
 	rt->w.buf = fm_malloc(q->s->buf_size);
@@ -2443,12 +2453,7 @@ static void *uring_watch_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	while (!atomic_load(&s->uring_stop)) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += URING_WATCH_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		deadline_in(URING_WATCH_MS, &ts);
 		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 		if (atomic_load(&s->uring_stop))
 			break;
@@ -2495,8 +2500,7 @@ static int uring_wait_state(struct fm_fuse_session *s, int from, long ms)
 	int err = 0;
 	bool waiting;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
+	deadline_in(ms, &ts);
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		waiting = false;
@@ -2772,13 +2776,7 @@ static bool wait_workers(struct fm_fuse_session *s, long ms)
 	struct timespec ts;
 	bool none;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	deadline_in(ms, &ts);
 	pthread_mutex_lock(&s->lock);
 	while (s->live_workers > 0)
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
@@ -3009,8 +3007,7 @@ static int wait_init(struct fm_fuse_session *s)
 	struct timespec ts;
 	int res;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += INIT_TIMEOUT_MS / 1000;
+	deadline_in(INIT_TIMEOUT_MS, &ts);
 	pthread_mutex_lock(&s->lock);
 	while (!s->init_done && s->live_workers > 0)
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
