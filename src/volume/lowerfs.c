@@ -224,6 +224,22 @@ static int open_dir_path(struct fm_lower *lw, const char *path)
 }
 
 /*
+ * open_dir_path, the root descriptor itself for "", and with `st` the directory's fstat; on
+ * failure -errno and nothing left open.
+ */
+static int open_dir_stat(struct fm_lower *lw, const char *path, struct stat *st)
+{
+	int fd = *path ? open_dir_path(lw, path) : lw->root_fd, r;
+
+	if (fd < 0 || !st || fstat(fd, st) == 0)
+		return fd;
+	r = -errno;
+	if (fd != lw->root_fd)
+		close(fd);
+	return r;
+}
+
+/*
  * A kept directory.  A thread that serves a volume's requests (fm_lower_thread_keep_dirs)
  * keeps the O_PATH descriptor of the last parent directory it looked a name up in, so that
  * the next lookup or stat by name in it is one fstatat instead of openat2 + fstatat + close.
@@ -302,7 +318,8 @@ static void dir_put(struct fm_lower *lw, int fd)
 
 /*
  * An O_PATH descriptor of directory `path` (beneath the root; "" is the root) for the caller
- * to use now; pass it to dir_put after.  With `st`, also the directory's stat (a kept one's
+ * to use now; pass it to dir_put after, with no other dir_get on this thread in between (that
+ * one may replace the kept descriptor).  With `st`, also the directory's stat (a kept one's
  * was taken when it was opened: its identity and type cannot change while the descriptor is
  * open).  -errno if it cannot be opened.
  */
@@ -313,29 +330,14 @@ static int dir_get(struct fm_lower *lw, const char *path, struct stat *st)
 	size_t n = strlen(path);
 	int fd;
 
-	if (!*path || !d || d->lower_id != lw->id || rg == FM_RENAME_GEN_BUSY ||
-	    n >= DIR_SLOT_PATH) {
-		fd = *path ? open_dir_path(lw, path) : lw->root_fd;
-		if (fd >= 0 && st && fstat(fd, st) < 0) {
-			int r = -errno;
-
-			dir_put(lw, fd);
-			return r;
-		}
-		return fd;
-	}
+	if (!*path || !d || d->lower_id != lw->id || rg == FM_RENAME_GEN_BUSY || n >= DIR_SLOT_PATH)
+		return open_dir_stat(lw, path, st);
 	if (d->fd < 0 || d->rename_gen != rg || d->rmdir_gen != dg || strcmp(d->path, path) != 0) {
 		struct stat dst;
 
-		fd = open_dir_path(lw, path);
+		fd = open_dir_stat(lw, path, &dst);
 		if (fd < 0)
 			return fd;
-		if (fstat(fd, &dst) < 0) {
-			int r = -errno;
-
-			close(fd);
-			return r;
-		}
 		if (d->fd >= 0)
 			close(d->fd);
 		d->fd = fd;
@@ -765,13 +767,11 @@ static int stream_for_path(struct fm_lower *lw, const char *path, const struct s
 	name = split_path(path, ppath, sizeof(ppath));
 	if (!name)
 		return -ENAMETOOLONG;
-	fd = open_dir_path(lw, ppath);
+	/* Not dir_get: the caller may hold the thread's kept directory. */
+	fd = open_dir_stat(lw, ppath, &pst);
 	if (fd < 0)
 		return fd;
-	r = fstat(fd, &pst) < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
+	dir_put(lw, fd);
 	r = stream_for_path(lw, ppath, &pst, &parent);
 	if (r < 0)
 		return r;
